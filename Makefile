@@ -1,0 +1,31 @@
+# tawthiq lives in its own virtualenv (.venv): `dedupe` and `index` are also names of
+# unrelated PyPI packages, so never install it into a shared environment.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test install bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Serve the bundled synthetic demo site on 127.0.0.1 and capture it into ./tawthiq-demo-data
+demo: $(STAMP)
+	$(BIN)/tawthiq demo --data-dir ./tawthiq-demo-data
+
+## Run the whole test suite
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## Capture speed against wget and Scrapy without recording (needs nginx and wget)
+bench: $(STAMP)
+	$(BIN)/python -m bench.capture.run
+
+clean:
+	rm -rf $(VENV) tawthiq-demo-data tawthiq-data .pytest_cache

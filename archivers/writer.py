@@ -1,0 +1,175 @@
+"""The only place WARC files are opened for writing.
+
+Heritrix habits, kept because archivists expect them: files are written as `NAME.open`, locked
+while open, fsynced and renamed when sealed, rotated at a size limit, and named
+`PREFIX-TIMESTAMP17-SERIAL-HOST.warc.gz` with one gzip member per record. A group of records
+(a request and its response) is written whole or not at all, and never split across files.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from warcio.warcwriter import WARCWriter as _WarcioWriter
+
+from archivers import records as rec
+from archivers.records import PendingRecord
+
+OPEN_SUFFIX = ".open"
+
+
+@dataclass
+class WrittenRecord:
+    """Where a record landed; what the catalog's record index stores."""
+
+    pending: PendingRecord
+    filename: str
+    offset: int
+    length: int
+
+
+@dataclass
+class SealedFile:
+    name: str
+    path: Path
+    size: int
+    sha256: str
+
+
+class _HashingFile:
+    """Counts and hashes every byte on its way to disk, so sealing needs no re-read."""
+
+    def __init__(self, fh) -> None:  # type: ignore[no-untyped-def]
+        self.fh = fh
+        self.pos = 0
+        self.sha = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.fh.write(data)
+        self.sha.update(data)
+        self.pos += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+
+def _hostname() -> str:
+    return socket.gethostname().replace("-", "_").replace("/", "_") or "localhost"
+
+
+class WarcWriter:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        prefix: str = "tawthiq",
+        max_size: int = 1_000_000_000,
+        warcinfo_fields: dict[str, str] | None = None,
+        on_open: Callable[[str], None] | None = None,
+        on_seal: Callable[[SealedFile], None] | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.prefix = prefix
+        self.max_size = max_size
+        self.warcinfo_fields = dict(warcinfo_fields or {})
+        self.on_open = on_open
+        self.on_seal = on_seal
+        self._fh = None
+        self._out: _HashingFile | None = None
+        self._warcio: _WarcioWriter | None = None
+        self._name: str | None = None
+        self._serial = 0
+        self.sealed: list[SealedFile] = []
+
+    @property
+    def current_name(self) -> str | None:
+        return self._name
+
+    def _open_new(self) -> None:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")[:17]
+        host = _hostname()
+        while True:
+            name = f"{self.prefix}-{stamp}-{self._serial:05d}-{host}.warc.gz"
+            path = self.directory / (name + OPEN_SUFFIX)
+            self._serial += 1
+            if (self.directory / name).exists():
+                continue
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                continue
+            break
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._fh = os.fdopen(fd, "wb")
+        self._out = _HashingFile(self._fh)
+        self._warcio = _WarcioWriter(self._out, gzip=True)
+        self._name = name
+        if self.on_open:
+            self.on_open(name)
+        self._write_now([rec.warcinfo(name, self.warcinfo_fields)])
+
+    def _write_now(self, group: list[PendingRecord]) -> list[WrittenRecord]:
+        assert self._out is not None and self._warcio is not None and self._name is not None
+        start = self._out.pos
+        written: list[WrittenRecord] = []
+        try:
+            for pending in group:
+                offset = self._out.pos
+                self._warcio.write_record(pending.record)
+                written.append(WrittenRecord(pending, self._name, offset, self._out.pos - offset))
+        except BaseException:
+            # Leave no half-written group behind: cut the file back to where the group began.
+            self._fh.flush()  # type: ignore[union-attr]
+            self._fh.truncate(start)  # type: ignore[union-attr]
+            self._fh.seek(start)  # type: ignore[union-attr]
+            raise
+        return written
+
+    def write(self, group: Iterable[PendingRecord]) -> list[WrittenRecord]:
+        """Write records that belong together (e.g. request + response) into one file."""
+        group = list(group)
+        if self._out is not None and self._out.pos >= self.max_size:
+            self.seal()
+        if self._out is None:
+            self._open_new()
+        return self._write_now(group)
+
+    def seal(self) -> SealedFile | None:
+        if self._fh is None or self._out is None or self._name is None:
+            return None
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        size = self._out.pos
+        digest = self._out.sha.hexdigest()
+        open_path = self.directory / (self._name + OPEN_SUFFIX)
+        final = self.directory / self._name
+        os.rename(open_path, final)
+        fsync_dir(self.directory)
+        self._fh.close()  # releases the lock only after the rename
+        sealed = SealedFile(self._name, final, size, digest)
+        self._fh = self._out = self._warcio = None
+        self._name = None
+        self.sealed.append(sealed)
+        if self.on_seal:
+            self.on_seal(sealed)
+        return sealed
+
+    def close(self) -> None:
+        self.seal()
+
+
+def fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,1 @@
+"""Pure page parsers, one per platform format: HTML/XML in, posts out (no crawling)."""

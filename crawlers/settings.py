@@ -1,0 +1,54 @@
+"""Scrapy settings for a tawthiq capture: the recording handler, the recorder, the pipeline.
+
+Decompression stays in place for the spiders (they need decoded HTML), but the recorder sits
+outside it, and Scrapy's own size limit is off: ours (in the wire capture) truncates and
+keeps, where Scrapy's would drop the response.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+HANDLER = "crawlers.wire.RecordingDownloadHandler"
+
+
+def scrapy_settings(
+    *,
+    sink_key: str,
+    user_agent: str,
+    max_response_size: int,
+    concurrent_requests: int = 16,
+    concurrent_requests_per_domain: int = 8,
+    download_delay: float = 0.0,
+    download_timeout: int = 60,
+    retry_times: int = 2,
+    obey_robots_txt: bool = False,
+    log_level: str = "INFO",
+    log_file: str | None = None,
+    record: bool = True,
+) -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        "TAWTHIQ_SINK": sink_key,
+        "TAWTHIQ_MAX_RESPONSE_BYTES": max_response_size,
+        "USER_AGENT": user_agent,
+        "ROBOTSTXT_OBEY": obey_robots_txt,
+        "CONCURRENT_REQUESTS": concurrent_requests,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": concurrent_requests_per_domain,
+        "DOWNLOAD_DELAY": download_delay,
+        "DOWNLOAD_TIMEOUT": download_timeout,
+        "RETRY_TIMES": retry_times,
+        "DOWNLOAD_MAXSIZE": 0,
+        "DOWNLOAD_WARNSIZE": 0,
+        "DOWNLOAD_FAIL_ON_DATALOSS": True,
+        "COOKIES_ENABLED": True,
+        "TELNETCONSOLE_ENABLED": False,
+        "LOG_LEVEL": log_level,
+        "LOG_FILE": log_file,
+        "LOG_ENABLED": log_file is not None,
+        "ITEM_PIPELINES": {"crawlers.pipelines.ArchivePostsPipeline": 300},
+        "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+    }
+    if record:
+        settings["DOWNLOAD_HANDLERS"] = {"http": HANDLER, "https": HANDLER}
+        settings["DOWNLOADER_MIDDLEWARES"] = {"crawlers.recorder.WireRecorderMiddleware": 990}
+    return settings

@@ -1,0 +1,50 @@
+"""Where spiders and the recorder hand their results: the capture session implements this.
+
+Scrapy settings are deep-copied per crawler, so live objects cannot travel in them; a
+crawler's settings carry only the sink's key (`TAWTHIQ_SINK`) and look it up here.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+
+from crawlers.models import Post, WarcLocation
+from crawlers.wire import WireCapture
+
+
+class CaptureSink(Protocol):
+    def archive_exchange(self, capture: WireCapture, request: Request) -> WarcLocation | None:
+        """Write the exchange to the archive; return where the response record landed."""
+
+    def attempt_failed(self, request: Request, error: str, capture: WireCapture | None) -> None:
+        """One download attempt failed (it may be retried); partial bytes are kept."""
+
+    def fetch_failed(self, url: str, error: str, *, role: str) -> None:
+        """A URL could not be captured at all, after retries, or a page was unusable."""
+
+    def archive_post(self, post: Post) -> None:
+        """Write a parsed post as a metadata record next to the response that carried it."""
+
+    def newest_post_id(self, platform: str, source: str) -> str | None:
+        """The newest post already archived for a source, for incremental captures."""
+
+
+_SINKS: dict[str, CaptureSink] = {}
+
+
+def register(key: str, sink: CaptureSink) -> None:
+    _SINKS[key] = sink
+
+
+def unregister(key: str) -> None:
+    _SINKS.pop(key, None)
+
+
+def sink_for(crawler: Crawler) -> CaptureSink:
+    key = crawler.settings.get("TAWTHIQ_SINK")
+    if key not in _SINKS:
+        raise RuntimeError("this crawler was not started by a tawthiq capture session (no TAWTHIQ_SINK)")
+    return _SINKS[key]

@@ -1,0 +1,1 @@
+"""One spider per kind of source: web pages, RSS/Atom feeds, Telegram channels."""

@@ -1,0 +1,79 @@
+"""Telegram public channels through their web preview, `BASE/s/CHANNEL`, newest page first.
+
+Walks back through history with `?before=ID` until it reaches a post already archived
+(incremental), the start of the channel, or the page limit. Photos are fetched so the archive
+holds them; direct video files too when `fetch_videos` is on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlparse
+
+from scrapy.http import Response, TextResponse
+
+from crawlers.parsers.telegram import parse_channel_page
+from crawlers.spiders.base import ArchivingSpider
+
+
+def post_number(post_id: str) -> int:
+    tail = post_id.rsplit("/", 1)[-1]
+    return int(tail) if tail.isdigit() else -1
+
+
+class TelegramSpider(ArchivingSpider):
+    name = "telegram"
+
+    def __init__(self, channel: str, base_url: str = "https://t.me", max_pages: int = 50,
+                 since_id: str | None = None, fetch_media: bool = True, fetch_videos: bool = True,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.channel = channel
+        self.base_url = base_url.rstrip("/")
+        self.max_pages = max_pages
+        self.since = post_number(since_id) if since_id else None
+        self.fetch_media = fetch_media
+        self.fetch_videos = fetch_videos
+        self.pages = 0
+
+    async def start(self) -> Any:
+        yield self.archived_request(f"{self.base_url}/s/{self.channel}", self.parse_page, role="page")
+
+    def parse_page(self, response: Response) -> Iterator[Any]:
+        self.pages += 1
+        if self.http_error(response, f"telegram channel {self.channel!r}"):
+            return
+        if not isinstance(response, TextResponse):
+            self.sink.fetch_failed(response.url, f"telegram channel {self.channel!r}: the page is not HTML "
+                                   f"({response.headers.get('Content-Type', b'?').decode('latin-1')})", role="page")
+            return
+        page = parse_channel_page(response.text, page_url=response.url, base_url=self.base_url)
+        if not page.posts:
+            if self.pages == 1:
+                path = urlparse(response.url).path
+                hint = "" if path.startswith("/s/") else f" (redirected to {response.url})"
+                self.sink.fetch_failed(
+                    response.url,
+                    f"telegram channel {self.channel!r} shows no posts: it may not exist or have no public "
+                    f"web preview{hint}",
+                    role="page",
+                )
+            return
+        location = self.warc_location(response)
+        reached_known = False
+        for post in page.posts:
+            if self.since is not None and post_number(post.post_id) <= self.since:
+                reached_known = True
+                continue
+            post.warc = location
+            yield post
+            yield from self.media_requests(post)
+        if reached_known or page.before is None:
+            return
+        if self.max_pages and self.pages >= self.max_pages:
+            self.logger.info("page limit %s reached for %s", self.max_pages, self.channel)
+            return
+        yield self.archived_request(
+            f"{self.base_url}/s/{self.channel}?before={page.before}", self.parse_page, role="page",
+        )

@@ -1,0 +1,152 @@
+"""Capture HTTP exchanges at the transport, byte for byte, under Scrapy's own HTTP/1.1 client.
+
+Downloader-middleware recorders rebuild requests and responses from Scrapy's objects and
+lose what matters as evidence (the real status line, repeated headers, the query string, the
+Host header, the peer's IP). Here the Twisted protocol that speaks HTTP is given a tee on its
+transport: every byte written for a request and every byte received for its response is
+copied, before Twisted parses anything and before Scrapy decompresses anything.
+
+How a Scrapy request finds its wire capture: the handler adds a private header carrying a
+token; the protocol removes it before a single byte is written, and attaches the capture
+registered under that token. Nothing private ever reaches the server or the archive.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urldefrag
+
+from scrapy import Request
+from scrapy.core.downloader.handlers.http11 import (
+    HTTP11DownloadHandler,
+    _LenientHTTP11ClientFactory,
+    _LenientHTTP11ClientProtocol,
+)
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from twisted.internet.interfaces import ITCPTransport
+
+CAPTURE_META = "tawthiq_wire_capture"
+_TOKEN_HEADER = b"X-Tawthiq-Wire-Capture"
+_tokens = itertools.count(1)
+_pending: dict[bytes, "WireCapture"] = {}
+
+
+@dataclass
+class WireCapture:
+    """What went over the connection for one request; filled in by the protocol."""
+
+    url: str
+    method: str
+    limit: int = 0
+    request_bytes: bytearray = field(default_factory=bytearray)
+    response_bytes: bytearray = field(default_factory=bytearray)
+    ip: str | None = None
+    started: datetime | None = None
+    truncated: str | None = None
+    error: BaseException | None = None
+
+    def take_response(self, data: bytes) -> bool:
+        """Keep received bytes up to the limit; False once the limit is reached."""
+        if self.truncated:
+            return False
+        if self.limit and len(self.response_bytes) + len(data) > self.limit:
+            self.response_bytes += data[: self.limit - len(self.response_bytes)]
+            self.truncated = "length"
+            return False
+        self.response_bytes += data
+        return True
+
+
+class _TeeTransport:
+    """Passes everything through to the real transport, copying what is written."""
+
+    def __init__(self, transport: Any, protocol: "RecordingProtocol") -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    def write(self, data: bytes) -> None:
+        capture = self._protocol.capture
+        if capture is not None:
+            capture.request_bytes += data
+        self._transport.write(data)
+
+    def writeSequence(self, seq: list[bytes]) -> None:
+        capture = self._protocol.capture
+        if capture is not None:
+            for data in seq:
+                capture.request_bytes += data
+        self._transport.writeSequence(seq)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class RecordingProtocol(_LenientHTTP11ClientProtocol):
+    capture: WireCapture | None = None
+
+    def makeConnection(self, transport: Any) -> None:
+        # Our tee hides ITCPTransport from connectionMade(), so switch Nagle off here as
+        # Twisted would; otherwise small requests wait on delayed ACKs.
+        if ITCPTransport.providedBy(transport):
+            transport.setTcpNoDelay(True)
+        super().makeConnection(_TeeTransport(transport, self))
+
+    def request(self, request: Any) -> Any:
+        tokens = request.headers.getRawHeaders(_TOKEN_HEADER) or []
+        request.headers.removeHeader(_TOKEN_HEADER)
+        capture = _pending.pop(tokens[0], None) if tokens else None
+        self.capture = capture
+        if capture is not None:
+            capture.started = datetime.now(timezone.utc)
+            try:
+                capture.ip = self.transport.getPeer().host  # type: ignore[union-attr]
+            except AttributeError:
+                capture.ip = None
+        return super().request(request)
+
+    def dataReceived(self, data: bytes) -> None:
+        capture = self.capture
+        if capture is not None and not capture.take_response(data):
+            if capture.truncated == "length" and self.transport is not None:
+                # Over the size limit: keep what we have, stop the transfer.
+                self.capture = None
+                self.transport.abortConnection()
+        super().dataReceived(data)
+
+
+class RecordingClientFactory(_LenientHTTP11ClientFactory):
+    def buildProtocol(self, addr: Any) -> RecordingProtocol:
+        return RecordingProtocol(self._quiescentCallback)  # type: ignore[no-untyped-call]
+
+
+class RecordingDownloadHandler(HTTP11DownloadHandler):
+    """Scrapy's HTTP/1.1 handler, with every exchange captured on the wire.
+
+    The capture lands in `request.meta[CAPTURE_META]` whether the download succeeded,
+    failed or was cut off, so the recorder can archive partial evidence too.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self._pool._factory = RecordingClientFactory
+        self._limit = crawler.settings.getint("TAWTHIQ_MAX_RESPONSE_BYTES", 0)
+
+    async def download_request(self, request: Request) -> Response:
+        capture = WireCapture(url=urldefrag(request.url)[0], method=request.method, limit=self._limit)
+        request.meta[CAPTURE_META] = capture
+        token = str(next(_tokens)).encode()
+        _pending[token] = capture
+        headers = request.headers.copy()
+        headers[_TOKEN_HEADER] = token
+        tagged = request.replace(headers=headers)
+        try:
+            return await super().download_request(tagged)
+        except BaseException as exc:
+            capture.error = exc
+            raise
+        finally:
+            _pending.pop(token, None)

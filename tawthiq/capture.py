@@ -1,0 +1,134 @@
+"""Run one capture: recover what a crash left, crawl every target, seal, summarise.
+
+Scrapy's reactor cannot be restarted inside one process, so one call of `run_capture` is one
+process's capture; the scheduler runs each capture in a process of its own.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from archivers.recovery import RecoveryResult, find_open_files, recover_file
+from archivers.writer import SealedFile
+from archivers.digests import file_sha256
+from crawlers import sink as sinks
+from crawlers.settings import scrapy_settings
+from crawlers.spiders.feed import FeedSpider
+from crawlers.spiders.telegram import TelegramSpider
+from crawlers.spiders.web import WebSpider
+from tawthiq.catalog import Catalog
+from tawthiq.session import CaptureSession, CaptureStats
+from tawthiq.settings import Settings
+from tawthiq.specs import Target
+
+
+@dataclass
+class CaptureSummary:
+    run_id: int
+    status: str
+    stats: CaptureStats
+    files: list[SealedFile] = field(default_factory=list)
+    recovered: list[RecoveryResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def recover(settings: Settings, catalog: Catalog) -> list[RecoveryResult]:
+    """Seal every orphaned `.open` file and index what it holds; mark dead runs interrupted."""
+    results = []
+    for path in find_open_files(settings.warcs_dir):
+        result = recover_file(path)
+        if result is None:
+            continue  # another live process is writing it
+        results.append(result)
+        name = path.name.removesuffix(".open")
+        if result.sealed_path is None:
+            catalog.forget_file(name)
+            continue
+        sealed = SealedFile(name, result.sealed_path, result.sealed_path.stat().st_size,
+                            file_sha256(str(result.sealed_path)))
+        catalog.rebuild_file(result.sealed_path, sealed=sealed, recovered=True)
+    catalog.mark_interrupted_runs()
+    return results
+
+
+def spider_for(target: Target, settings: Settings, session: CaptureSession) -> tuple[type, dict[str, Any]]:
+    common = {"fetch_media": settings.fetch_media}
+    if target.kind == "telegram":
+        return TelegramSpider, {
+            **common, "channel": target.value, "base_url": settings.telegram_base_url,
+            "max_pages": settings.telegram_max_pages, "fetch_videos": settings.fetch_videos,
+            "since_id": session.newest_post_id("telegram", target.value),
+        }
+    if target.kind == "feed":
+        return FeedSpider, {**common, "feed_url": target.value, "fetch_videos": settings.fetch_videos}
+    return WebSpider, {**common, "seeds": [target.value], "depth_limit": settings.depth_limit,
+                       "page_limit": settings.page_limit}
+
+
+def run_capture(
+    settings: Settings,
+    targets: list[Target],
+    *,
+    on_tick: Callable[[CaptureStats, int], None] | None = None,
+    record: bool = True,
+) -> CaptureSummary:
+    """Capture all targets in one crawl; `on_tick` is called with live stats for a display."""
+    from scrapy.crawler import CrawlerProcess
+
+    settings.warcs_dir.mkdir(parents=True, exist_ok=True)
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    settings.exports_dir.mkdir(parents=True, exist_ok=True)
+    catalog = Catalog(settings.catalog_url)
+    recovered = recover(settings, catalog)
+    specs = [t.label for t in targets]
+    run_id = catalog.start_run(specs, settings.collection)
+    session = CaptureSession(settings, catalog, specs, run_id)
+    key = uuid.uuid4().hex
+    sinks.register(key, session)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    log_file = settings.logs_dir / f"capture-{stamp}-run{run_id}.log"
+    process = CrawlerProcess(scrapy_settings(
+        sink_key=key, user_agent=settings.user_agent, max_response_size=settings.max_response_size,
+        concurrent_requests=settings.concurrent_requests,
+        concurrent_requests_per_domain=settings.concurrent_requests_per_domain,
+        download_delay=settings.download_delay, download_timeout=settings.download_timeout,
+        retry_times=settings.retry_times, obey_robots_txt=settings.obey_robots_txt,
+        log_level=settings.log_level, log_file=str(log_file), record=record,
+    ))
+    for target in targets:
+        spider_cls, kwargs = spider_for(target, settings, session)
+        process.crawl(spider_cls, **kwargs)
+    started = time.monotonic()
+    status = "failed"
+    message = None
+    if on_tick is not None:
+        from twisted.internet import reactor
+        from twisted.internet.task import LoopingCall
+
+        def tick() -> None:
+            session.stats.bytes_written = session.current_bytes()
+            on_tick(session.stats, run_id)
+
+        loop = LoopingCall(tick)
+        reactor.callWhenRunning(loop.start, 0.25)  # type: ignore[attr-defined]
+    try:
+        process.start()
+        status = "finished"
+    except BaseException as exc:  # noqa: BLE001 - recorded, then re-raised
+        message = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        session.close()
+        sinks.unregister(key)
+        catalog.finish_run(run_id, status, session.stats.as_dict(), len(session.stats.errors), message)
+        catalog.close()
+    return CaptureSummary(
+        run_id=run_id, status=status, stats=session.stats, files=list(session.archiver.writer.sealed),
+        recovered=recovered, seconds=time.monotonic() - started,
+    )

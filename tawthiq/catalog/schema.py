@@ -1,0 +1,143 @@
+"""Catalog tables. Everything here can be rebuilt from the WARC files (see `rebuild`), except the
+history of capture runs, which describes the process rather than the evidence.
+
+Declared with SQLAlchemy so PostgreSQL can replace SQLite without rewriting queries.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Source(Base):
+    __tablename__ = "sources"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spec: Mapped[str] = mapped_column(String, unique=True)
+    platform: Mapped[str] = mapped_column(String)
+    name: Mapped[str] = mapped_column(String)
+    url: Mapped[str] = mapped_column(String)
+    collection: Mapped[str] = mapped_column(String)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class CaptureRun(Base):
+    __tablename__ = "capture_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    status: Mapped[str] = mapped_column(String)  # running, finished, failed, interrupted
+    specs: Mapped[list] = mapped_column(JSON)
+    collection: Mapped[str] = mapped_column(String)
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class WarcFile(Base):
+    __tablename__ = "warc_files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String, unique=True)
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String, nullable=True)
+    sealed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sealed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("capture_runs.id"), nullable=True)
+    recovered: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Record(Base):
+    __tablename__ = "records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String, unique=True)
+    rec_type: Mapped[str] = mapped_column(String)
+    uri: Mapped[str] = mapped_column(Text)
+    date: Mapped[str] = mapped_column(String)
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    mime: Mapped[str | None] = mapped_column(String, nullable=True)
+    payload_digest: Mapped[str | None] = mapped_column(String, nullable=True)
+    refers_to: Mapped[str | None] = mapped_column(String, nullable=True)
+    truncated: Mapped[str | None] = mapped_column(String, nullable=True)
+    file: Mapped[str] = mapped_column(String)
+    offset: Mapped[int] = mapped_column(BigInteger)
+    length: Mapped[int] = mapped_column(BigInteger)
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    __table_args__ = (
+        Index("ix_records_uri", "uri"),
+        Index("ix_records_digest", "payload_digest"),
+        Index("ix_records_file_offset", "file", "offset"),
+    )
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String)
+    post_id: Mapped[str] = mapped_column(String)
+    source: Mapped[str] = mapped_column(String)
+    url: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String, nullable=True)
+    published: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str | None] = mapped_column(String, nullable=True)
+    data: Mapped[dict] = mapped_column(JSON)
+    content_sha256: Mapped[str] = mapped_column(String)
+    first_captured: Mapped[str] = mapped_column(String)
+    last_captured: Mapped[str] = mapped_column(String)
+    captures: Mapped[int] = mapped_column(Integer, default=1)
+    warc_file: Mapped[str | None] = mapped_column(String, nullable=True)
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    warc_length: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    metadata_record_id: Mapped[str] = mapped_column(String)
+
+    __table_args__ = (
+        UniqueConstraint("platform", "post_id", name="uq_posts_platform_post"),
+        Index("ix_posts_source", "platform", "source"),
+    )
+
+
+class PostCapture(Base):
+    """Every time a post was seen; a changed text is visible as a new content hash."""
+
+    __tablename__ = "post_captures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+    captured: Mapped[str] = mapped_column(String)
+    content_sha256: Mapped[str] = mapped_column(String)
+    metadata_record_id: Mapped[str] = mapped_column(String, unique=True)
+    warc_file: Mapped[str | None] = mapped_column(String, nullable=True)
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    warc_length: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class Failure(Base):
+    __tablename__ = "failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    error: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String)
+    at: Mapped[str] = mapped_column(String)
+    metadata_record_id: Mapped[str | None] = mapped_column(String, unique=True, nullable=True)
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -1,0 +1,290 @@
+"""The catalog: what is archived where, queried without opening WARC files.
+
+Records, posts and failures enter through one path, `apply`, fed either live (the archiver's
+listener interface) or from WARC files being re-read (`rebuild_file`), so a rebuilt catalog
+is the same as the live one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, delete, event, func, insert, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+
+from archivers.exchange import DigestHit
+from archivers.reader import IndexedRecord, iter_records
+from archivers.writer import SealedFile, WrittenRecord
+from tawthiq.catalog import schema as t
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class RecordFacts:
+    """A record as the catalog sees it, whether just written or read back from a file."""
+
+    filename: str
+    offset: int
+    length: int
+    rec_type: str
+    record_id: str
+    uri: str
+    date: str
+    status: int | None
+    mime: str | None
+    payload_digest: str | None
+    refers_to: str | None
+    truncated: str | None
+    kind: str | None
+    document: dict[str, Any] | None
+
+    @classmethod
+    def from_written(cls, w: WrittenRecord) -> "RecordFacts":
+        p = w.pending
+        return cls(
+            w.filename, w.offset, w.length, p.rec_type, p.record_id, p.uri, p.date, p.status, p.mime,
+            p.payload_digest, p.info.get("refers_to"), p.info.get("truncated"), p.info.get("kind"),
+            p.info.get("document"),
+        )
+
+    @classmethod
+    def from_indexed(cls, r: IndexedRecord) -> "RecordFacts":
+        return cls(
+            r.filename, r.offset, r.length, r.rec_type, r.record_id, r.uri, r.date, r.status, r.mime,
+            r.payload_digest, r.refers_to, r.truncated, r.kind, r.document,
+        )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def content_hash(post: dict[str, Any]) -> str:
+    """Hash of what a post says (not where or when it was captured), to notice edits."""
+    keep = {k: post.get(k) for k in ("text", "author", "media", "link_preview", "forwarded_from", "edited")}
+    return hashlib.sha256(json.dumps(keep, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+class Catalog:
+    FLUSH_EVERY = 500
+
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        t.Base.metadata.create_all(self.engine)
+        self._buffer: list[RecordFacts] = []
+        self.run_id: int | None = None
+
+    # -- archiver listener interface -------------------------------------------------------
+    def records_written(self, written: list[WrittenRecord]) -> None:
+        self._buffer.extend(RecordFacts.from_written(w) for w in written)
+        if len(self._buffer) >= self.FLUSH_EVERY:
+            self.flush()
+
+    def file_opened(self, name: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sqlite_insert(t.WarcFile).values(
+                name=name, created=utcnow(), sealed=False, run_id=self.run_id,
+            ).on_conflict_do_nothing())
+
+    def file_sealed(self, sealed: SealedFile, *, recovered: bool = False) -> None:
+        self.flush()
+        with self.engine.begin() as conn:
+            conn.execute(sqlite_insert(t.WarcFile).values(
+                name=sealed.name, created=utcnow(), sealed=False, run_id=self.run_id,
+            ).on_conflict_do_nothing())
+            conn.execute(update(t.WarcFile).where(t.WarcFile.name == sealed.name).values(
+                size=sealed.size, sha256=sealed.sha256, sealed=True, sealed_at=utcnow(), recovered=recovered,
+            ))
+
+    def flush(self) -> None:
+        if not self._buffer:
+            return
+        batch, self._buffer = self._buffer, []
+        with self.engine.begin() as conn:
+            self.apply(conn, batch, run_id=self.run_id)
+
+    # -- one path for live and rebuilt facts ----------------------------------------------
+    def apply(self, conn: Any, facts: Iterable[RecordFacts], *, run_id: int | None) -> None:
+        rows = []
+        documents = []
+        for f in facts:
+            rows.append(dict(
+                record_id=f.record_id, rec_type=f.rec_type, uri=f.uri, date=f.date, status=f.status,
+                mime=f.mime, payload_digest=f.payload_digest, refers_to=f.refers_to,
+                truncated=f.truncated, file=f.filename, offset=f.offset, length=f.length, run_id=run_id,
+            ))
+            if f.rec_type == "metadata" and f.document is not None:
+                documents.append(f)
+        if rows:
+            conn.execute(sqlite_insert(t.Record).on_conflict_do_nothing(index_elements=["record_id"]), rows)
+        for f in documents:
+            kind = f.document.get("type") if f.document else None
+            if kind == "post":
+                self._apply_post(conn, f, run_id)
+            elif kind == "failure":
+                self._apply_failure(conn, f, run_id)
+
+    def _apply_post(self, conn: Any, f: RecordFacts, run_id: int | None) -> None:
+        post = f.document["post"]  # type: ignore[index]
+        warc = post.get("warc") or {}
+        digest = content_hash(post)
+        captured = f.date
+        inserted = conn.execute(sqlite_insert(t.Post).values(
+            platform=post["platform"], post_id=post["post_id"], source=post["source"], url=post["url"],
+            author=post.get("author"), published=_parse_dt(post.get("published")), text=post.get("text") or "",
+            language=post.get("language"), data=post, content_sha256=digest, first_captured=captured,
+            last_captured=captured, captures=0, warc_file=warc.get("file"), warc_offset=warc.get("offset"),
+            warc_length=warc.get("length"), metadata_record_id=f.record_id,
+        ).on_conflict_do_nothing(index_elements=["platform", "post_id"]))
+        pk = conn.execute(select(t.Post.id).where(
+            t.Post.platform == post["platform"], t.Post.post_id == post["post_id"])).scalar_one()
+        added = conn.execute(sqlite_insert(t.PostCapture).values(
+            post=pk, captured=captured, content_sha256=digest, metadata_record_id=f.record_id,
+            warc_file=warc.get("file"), warc_offset=warc.get("offset"), warc_length=warc.get("length"),
+            run_id=run_id,
+        ).on_conflict_do_nothing(index_elements=["metadata_record_id"]))
+        if added.rowcount:
+            values: dict[str, Any] = {"captures": t.Post.captures + 1}
+            newest = conn.execute(select(t.Post.last_captured).where(t.Post.id == pk)).scalar_one()
+            if captured >= newest or inserted.rowcount:
+                values.update(
+                    url=post["url"], author=post.get("author"), text=post.get("text") or "",
+                    language=post.get("language"), data=post, content_sha256=digest, last_captured=captured,
+                    warc_file=warc.get("file"), warc_offset=warc.get("offset"),
+                    warc_length=warc.get("length"), metadata_record_id=f.record_id,
+                    published=_parse_dt(post.get("published")),
+                )
+            first = conn.execute(select(t.Post.first_captured).where(t.Post.id == pk)).scalar_one()
+            if captured < first:
+                values["first_captured"] = captured
+            conn.execute(update(t.Post).where(t.Post.id == pk).values(**values))
+
+    def _apply_failure(self, conn: Any, f: RecordFacts, run_id: int | None) -> None:
+        doc = f.document or {}
+        conn.execute(sqlite_insert(t.Failure).values(
+            url=doc.get("url") or f.uri, error=doc.get("error", ""), kind=doc.get("kind", "fetch"),
+            at=f.date, metadata_record_id=f.record_id, run_id=run_id,
+        ).on_conflict_do_nothing(index_elements=["metadata_record_id"]))
+
+    # -- rebuild from files ------------------------------------------------------------------
+    def rebuild_file(self, path: Path, *, sealed: SealedFile | None = None, recovered: bool = False) -> int:
+        """Index one WARC file into the catalog (idempotent); returns records seen."""
+        count = 0
+        batch: list[RecordFacts] = []
+        with self.engine.begin() as conn:
+            for rec in iter_records(path):
+                batch.append(RecordFacts.from_indexed(rec))
+                count += 1
+                if len(batch) >= self.FLUSH_EVERY:
+                    self.apply(conn, batch, run_id=None)
+                    batch = []
+            self.apply(conn, batch, run_id=None)
+        if sealed is not None:
+            self.file_sealed(sealed, recovered=recovered)
+        return count
+
+    # -- runs ----------------------------------------------------------------------------------
+    def start_run(self, specs: list[str], collection: str) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(insert(t.CaptureRun).values(
+                started=utcnow(), status="running", specs=specs, collection=collection,
+                pid=os.getpid(), counts={}, errors=0,
+            ))
+            self.run_id = int(result.inserted_primary_key[0])
+        return self.run_id
+
+    def finish_run(self, run_id: int, status: str, counts: dict[str, Any], errors: int,
+                   message: str | None = None) -> None:
+        self.flush()
+        with self.engine.begin() as conn:
+            conn.execute(update(t.CaptureRun).where(t.CaptureRun.id == run_id).values(
+                finished=utcnow(), status=status, counts=counts, errors=errors, message=message,
+            ))
+
+    def mark_interrupted_runs(self) -> int:
+        """Runs left 'running' by a process that no longer exists are marked interrupted."""
+        n = 0
+        with self.engine.begin() as conn:
+            for run_id, pid in conn.execute(
+                select(t.CaptureRun.id, t.CaptureRun.pid).where(t.CaptureRun.status == "running")
+            ).all():
+                if pid and _pid_alive(pid) and pid != os.getpid():
+                    continue
+                conn.execute(update(t.CaptureRun).where(t.CaptureRun.id == run_id).values(
+                    status="interrupted", finished=utcnow(),
+                    message="the capture process ended without finishing; its files were recovered",
+                ))
+                n += 1
+        return n
+
+    # -- queries -------------------------------------------------------------------------------
+    def find_digest(self, payload_digest: str) -> DigestHit | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.Record.record_id, t.Record.uri, t.Record.date)
+                .where(t.Record.payload_digest == payload_digest, t.Record.rec_type == "response",
+                       t.Record.truncated.is_(None))
+                .order_by(t.Record.id).limit(1)
+            ).first()
+        return DigestHit(row[0], row[1], row[2]) if row else None
+
+    def newest_post_id(self, platform: str, source: str) -> str | None:
+        """The highest numeric post id archived for a source (Telegram ids grow)."""
+        with self.engine.connect() as conn:
+            ids = conn.execute(select(t.Post.post_id).where(
+                t.Post.platform == platform, func.lower(t.Post.source) == source.lower())).scalars().all()
+        numeric = [int(i.rsplit("/", 1)[-1]) for i in ids if i.rsplit("/", 1)[-1].isdigit()]
+        return str(max(numeric)) if numeric else None
+
+    def warc_files(self) -> list[t.WarcFile]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(t.WarcFile).order_by(t.WarcFile.name)).all())
+
+    def forget_file(self, name: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(t.WarcFile).where(t.WarcFile.name == name))
+
+    def close(self) -> None:
+        self.flush()
+        self.engine.dispose()
+
+
+def _parse_dt(value: Any) -> datetime | None:
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,174 @@
+"""The capture session: the sink spiders and the recorder report to during one run.
+
+It turns wire captures into archived exchanges, posts into metadata records, and failures
+into both a metadata record (so the WARC remembers what could not be captured) and a line in
+the run's summary. It also keeps the counters the progress display shows.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from scrapy import Request
+
+import archivers.records as rec
+from archivers.archiver import Archiver
+from archivers.digests import warc_digest
+from archivers.exchange import Exchange
+from archivers.httpblock import HTTPParseError
+from archivers.revisits import DigestIndex
+from archivers.writer import SealedFile, WarcWriter
+from crawlers.models import Post, WarcLocation
+from crawlers.spiders.base import ROLE
+from crawlers.wire import WireCapture
+from tawthiq import __version__
+from tawthiq.catalog import Catalog
+from tawthiq.settings import Settings
+
+
+@dataclass
+class CaptureStats:
+    pages: int = 0
+    posts: int = 0
+    media: int = 0
+    responses: int = 0
+    revisits: int = 0
+    truncated: int = 0
+    bytes_written: int = 0
+    files: set[str] = field(default_factory=set)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pages": self.pages, "posts": self.posts, "media": self.media, "responses": self.responses,
+            "revisits": self.revisits, "truncated": self.truncated, "bytes": self.bytes_written,
+            "files": len(self.files), "errors": len(self.errors),
+        }
+
+
+def warcinfo_fields(settings: Settings, specs: list[str], run_id: int | None) -> dict[str, str]:
+    import scrapy
+    import warcio
+
+    return {
+        "software": f"tawthiq/{__version__} (Scrapy {scrapy.__version__}; warcio {warcio.__version__})"
+        if hasattr(warcio, "__version__") else f"tawthiq/{__version__} (Scrapy {scrapy.__version__})",
+        "format": "WARC File Format 1.1",
+        "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+        "hostname": socket.gethostname(),
+        "isPartOf": settings.collection,
+        "operator": settings.operator or "(not set)",
+        "http-header-user-agent": settings.user_agent,
+        "robots": "obey" if settings.obey_robots_txt else "ignore",
+        "tawthiq-run": str(run_id) if run_id is not None else "",
+        "tawthiq-specs": " ".join(specs),
+        "tawthiq-limits": (f"max-response-size={settings.max_response_size}; depth={settings.depth_limit}; "
+                           f"pages={settings.page_limit}; telegram-pages={settings.telegram_max_pages}; "
+                           f"rotate-at={settings.warc_max_size}"),
+    }
+
+
+class CaptureSession:
+    def __init__(self, settings: Settings, catalog: Catalog, specs: list[str], run_id: int | None) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.stats = CaptureStats()
+        writer = WarcWriter(
+            settings.warcs_dir, prefix=settings.warc_prefix, max_size=settings.warc_max_size,
+            warcinfo_fields=warcinfo_fields(settings, specs, run_id),
+        )
+        self.archiver = Archiver(writer, DigestIndex(catalog.find_digest), [catalog, self])
+        self._sealed_bytes = 0
+
+    # -- archive listener: keep byte and file counts ----------------------------------------
+    def records_written(self, written: list[Any]) -> None:
+        pass
+
+    def file_opened(self, name: str) -> None:
+        self.stats.files.add(name)
+
+    def file_sealed(self, sealed: SealedFile) -> None:
+        self._sealed_bytes += sealed.size
+        self.stats.bytes_written = self._sealed_bytes
+
+    def current_bytes(self) -> int:
+        out = self.archiver.writer._out  # noqa: SLF001 - live byte count of the open file
+        return self._sealed_bytes + (out.pos if out is not None else 0)
+
+    # -- sink interface ---------------------------------------------------------------------
+    def archive_exchange(self, capture: WireCapture, request: Request) -> WarcLocation | None:
+        role = request.meta.get(ROLE, "page")
+        exchange = Exchange(
+            uri=capture.url, method=capture.method, raw_request=bytes(capture.request_bytes),
+            raw_response=bytes(capture.response_bytes), ip=capture.ip,
+            started=capture.started or datetime.now(timezone.utc), truncated=capture.truncated,
+        )
+        try:
+            archived = self.archiver.exchange(exchange)
+        except HTTPParseError as exc:
+            self._keep_unparseable(exchange, str(exc))
+            return None
+        self.stats.responses += 1
+        if archived.is_revisit:
+            self.stats.revisits += 1
+        status = archived.message.status or 0
+        if role == "media":
+            self.stats.media += 1
+        elif not 300 <= status < 400:
+            self.stats.pages += 1
+        truncated = archived.response.pending.info.get("truncated")
+        if truncated:
+            self.stats.truncated += 1
+            self._failure(capture.url, f"response stored truncated ({truncated}) at "
+                          f"{len(archived.message.body)} body bytes", kind="truncated",
+                          refers_to=archived.response.pending.record_id, count=False)
+        self.stats.bytes_written = self.current_bytes()
+        return WarcLocation(file=archived.response.filename, offset=archived.response.offset,
+                            length=archived.response.length, record_id=archived.response.pending.record_id)
+
+    def _keep_unparseable(self, exchange: Exchange, reason: str) -> None:
+        """Bytes that are not HTTP still go into the archive, as a resource record."""
+        data = exchange.raw_response
+        pending = rec.resource(exchange.uri, io.BytesIO(data), len(data), warc_digest(data),
+                               "application/octet-stream")
+        (written,) = self.archiver.writer.write([pending])
+        self.archiver._written([written])  # noqa: SLF001
+        self._failure(exchange.uri, f"response is not valid HTTP ({reason}); raw bytes kept",
+                      kind="unparseable", refers_to=pending.record_id)
+
+    def attempt_failed(self, request: Request, error: str, capture: WireCapture | None) -> None:
+        refers_to = None
+        if capture is not None and capture.response_bytes:
+            capture.truncated = capture.truncated or "disconnect"
+            location = self.archive_exchange(capture, request)
+            refers_to = location.record_id if location else None
+        attempt = int(request.meta.get("retry_times", 0)) + 1
+        self._failure(request.url, error, kind="attempt", refers_to=refers_to, count=False,
+                      extra={"attempt": attempt})
+
+    def fetch_failed(self, url: str, error: str, *, role: str) -> None:
+        self._failure(url, error, kind=role)
+
+    def _failure(self, url: str, error: str, *, kind: str, refers_to: str | None = None,
+                 count: bool = True, extra: dict[str, Any] | None = None) -> None:
+        document = {"type": "failure", "url": url, "error": error, "kind": kind, **(extra or {})}
+        self.archiver.metadata(url, document, kind="failure", refers_to=refers_to)
+        if count:
+            self.stats.errors.append((url, error))
+
+    def archive_post(self, post: Post) -> None:
+        refers_to = post.warc.record_id if post.warc else None
+        self.archiver.metadata(post.url, post.archive_document(), kind="post", refers_to=refers_to)
+        self.stats.posts += 1
+
+    def newest_post_id(self, platform: str, source: str) -> str | None:
+        return self.catalog.newest_post_id(platform, source)
+
+    def close(self) -> None:
+        self.archiver.close()
+        self.catalog.flush()
+        self.stats.bytes_written = self._sealed_bytes

@@ -1,0 +1,115 @@
+"""Settings: `config/defaults.toml`, then a user file, then `TAWTHIQ_*` variables, then CLI options.
+
+The defaults file is the single place default values live (no second copy in code), so an
+archivist reads one file to know what a capture will do.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+DEFAULTS_FILE = CONFIG_DIR / "defaults.toml"
+DEFAULT_HOME = Path("./tawthiq-data")
+
+
+class SettingsError(ValueError):
+    """A settings file or variable is wrong; the message names which and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TAWTHIQ_", extra="forbid")
+
+    home: Path = Field(default=DEFAULT_HOME, description="data directory")
+    collection: str
+    operator: str
+    telegram_base_url: str
+    user_agent: str
+    warc_prefix: str
+    warc_max_size: int = Field(gt=0)
+    max_response_size: int = Field(ge=0)
+    concurrent_requests: int = Field(gt=0)
+    concurrent_requests_per_domain: int = Field(gt=0)
+    download_delay: float = Field(ge=0)
+    download_timeout: int = Field(gt=0)
+    retry_times: int = Field(ge=0)
+    obey_robots_txt: bool
+    depth_limit: int = Field(ge=0)
+    page_limit: int = Field(ge=0)
+    telegram_max_pages: int = Field(ge=0)
+    fetch_media: bool
+    fetch_videos: bool
+    log_level: str
+
+    _files: ClassVar[tuple[Path, ...]] = (DEFAULTS_FILE,)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=list(cls._files))
+        return (init_settings, env_settings, toml)
+
+    @property
+    def warcs_dir(self) -> Path:
+        return self.home / "warcs"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.home / "exports"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.home / "catalog.sqlite"
+
+    @property
+    def catalog_url(self) -> str:
+        return f"sqlite:///{self.catalog_path}"
+
+
+def load_settings(home: Path | None = None, config: Path | None = None, **overrides: Any) -> Settings:
+    """Resolve settings; `home` and `config` come from the CLI when given."""
+    home = home or Path(os.environ.get("TAWTHIQ_HOME") or DEFAULT_HOME)
+    files: list[Path] = [DEFAULTS_FILE]
+    config = config or (Path(os.environ["TAWTHIQ_CONFIG"]) if os.environ.get("TAWTHIQ_CONFIG") else None)
+    if config is not None:
+        if not config.is_file():
+            raise SettingsError(f"settings file not found: {config}")
+        files.append(config)
+    elif (home / "tawthiq.toml").is_file():
+        files.append(home / "tawthiq.toml")
+
+    class _Resolved(Settings):
+        _files: ClassVar[tuple[Path, ...]] = tuple(files)
+
+    try:
+        resolved = _Resolved(home=home, **{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise SettingsError(
+            f"bad setting {where!r} ({first['msg']}); read from {', '.join(map(str, files))} "
+            f"and TAWTHIQ_* variables"
+        ) from None
+    except Exception as exc:  # a TOML syntax error names the file and line
+        raise SettingsError(f"cannot read settings: {exc}") from None
+    return resolved
