@@ -120,7 +120,7 @@ def parse_post(msg: Selector, *, page_url: str, base_url: str) -> Post | None:
     return Post(
         platform="telegram",
         source=channel,
-        post_id=post_id,
+        post_id=data_post,  # "channel/123": Telegram's own id, unique across channels
         url=url or f"{base_url.rstrip('/')}/{channel}/{post_id}",
         author=_first_text(msg, ".tgme_widget_message_owner_name"),
         author_signature=_first_text(msg, ".tgme_widget_message_from_author"),

@@ -1,0 +1,1 @@
+"""The bundled offline demo: a synthetic Telegram-format channel, RSS feed and website."""
