@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from warcio.warcwriter import WARCWriter as _WarcioWriter
+import zlib
 
 from archivers import records as rec
 from archivers.records import PendingRecord
@@ -46,8 +46,9 @@ class SealedFile:
 class _HashingFile:
     """Counts and hashes every byte on its way to disk, so sealing needs no re-read."""
 
-    def __init__(self, fh) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, fh, path: Path) -> None:  # type: ignore[no-untyped-def]
         self.fh = fh
+        self.path = path
         self.pos = 0
         self.sha = hashlib.sha256()
 
@@ -59,6 +60,22 @@ class _HashingFile:
 
     def flush(self) -> None:
         self.fh.flush()
+
+    def cut_back(self, position: int) -> None:
+        """Drop everything after `position` (a failed group) and re-hash what stays."""
+        self.fh.flush()
+        self.fh.truncate(position)
+        self.fh.seek(position)
+        self.pos = position
+        self.sha = hashlib.sha256()
+        with open(self.path, "rb") as again:
+            remaining = position
+            while remaining > 0:
+                chunk = again.read(min(1 << 20, remaining))
+                if not chunk:
+                    break
+                self.sha.update(chunk)
+                remaining -= len(chunk)
 
 
 def _hostname() -> str:
@@ -85,7 +102,6 @@ class WarcWriter:
         self.on_seal = on_seal
         self._fh = None
         self._out: _HashingFile | None = None
-        self._warcio: _WarcioWriter | None = None
         self._name: str | None = None
         self._serial = 0
         self.sealed: list[SealedFile] = []
@@ -110,27 +126,24 @@ class WarcWriter:
             break
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._fh = os.fdopen(fd, "wb")
-        self._out = _HashingFile(self._fh)
-        self._warcio = _WarcioWriter(self._out, gzip=True)
+        self._out = _HashingFile(self._fh, path)
         self._name = name
         if self.on_open:
             self.on_open(name)
         self._write_now([rec.warcinfo(name, self.warcinfo_fields)])
 
     def _write_now(self, group: list[PendingRecord]) -> list[WrittenRecord]:
-        assert self._out is not None and self._warcio is not None and self._name is not None
+        assert self._out is not None and self._name is not None
         start = self._out.pos
         written: list[WrittenRecord] = []
         try:
             for pending in group:
                 offset = self._out.pos
-                self._warcio.write_record(pending.record)
+                write_member(self._out, pending)
                 written.append(WrittenRecord(pending, self._name, offset, self._out.pos - offset))
         except BaseException:
             # Leave no half-written group behind: cut the file back to where the group began.
-            self._fh.flush()  # type: ignore[union-attr]
-            self._fh.truncate(start)  # type: ignore[union-attr]
-            self._fh.seek(start)  # type: ignore[union-attr]
+            self._out.cut_back(start)
             raise
         return written
 
@@ -156,7 +169,7 @@ class WarcWriter:
         fsync_dir(self.directory)
         self._fh.close()  # releases the lock only after the rename
         sealed = SealedFile(self._name, final, size, digest)
-        self._fh = self._out = self._warcio = None
+        self._fh = self._out = None
         self._name = None
         self.sealed.append(sealed)
         if self.on_seal:
@@ -165,6 +178,27 @@ class WarcWriter:
 
     def close(self) -> None:
         self.seal()
+
+
+def write_member(out: _HashingFile, pending: PendingRecord, bufsize: int = 1 << 20) -> None:
+    """One record as one gzip member: WARC headers, block, CRLF CRLF.
+
+    Framed here rather than by warcio's writer, which re-serialises HTTP headers and skips
+    the block of revisit records it did not parse itself; the block must go out untouched.
+    """
+    record = pending.record
+    record.rec_headers.replace_header("Content-Length", str(record.length))
+    comp = zlib.compressobj(6, zlib.DEFLATED, 31)
+    out.write(comp.compress(record.rec_headers.to_bytes(encoding="utf-8")))
+    remaining = record.length
+    while remaining > 0:
+        chunk = record.raw_stream.read(min(bufsize, remaining))
+        if not chunk:
+            raise IOError(f"record block ended {remaining} bytes early: {pending.uri}")
+        remaining -= len(chunk)
+        out.write(comp.compress(chunk))
+    out.write(comp.compress(b"\r\n\r\n"))
+    out.write(comp.flush())
 
 
 def fsync_dir(directory: Path) -> None:

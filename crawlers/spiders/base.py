@@ -1,6 +1,6 @@
 """What every tawthiq spider shares: roles for requests, media fetching, clear failures.
 
-Every request is sent with `handle_httpstatus_all`, because an error page is evidence too:
+Every request lets 4xx/5xx responses through to its callback, because an error page is evidence too:
 it is archived like any other response, and the spider reports it instead of Scrapy
 silently filtering it out.
 """
@@ -19,6 +19,8 @@ from crawlers.recorder import WARC_META, describe_error
 from crawlers.sink import CaptureSink, sink_for
 
 ROLE = "tawthiq_role"  # page | feed | media
+# Error statuses reach the spider (to be reported); 3xx still go to RedirectMiddleware.
+ERROR_STATUSES = list(range(400, 600))
 
 
 class ArchivingSpider(scrapy.Spider):
@@ -31,7 +33,7 @@ class ArchivingSpider(scrapy.Spider):
 
     def archived_request(self, url: str, callback: Any, *, role: str = "page",
                          meta: dict[str, Any] | None = None, **kwargs: Any) -> scrapy.Request:
-        full_meta = {ROLE: role, "handle_httpstatus_all": True, **(meta or {})}
+        full_meta = {ROLE: role, "handle_httpstatus_list": ERROR_STATUSES, **(meta or {})}
         return scrapy.Request(url, callback=callback, errback=self.on_failure, meta=full_meta, **kwargs)
 
     def media_requests(self, post: Post) -> Iterator[scrapy.Request]:
