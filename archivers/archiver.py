@@ -45,6 +45,7 @@ class Archiver:
         self.listeners = list(listeners or [])
         writer.on_open = self._opened
         writer.on_seal = self._sealed
+        writer.on_written = self._written  # every record, the files' warcinfo included
 
     def _opened(self, name: str) -> None:
         for listener in self.listeners:
@@ -65,13 +66,11 @@ class Archiver:
         pending = built.response
         if not built.is_revisit and not pending.info.get("truncated") and pending.payload_digest:
             self.digests.add(pending.payload_digest, DigestHit(pending.record_id, pending.uri, pending.date))
-        self._written([response, request])
         return ArchivedExchange(request, response, built.message, built.is_revisit)
 
     def metadata(self, uri: str, document: dict[str, Any], *, kind: str,
                  refers_to: str | None = None) -> WrittenRecord:
         (written,) = self.writer.write([rec.metadata(uri, document, refers_to=refers_to, profile=kind)])
-        self._written([written])
         return written
 
     def close(self) -> None:

@@ -104,7 +104,8 @@ def request(uri: str, raw_request: bytes, *, date: str, ip: str | None, concurre
         "request", uri, raw_request, len(raw_request), "application/http; msgtype=request",
         headers, date=date,
     )
-    return PendingRecord(record, rid, "request", uri, date, length_hint=len(raw_request))
+    return PendingRecord(record, rid, "request", uri, date, payload_digest=warc_digest(body),
+                         length_hint=len(raw_request))
 
 
 def response(
@@ -186,7 +187,8 @@ def metadata(
         headers.append(("WARC-Tawthiq-Kind", profile))
     record, rid = _build("metadata", uri, body, len(body), "application/json", headers, date=date)
     return PendingRecord(record, rid, "metadata", uri, date, mime="application/json",
-                         length_hint=len(body), info={"kind": profile, "document": document})
+                         payload_digest=warc_digest(body), length_hint=len(body),
+                         info={"kind": profile, "document": document})
 
 
 def resource(

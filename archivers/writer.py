@@ -92,6 +92,7 @@ class WarcWriter:
         warcinfo_fields: dict[str, str] | None = None,
         on_open: Callable[[str], None] | None = None,
         on_seal: Callable[[SealedFile], None] | None = None,
+        on_written: Callable[[list[WrittenRecord]], None] | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -100,6 +101,7 @@ class WarcWriter:
         self.warcinfo_fields = dict(warcinfo_fields or {})
         self.on_open = on_open
         self.on_seal = on_seal
+        self.on_written = on_written
         self._fh = None
         self._out: _HashingFile | None = None
         self._name: str | None = None
@@ -145,6 +147,8 @@ class WarcWriter:
             # Leave no half-written group behind: cut the file back to where the group began.
             self._out.cut_back(start)
             raise
+        if self.on_written:
+            self.on_written(written)
         return written
 
     def write(self, group: Iterable[PendingRecord]) -> list[WrittenRecord]:

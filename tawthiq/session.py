@@ -135,8 +135,7 @@ class CaptureSession:
         data = exchange.raw_response
         pending = rec.resource(exchange.uri, io.BytesIO(data), len(data), warc_digest(data),
                                "application/octet-stream")
-        (written,) = self.archiver.writer.write([pending])
-        self.archiver._written([written])  # noqa: SLF001
+        self.archiver.writer.write([pending])
         self._failure(exchange.uri, f"response is not valid HTTP ({reason}); raw bytes kept",
                       kind="unparseable", refers_to=pending.record_id)
 

@@ -1,0 +1,166 @@
+"""The command line as a user meets it, crash recovery end to end, and a catalog rebuilt from WARC."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from archivers.reader import iter_records
+from tawthiq.demo.server import Incoming, LocalServer, Resource
+from tests.conftest import ROOT, Demo, all_blocks, run_tawthiq, warc_files
+
+
+def _one_line_error(result) -> str:  # type: ignore[no-untyped-def]
+    assert "Traceback" not in result.out + result.err
+    lines = [ln for ln in result.err.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, result.err
+    return lines[0]
+
+
+def _query(data_dir: Path, sql: str) -> list[tuple]:
+    engine = create_engine(f"sqlite:///{data_dir / 'catalog.sqlite'}")
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text(sql)).all()]
+    engine.dispose()
+    return rows
+
+
+def test_unknown_spec_is_one_clear_line_and_nothing_is_written(data_dir: Path) -> None:
+    result = run_tawthiq(["capture", "ftp://example.org/x"], data_dir=data_dir)
+    assert result.code == 2
+    line = _one_line_error(result)
+    assert "unknown capture spec 'ftp://example.org/x'" in line and "telegram:NAME" in line
+    assert not data_dir.exists()
+
+
+def test_bad_telegram_name_and_bad_setting_are_named(data_dir: Path, tmp_path: Path) -> None:
+    result = run_tawthiq(["capture", "telegram:x!"], data_dir=data_dir)
+    assert result.code == 2 and "is not a Telegram channel name" in _one_line_error(result)
+    result = run_tawthiq(["capture", "telegram:abc_def"], data_dir=data_dir, env={"TAWTHIQ_WARC_MAX_SIZE": "lots"})
+    assert result.code == 2 and "bad setting 'warc_max_size'" in _one_line_error(result)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("depth_limit = [\n")
+    result = run_tawthiq(["capture", "telegram:abc_def", "--config", str(bad)], data_dir=data_dir)
+    assert result.code == 2 and "cannot read settings" in _one_line_error(result)
+    missing = run_tawthiq(["warcs", "--config", str(tmp_path / "nope.toml")], data_dir=data_dir)
+    assert missing.code == 2 and "settings file not found" in _one_line_error(missing)
+
+
+def test_user_settings_file_and_environment_override_defaults(server: LocalServer, data_dir: Path) -> None:
+    server.routes["/p"] = Resource(b"<html><body>p</body></html>")
+    data_dir.mkdir(parents=True)
+    (data_dir / "tawthiq.toml").write_text('collection = "case-aleppo"\nwarc_prefix = "evidence"\n')
+    result = run_tawthiq(["capture", server.url("/p")], data_dir=data_dir, env={"TAWTHIQ_WARC_PREFIX": "envwins"})
+    assert result.code == 0, result.out + result.err
+    (path,) = warc_files(data_dir)
+    assert path.name.startswith("envwins-")
+    info = next(iter_records(path))
+    import gzip
+    assert b"isPartOf: case-aleppo" in gzip.open(path).read(4000)
+    assert info.rec_type == "warcinfo"
+
+
+def test_unreachable_host_is_recorded_and_the_run_goes_on(server: LocalServer, data_dir: Path) -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    dead_port = sock.getsockname()[1]
+    sock.close()
+    server.routes["/alive"] = Resource(b"<html><body>alive</body></html>")
+    dead = f"http://127.0.0.1:{dead_port}/gone"
+    result = run_tawthiq(["capture", dead, server.url("/alive")], data_dir=data_dir,
+                         env={"TAWTHIQ_RETRY_TIMES": "0"})
+    assert result.code == 1
+    assert f"{dead}: DownloadConnectionRefusedError: Connection was refused" in result.out
+    assert "Traceback" not in result.out + result.err
+    blocks = all_blocks(data_dir)
+    assert any(h.get("WARC-Target-URI") == server.url("/alive") for h, _ in blocks)
+    failures = _query(data_dir, "select url, kind, error from failures")
+    assert (dead, "page") in [(u, k) for u, k, _ in failures]
+
+
+def test_warcs_lists_files_with_sizes_and_digests(server: LocalServer, data_dir: Path) -> None:
+    server.routes["/p"] = Resource(b"<html><body>p</body></html>")
+    run_tawthiq(["capture", server.url("/p")], data_dir=data_dir)
+    result = run_tawthiq(["warcs"], data_dir=data_dir)
+    assert result.code == 0
+    (path,) = warc_files(data_dir)
+    import hashlib
+    assert f"{path.name}" in result.out
+    assert f"sha256:{hashlib.sha256(path.read_bytes()).hexdigest()}" in result.out
+    assert str(path.stat().st_size) in result.out
+
+
+def test_catalog_rebuilt_from_warc_equals_the_live_one(demo: Demo, data_dir: Path) -> None:
+    result = run_tawthiq(["capture", f"telegram:{demo.channel.name}", f"feed:{demo.server.url('/feed.xml')}"],
+                         data_dir=data_dir, env=demo.env)
+    assert result.code == 0, result.out + result.err
+    queries = {
+        "records": "select record_id, rec_type, uri, status, payload_digest, file, offset, length from records order by record_id",
+        "posts": "select platform, post_id, text, url, warc_file, warc_offset, metadata_record_id from posts order by post_id",
+        "files": "select name, size, sha256, sealed from warc_files order by name",
+    }
+    live = {k: _query(data_dir, q) for k, q in queries.items()}
+    (data_dir / "catalog.sqlite").unlink()
+    for extra in ("catalog.sqlite-wal", "catalog.sqlite-shm"):
+        (data_dir / extra).unlink(missing_ok=True)
+    rebuilt = run_tawthiq(["reindex"], data_dir=data_dir)
+    assert rebuilt.code == 0, rebuilt.out + rebuilt.err
+    for key, sql in queries.items():
+        assert _query(data_dir, sql) == live[key], key
+    assert len(live["posts"]) == 29
+
+
+def _slow_site(server: LocalServer) -> None:
+    """Endless pages, each slow and linking to two more: a crawl that is always mid-way."""
+
+    def page(incoming: Incoming) -> Resource:
+        n = int(incoming.path.rsplit("/", 1)[-1] or 0)
+        time.sleep(0.05)
+        links = "".join(f'<a href="/p/{n * 2 + k}">next</a>' for k in (1, 2))
+        return Resource(f"<html><body>page {n} {'x' * 3000}{links}</body></html>".encode())
+
+    server.fallback = lambda incoming: page(incoming) if incoming.path.startswith("/p/") else None
+
+
+def test_kill_9_mid_crawl_is_repaired(server: LocalServer, data_dir: Path) -> None:
+    _slow_site(server)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAWTHIQ_")}
+    env.update({"TAWTHIQ_DEPTH_LIMIT": "50", "TAWTHIQ_PAGE_LIMIT": "100000"})
+    proc = subprocess.Popen([sys.executable, "-m", "tawthiq.cli", "capture", server.url("/p/0"),
+                             "--data-dir", str(data_dir)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    warcs = data_dir / "warcs"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        opened = list(warcs.glob("*.open")) if warcs.exists() else []
+        if opened and opened[0].stat().st_size > 40_000:
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    (open_file,) = list(warcs.glob("*.open"))
+
+    result = run_tawthiq(["recover"], data_dir=data_dir)
+    assert result.code == 0, result.out + result.err
+    assert "whole records" in result.out
+    assert not list(warcs.glob("*.open"))
+    (sealed,) = warc_files(data_dir)
+    check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", str(sealed)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+    in_file = {r.record_id for r in iter_records(sealed)}
+    in_catalog = {r[0] for r in _query(data_dir, "select record_id from records")}
+    assert in_file == in_catalog and len(in_file) > 10
+    assert _query(data_dir, "select status from capture_runs") == [("interrupted",)]
+    assert _query(data_dir, f"select sealed, recovered from warc_files where name='{sealed.name}'") == [(1, 1)]
+    # Every request in the repaired file still has its response.
+    records = list(iter_records(sealed))
+    responses = {r.record_id for r in records if r.rec_type == "response"}
+    assert all(r.concurrent_to in responses for r in records if r.rec_type == "request")
+    assert open_file.name.removesuffix(".open") == sealed.name
