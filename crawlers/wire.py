@@ -140,13 +140,14 @@ class RecordingDownloadHandler(HTTP11DownloadHandler):
         request.meta[CAPTURE_META] = capture
         token = str(next(_tokens)).encode()
         _pending[token] = capture
-        headers = request.headers.copy()
-        headers[_TOKEN_HEADER] = token
-        tagged = request.replace(headers=headers)
+        # The token rides on the request's own headers only while the agent copies them;
+        # the protocol strips it before anything is written to the socket.
+        request.headers[_TOKEN_HEADER] = token
         try:
-            return await super().download_request(tagged)
+            return await super().download_request(request)
         except BaseException as exc:
             capture.error = exc
             raise
         finally:
+            request.headers.pop(_TOKEN_HEADER, None)
             _pending.pop(token, None)

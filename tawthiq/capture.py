@@ -6,6 +6,7 @@ process's capture; the scheduler runs each capture in a process of its own.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -36,6 +37,7 @@ class CaptureSummary:
     files: list[SealedFile] = field(default_factory=list)
     recovered: list[RecoveryResult] = field(default_factory=list)
     seconds: float = 0.0
+    scrapy_stats: list[dict[str, Any]] = field(default_factory=list)
 
 
 def recover(settings: Settings, catalog: Catalog) -> list[RecoveryResult]:
@@ -81,6 +83,10 @@ def run_capture(
     """Capture all targets in one crawl; `on_tick` is called with live stats for a display."""
     from scrapy.crawler import CrawlerProcess
 
+    # Scrapy leaves the root logger open to every level; charset_normalizer then builds about
+    # a hundred TRACE records per page that no handler wants.
+    logging.getLogger("charset_normalizer").setLevel(logging.WARNING)
+
     settings.warcs_dir.mkdir(parents=True, exist_ok=True)
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     settings.exports_dir.mkdir(parents=True, exist_ok=True)
@@ -101,9 +107,12 @@ def run_capture(
         retry_times=settings.retry_times, obey_robots_txt=settings.obey_robots_txt,
         log_level=settings.log_level, log_file=str(log_file), record=record,
     ))
+    crawlers = []
     for target in targets:
         spider_cls, kwargs = spider_for(target, settings, session)
-        process.crawl(spider_cls, **kwargs)
+        crawler = process.create_crawler(spider_cls)
+        crawlers.append(crawler)
+        process.crawl(crawler, **kwargs)
     started = time.monotonic()
     status = "failed"
     message = None
@@ -131,4 +140,5 @@ def run_capture(
     return CaptureSummary(
         run_id=run_id, status=status, stats=session.stats, files=list(session.archiver.writer.sealed),
         recovered=recovered, seconds=time.monotonic() - started,
+        scrapy_stats=[dict(c.stats.get_stats()) for c in crawlers if c.stats is not None],
     )

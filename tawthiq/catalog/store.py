@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, delete, event, func, insert, select, update
+from sqlalchemy import bindparam, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
@@ -92,6 +93,7 @@ class Catalog:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         t.Base.metadata.create_all(self.engine)
         self._buffer: list[RecordFacts] = []
+        self._reader: Any = None
         self.run_id: int | None = None
 
     # -- archiver listener interface -------------------------------------------------------
@@ -238,14 +240,27 @@ class Catalog:
         return n
 
     # -- queries -------------------------------------------------------------------------------
+    _DIGEST_QUERY = (
+        select(t.Record.record_id, t.Record.uri, t.Record.date)
+        .where(t.Record.payload_digest == bindparam("digest"), t.Record.rec_type == "response",
+               t.Record.truncated.is_(None))
+        .order_by(t.Record.id).limit(1)
+    )
+
     def find_digest(self, payload_digest: str) -> DigestHit | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(t.Record.record_id, t.Record.uri, t.Record.date)
-                .where(t.Record.payload_digest == payload_digest, t.Record.rec_type == "response",
-                       t.Record.truncated.is_(None))
-                .order_by(t.Record.id).limit(1)
-            ).first()
+        """Called for every response archived, so it is kept cheap: on SQLite one long-lived
+        autocommit DB-API connection (a SQLAlchemy execute costs more than the lookup itself)."""
+        if self.engine.dialect.name != "sqlite":
+            with self.engine.connect() as conn:
+                row = conn.execute(self._DIGEST_QUERY, {"digest": payload_digest}).first()
+        else:
+            if self._reader is None:
+                self._reader = sqlite3.connect(self.engine.url.database, isolation_level=None,
+                                               check_same_thread=False)
+                self._reader.execute("PRAGMA busy_timeout=30000")
+            row = self._reader.execute(
+                "SELECT record_id, uri, date FROM records WHERE payload_digest = ? AND rec_type = 'response' "
+                "AND truncated IS NULL ORDER BY id LIMIT 1", (payload_digest,)).fetchone()
         return DigestHit(row[0], row[1], row[2]) if row else None
 
     def newest_post_id(self, platform: str, source: str) -> str | None:
@@ -266,6 +281,9 @@ class Catalog:
 
     def close(self) -> None:
         self.flush()
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         self.engine.dispose()
 
 

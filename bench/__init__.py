@@ -1,0 +1,1 @@
+"""Benchmarks: printed figures with a side-by-side baseline, never timed unit tests."""
