@@ -124,6 +124,8 @@ def parse_response(raw: bytes, *, head_only: bool = False) -> HTTPMessage:
     """Parse a response exactly as received; `head_only` for HEAD requests and 1xx/204/304."""
     head, body = _split_head(raw)
     start, lines = _header_lines(head)
+    if not start.startswith(b"HTTP/") or len(start.split(b" ", 2)) < 2 or not start.split(b" ", 2)[1].isdigit():
+        raise HTTPParseError(f"not an HTTP status line: {start[:60]!r}")
     msg = HTTPMessage(start_line=start, header_lines=lines, body=b"" if head_only else body)
     if head_only:
         return msg

@@ -59,6 +59,12 @@ def recover(settings: Settings, catalog: Catalog) -> list[RecoveryResult]:
     return results
 
 
+def source_url(target: Target, settings: Settings) -> str:
+    if target.kind == "telegram":
+        return f"{settings.telegram_base_url.rstrip('/')}/s/{target.value}"
+    return target.value
+
+
 def spider_for(target: Target, settings: Settings, session: CaptureSession) -> tuple[type, dict[str, Any]]:
     common = {"fetch_media": settings.fetch_media}
     if target.kind == "telegram":
@@ -94,6 +100,8 @@ def run_capture(
     recovered = recover(settings, catalog)
     specs = [t.label for t in targets]
     run_id = catalog.start_run(specs, settings.collection)
+    catalog.note_sources([(t.label, t.kind, t.value, source_url(t, settings)) for t in targets],
+                         settings.collection, run_id)
     session = CaptureSession(settings, catalog, specs, run_id)
     key = uuid.uuid4().hex
     sinks.register(key, session)

@@ -164,3 +164,44 @@ def test_kill_9_mid_crawl_is_repaired(server: LocalServer, data_dir: Path) -> No
     responses = {r.record_id for r in records if r.rec_type == "response"}
     assert all(r.concurrent_to in responses for r in records if r.rec_type == "request")
     assert open_file.name.removesuffix(".open") == sealed.name
+
+
+def test_a_server_that_does_not_speak_http_is_kept_as_raw_bytes(data_dir: Path) -> None:
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            conn.sendall(b"SSH-2.0-not-http\r\n\r\nsome bytes")
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        result = run_tawthiq(["capture", f"http://127.0.0.1:{port}/x"], data_dir=data_dir,
+                             env={"TAWTHIQ_RETRY_TIMES": "0"})
+    finally:
+        listener.close()
+    assert result.code == 1 and "Traceback" not in result.out + result.err
+    blocks = all_blocks(data_dir)
+    (raw,) = [b for h, b in blocks if h["WARC-Type"] == "resource"]
+    assert raw == b"SSH-2.0-not-http\r\n\r\nsome bytes"
+    failures = [b for h, b in blocks if h["WARC-Type"] == "metadata"]
+    assert any(b"not valid HTTP" in f for f in failures)
+
+
+def test_sources_are_remembered_with_their_last_run(server: LocalServer, data_dir: Path) -> None:
+    server.routes["/p"] = Resource(b"<html><body>p</body></html>")
+    run_tawthiq(["capture", server.url("/p")], data_dir=data_dir)
+    run_tawthiq(["capture", server.url("/p")], data_dir=data_dir)
+    assert _query(data_dir, "select spec, platform, last_run_id from sources") == [(server.url("/p"), "web", 2)]
+    runs = _query(data_dir, "select id, status from capture_runs order by id")
+    assert runs == [(1, "finished"), (2, "finished")]

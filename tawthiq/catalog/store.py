@@ -215,6 +215,15 @@ class Catalog:
             self.run_id = int(result.inserted_primary_key[0])
         return self.run_id
 
+    def note_sources(self, targets: list[tuple[str, str, str, str]], collection: str, run_id: int) -> None:
+        """Remember what was captured: (spec, platform, name, url) per target, with its last run."""
+        with self.engine.begin() as conn:
+            for spec, platform, name, url in targets:
+                conn.execute(sqlite_insert(t.Source).values(
+                    spec=spec, platform=platform, name=name, url=url, collection=collection,
+                    created=utcnow(), last_run_id=run_id,
+                ).on_conflict_do_update(index_elements=["spec"], set_={"last_run_id": run_id}))
+
     def finish_run(self, run_id: int, status: str, counts: dict[str, Any], errors: int,
                    message: str | None = None) -> None:
         self.flush()
