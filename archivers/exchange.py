@@ -23,6 +23,8 @@ class Exchange:
     started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     truncated: str | None = None  # WARC-Truncated reason: "length", "time", "disconnect"
     error: str | None = None
+    # Extra WARC headers, e.g. how the exchange was recorded when it was not taken off the wire.
+    extra_headers: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -70,13 +72,15 @@ def build_records(exchange: Exchange, lookup: DigestLookup | None) -> ExchangeRe
         response = rec.revisit(
             exchange.uri, msg, date=date, ip=exchange.ip, record_id=response_id,
             payload_digest=payload_digest, refers_to=hit.record_id,
-            refers_to_uri=hit.uri, refers_to_date=hit.date,
+            refers_to_uri=hit.uri, refers_to_date=hit.date, extra=exchange.extra_headers,
         )
     else:
         response = rec.response(
             exchange.uri, msg, date=date, ip=exchange.ip, record_id=response_id, truncated=truncated,
+            extra=exchange.extra_headers,
         )
     request = rec.request(
         exchange.uri, exchange.raw_request, date=date, ip=exchange.ip, concurrent_to=response_id,
+        extra=exchange.extra_headers,
     )
     return ExchangeRecords(request=request, response=response, message=msg, is_revisit=hit is not None)

@@ -47,6 +47,7 @@ class PendingRecord:
     payload_digest: str | None = None
     length_hint: int = 0
     info: dict[str, Any] = field(default_factory=dict)
+    compress_level: int = 6
 
 
 def _build(
@@ -95,11 +96,13 @@ def warcinfo(filename: str, fields: dict[str, str]) -> PendingRecord:
     return PendingRecord(record, rid, "warcinfo", "", date, length_hint=len(body))
 
 
-def request(uri: str, raw_request: bytes, *, date: str, ip: str | None, concurrent_to: str) -> PendingRecord:
+def request(uri: str, raw_request: bytes, *, date: str, ip: str | None, concurrent_to: str,
+            extra: list[tuple[str, str]] | None = None) -> PendingRecord:
     _head, _sep, body = raw_request.partition(b"\r\n\r\n")
     headers = [("WARC-Concurrent-To", concurrent_to), ("WARC-Payload-Digest", warc_digest(body))]
     if ip:
         headers.append(("WARC-IP-Address", ip))
+    headers.extend(extra or [])
     record, rid = _build(
         "request", uri, raw_request, len(raw_request), "application/http; msgtype=request",
         headers, date=date,
@@ -116,6 +119,7 @@ def response(
     ip: str | None,
     record_id: str,
     truncated: str | None = None,
+    extra: list[tuple[str, str]] | None = None,
 ) -> PendingRecord:
     block = msg.to_bytes()
     payload_digest = warc_digest(msg.body)
@@ -124,6 +128,7 @@ def response(
         headers.append(("WARC-IP-Address", ip))
     if truncated:
         headers.append(("WARC-Truncated", truncated))
+    headers.extend(extra or [])
     record, rid = _build(
         "response", uri, block, len(block), "application/http; msgtype=response",
         headers, date=date, record_id=record_id,
@@ -146,6 +151,7 @@ def revisit(
     refers_to: str,
     refers_to_uri: str,
     refers_to_date: str,
+    extra: list[tuple[str, str]] | None = None,
 ) -> PendingRecord:
     """Identical-payload-digest revisit: the block keeps this exchange's own headers only."""
     block = msg.head_bytes()
@@ -158,6 +164,7 @@ def revisit(
     ]
     if ip:
         headers.append(("WARC-IP-Address", ip))
+    headers.extend(extra or [])
     record, rid = _build(
         "revisit", uri, block, len(block), "application/http; msgtype=response",
         headers, date=date, record_id=record_id,
@@ -211,3 +218,30 @@ def resource(
     )
     return PendingRecord(record, rid, "resource", uri, date, mime=content_type,
                          payload_digest=digest, length_hint=length)
+
+
+def resource_revisit(
+    uri: str,
+    digest: str,
+    content_type: str,
+    *,
+    refers_to: str,
+    refers_to_uri: str,
+    refers_to_date: str,
+    concurrent_to: str | None = None,
+    date: str | None = None,
+) -> PendingRecord:
+    """A file whose exact bytes are already archived: an empty-block revisit pointing at them."""
+    date = date or warc_date()
+    headers = [
+        ("WARC-Payload-Digest", digest),
+        ("WARC-Profile", REVISIT_PROFILE),
+        ("WARC-Refers-To", refers_to),
+        ("WARC-Refers-To-Target-URI", refers_to_uri),
+        ("WARC-Refers-To-Date", refers_to_date),
+    ]
+    if concurrent_to:
+        headers.append(("WARC-Concurrent-To", concurrent_to))
+    record, rid = _build("revisit", uri, b"", 0, content_type, headers, date=date)
+    return PendingRecord(record, rid, "revisit", uri, date, mime=content_type, payload_digest=digest,
+                         info={"refers_to": refers_to})

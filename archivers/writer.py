@@ -192,7 +192,7 @@ def write_member(out: _HashingFile, pending: PendingRecord, bufsize: int = 1 << 
     """
     record = pending.record
     record.rec_headers.replace_header("Content-Length", str(record.length))
-    comp = zlib.compressobj(6, zlib.DEFLATED, 31)
+    comp = zlib.compressobj(pending.compress_level, zlib.DEFLATED, 31)
     out.write(comp.compress(record.rec_headers.to_bytes(encoding="utf-8")))
     remaining = record.length
     while remaining > 0:

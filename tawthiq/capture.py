@@ -66,7 +66,7 @@ def source_url(target: Target, settings: Settings) -> str:
 
 
 def spider_for(target: Target, settings: Settings, session: CaptureSession) -> tuple[type, dict[str, Any]]:
-    common = {"fetch_media": settings.fetch_media}
+    common = {"fetch_media": settings.fetch_media, "video_domains": settings.video_domains}
     if target.kind == "telegram":
         return TelegramSpider, {
             **common, "channel": target.value, "base_url": settings.telegram_base_url,
@@ -76,7 +76,7 @@ def spider_for(target: Target, settings: Settings, session: CaptureSession) -> t
     if target.kind == "feed":
         return FeedSpider, {**common, "feed_url": target.value, "fetch_videos": settings.fetch_videos}
     return WebSpider, {**common, "seeds": [target.value], "depth_limit": settings.depth_limit,
-                       "page_limit": settings.page_limit}
+                       "page_limit": settings.page_limit, "fetch_videos": settings.fetch_videos}
 
 
 def run_capture(
@@ -117,6 +117,9 @@ def run_capture(
     ))
     crawlers = []
     for target in targets:
+        if target.kind == "video":
+            session.queue_video(target.value)
+            continue
         spider_cls, kwargs = spider_for(target, settings, session)
         crawler = process.create_crawler(spider_cls)
         crawlers.append(crawler)
@@ -135,7 +138,11 @@ def run_capture(
         loop = LoopingCall(tick)
         reactor.callWhenRunning(loop.start, 0.25)  # type: ignore[attr-defined]
     try:
-        process.start()
+        if crawlers:
+            process.start()
+        # yt-dlp runs after the crawl, in this process, writing into the same open WARC file.
+        session.capture_queued_videos(
+            on_video=(lambda url: on_tick(session.stats, run_id)) if on_tick is not None else None)
         status = "finished"
     except BaseException as exc:  # noqa: BLE001 - recorded, then re-raised
         message = f"{type(exc).__name__}: {exc}"

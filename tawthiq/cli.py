@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from tawthiq import __version__
@@ -31,7 +32,7 @@ ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="settings f
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -57,6 +58,7 @@ def _stats_table(stats, run_id: int, title: str) -> Table:  # type: ignore[no-un
     table.add_row("pages", str(stats.pages))
     table.add_row("posts", str(stats.posts))
     table.add_row("media", str(stats.media))
+    table.add_row("videos (yt-dlp)", str(stats.videos))
     table.add_row("revisits (stored once)", str(stats.revisits))
     table.add_row("truncated", str(stats.truncated))
     table.add_row("bytes", human_bytes(stats.bytes_written))
@@ -67,7 +69,7 @@ def _stats_table(stats, run_id: int, title: str) -> Table:  # type: ignore[no-un
 
 @app.command()
 def capture(
-    specs: Annotated[list[str], typer.Argument(help="telegram:NAME, t.me/s/NAME, feed:URL or an http(s) URL")],
+    specs: Annotated[list[str], typer.Argument(help="telegram:NAME, t.me/s/NAME, feed:URL, video:URL or an http(s) URL")],
     data_dir: DataDir = None,
     config: ConfigFile = None,
     collection: Annotated[Optional[str], typer.Option(help="collection name")] = None,
@@ -111,7 +113,7 @@ def capture_with_display(settings: Settings, targets: list, expected_failures: s
         console.print(f"[yellow]{len(summary.stats.errors)} failure(s), recorded in the archive:[/]")
         for url, error in summary.stats.errors:
             note = "" if (url, error) in unexpected else "  (expected in the demo)"
-            console.print(f"  {url}: {error}{note}", highlight=False, soft_wrap=True)
+            console.print(f"  {url}: {error}{note}", highlight=False, soft_wrap=True, markup=False)
     return 1 if unexpected else 0
 
 

@@ -20,8 +20,10 @@ from archivers.archiver import Archiver
 from archivers.digests import warc_digest
 from archivers.exchange import Exchange
 from archivers.httpblock import HTTPParseError
+from archivers.media import store_file
 from archivers.revisits import DigestIndex
 from archivers.writer import SealedFile, WarcWriter
+from archivers.ytdlp import RecordedHTTP, VideoGone, VideoOptions, VideoResult, download
 from crawlers.models import Post, WarcLocation
 from crawlers.spiders.base import ROLE
 from crawlers.wire import WireCapture
@@ -38,6 +40,7 @@ class CaptureStats:
     responses: int = 0
     revisits: int = 0
     truncated: int = 0
+    videos: int = 0
     bytes_written: int = 0
     files: set[str] = field(default_factory=set)
     errors: list[tuple[str, str]] = field(default_factory=list)
@@ -45,7 +48,7 @@ class CaptureStats:
     def as_dict(self) -> dict[str, Any]:
         return {
             "pages": self.pages, "posts": self.posts, "media": self.media, "responses": self.responses,
-            "revisits": self.revisits, "truncated": self.truncated, "bytes": self.bytes_written,
+            "revisits": self.revisits, "truncated": self.truncated, "videos": self.videos, "bytes": self.bytes_written,
             "files": len(self.files), "errors": len(self.errors),
         }
 
@@ -83,6 +86,8 @@ class CaptureSession:
         )
         self.archiver = Archiver(writer, DigestIndex(catalog.find_digest), [catalog, self])
         self._sealed_bytes = 0
+        self.video_queue: list[tuple[str, str | None]] = []
+        self._video_urls: set[str] = set()
 
     # -- archive listener: keep byte and file counts ----------------------------------------
     def records_written(self, written: list[Any]) -> None:
@@ -166,6 +171,80 @@ class CaptureSession:
 
     def newest_post_id(self, platform: str, source: str) -> str | None:
         return self.catalog.newest_post_id(platform, source)
+
+    # -- video ---------------------------------------------------------------------------------
+    def queue_video(self, url: str, *, post_url: str | None = None) -> None:
+        """Spiders hand over video links; yt-dlp runs on them after the crawl."""
+        if url not in self._video_urls:
+            self._video_urls.add(url)
+            self.video_queue.append((url, post_url))
+
+    def video_options(self) -> VideoOptions:
+        s = self.settings
+        return VideoOptions(
+            max_height=s.video_max_height or None, max_filesize=s.video_max_filesize or None,
+            retries=s.video_retries, rate_limit=s.video_rate_limit or None,
+            cookies_file=s.video_cookies_file or None, time_limit=s.video_time_limit or None,
+        )
+
+    def capture_queued_videos(self, on_video: Any = None) -> None:
+        options = self.video_options()
+        while self.video_queue:
+            url, post_url = self.video_queue.pop(0)
+            if on_video is not None:
+                on_video(url)
+            self.capture_video(url, options, post_url=post_url)
+
+    def capture_video(self, url: str, options: VideoOptions, *, post_url: str | None = None) -> None:
+        last_page: list[str] = []
+
+        def on_http(recorded: RecordedHTTP) -> None:
+            archived = self.archiver.exchange(recorded.exchange)
+            self.stats.responses += 1
+            last_page.append(archived.response.pending.record_id)
+
+        try:
+            result = download(url, options, on_http, tmp_root=self.settings.home)
+        except VideoGone as exc:
+            self._failure(url, f"video not captured: {exc}", kind="video",
+                          refers_to=last_page[-1] if last_page else None)
+            return
+        try:
+            self._store_video(url, result, post_url)
+        finally:
+            result.cleanup()
+
+    def _store_video(self, url: str, result: VideoResult, post_url: str | None) -> None:
+        info = result.info
+        stored_main = None
+        media_docs = []
+        for role, path, source in result.files:
+            stored = store_file(self.archiver.writer, self.archiver.digests, path, source,
+                                concurrent_to=stored_main.record.pending.record_id if stored_main else None)
+            if role == "media":
+                stored_main = stored
+                self.stats.media += 1
+                self.stats.videos += 1
+            if stored.revisit_of is not None:
+                self.stats.revisits += 1
+            media_docs.append((role, source, stored))
+        assert stored_main is not None
+        info_record = self.archiver.metadata(
+            info.get("webpage_url") or url,
+            {"type": "video-info", "url": url, "extractor": info.get("extractor"), "info": info},
+            kind="video-info", refers_to=stored_main.record.pending.record_id,
+        )
+        for role, source, stored in media_docs:
+            written = stored.record
+            self.archiver.metadata(source, {
+                "type": "media", "role": role, "source_url": source, "page_url": info.get("webpage_url") or url,
+                "post_url": post_url, "record_id": written.pending.record_id,
+                "warc": {"file": written.filename, "offset": written.offset, "length": written.length},
+                "facts": stored.facts.as_dict(),
+                "revisit_of": stored.revisit_of.record_id if stored.revisit_of else None,
+                "info_record_id": info_record.pending.record_id,
+            }, kind="media", refers_to=written.pending.record_id)
+        self.stats.bytes_written = self.current_bytes()
 
     def close(self) -> None:
         self.archiver.close()

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     fetch_media: bool
     fetch_videos: bool
     log_level: str
+    video_max_height: int = Field(ge=0)
+    video_max_filesize: int = Field(ge=0)
+    video_retries: int = Field(ge=0)
+    video_rate_limit: int = Field(ge=0)
+    video_cookies_file: str
+    video_time_limit: float = Field(ge=0)
+    video_domains: list[str]
 
     _files: ClassVar[tuple[Path, ...]] = (DEFAULTS_FILE,)
 

@@ -17,17 +17,18 @@ class SpecError(ValueError):
 
 @dataclass(frozen=True)
 class Target:
-    kind: Literal["web", "feed", "telegram"]
+    kind: Literal["web", "feed", "telegram", "video"]
     value: str  # URL for web/feed, channel name for telegram
     spec: str
 
     @property
     def label(self) -> str:
-        return f"telegram:{self.value}" if self.kind == "telegram" else (
-            f"feed:{self.value}" if self.kind == "feed" else self.value)
+        if self.kind in ("telegram", "feed", "video"):
+            return f"{self.kind}:{self.value}"
+        return self.value
 
 
-FORMS = "an http(s) URL, feed:URL, telegram:NAME or t.me/s/NAME"
+FORMS = "an http(s) URL, feed:URL, video:URL, telegram:NAME or t.me/s/NAME"
 
 
 def _channel(name: str, spec: str) -> Target:
@@ -51,6 +52,11 @@ def parse_spec(spec: str, *, telegram_base_url: str = "https://t.me") -> Target:
         raise SpecError(f"empty capture spec: use {FORMS}")
     if raw.startswith("telegram:"):
         return _channel(raw.removeprefix("telegram:").lstrip("@"), spec)
+    if raw.startswith("video:"):
+        url = raw.removeprefix("video:")
+        if not _is_http(url):
+            raise SpecError(f"{spec!r}: a video needs an http(s) URL after 'video:'")
+        return Target("video", url, spec)
     if raw.startswith("feed:"):
         url = raw.removeprefix("feed:")
         if not _is_http(url):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlparse
 
 import scrapy
 from scrapy.http import Response
@@ -23,9 +24,21 @@ ROLE = "tawthiq_role"  # page | feed | media
 ERROR_STATUSES = list(range(400, 600))
 
 
+def on_video_domain(url: str, domains: list[str]) -> bool:
+    host = (urlparse(url).hostname or "").lower()
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
 class ArchivingSpider(scrapy.Spider):
     fetch_media: bool = True
     fetch_videos: bool = True
+    video_domains: list[str] = []
+
+    def queue_videos(self, urls: list[str], *, post_url: str | None) -> None:
+        """Links to video sites go to yt-dlp after the crawl (see `video_domains`)."""
+        for url in urls:
+            if url.startswith(("http://", "https://")) and on_video_domain(url, self.video_domains):
+                self.sink.queue_video(url, post_url=post_url)
 
     @property
     def sink(self) -> CaptureSink:
@@ -37,6 +50,8 @@ class ArchivingSpider(scrapy.Spider):
         return scrapy.Request(url, callback=callback, errback=self.on_failure, meta=full_meta, **kwargs)
 
     def media_requests(self, post: Post) -> Iterator[scrapy.Request]:
+        links = list(post.links) + ([post.link_preview.url] if post.link_preview else [])
+        self.queue_videos(links, post_url=post.url)
         if not self.fetch_media:
             return
         urls: list[str] = []

@@ -15,8 +15,9 @@ class FeedSpider(ArchivingSpider):
     name = "feed"
 
     def __init__(self, feed_url: str, fetch_media: bool = True, fetch_videos: bool = True,
-                 fetch_pages: bool = True, **kwargs: Any) -> None:
+                 fetch_pages: bool = True, video_domains: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.video_domains = list(video_domains or [])
         self.feed_url = feed_url
         self.fetch_media = fetch_media
         self.fetch_videos = fetch_videos

@@ -27,8 +27,9 @@ class TelegramSpider(ArchivingSpider):
 
     def __init__(self, channel: str, base_url: str = "https://t.me", max_pages: int = 50,
                  since_id: str | None = None, fetch_media: bool = True, fetch_videos: bool = True,
-                 **kwargs: Any) -> None:
+                 video_domains: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.video_domains = list(video_domains or [])
         self.channel = channel
         self.base_url = base_url.rstrip("/")
         self.max_pages = max_pages

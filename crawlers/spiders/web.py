@@ -32,13 +32,15 @@ class WebSpider(ArchivingSpider):
     name = "web"
 
     def __init__(self, seeds: list[str], scope: Scope = "host", depth_limit: int = 2,
-                 page_limit: int = 1000, fetch_media: bool = True, **kwargs: Any) -> None:
+                 page_limit: int = 1000, fetch_media: bool = True, fetch_videos: bool = True, video_domains: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.video_domains = list(video_domains or [])
         self.seeds = list(seeds)
         self.scope = scope
         self.depth_limit = depth_limit
         self.page_limit = page_limit
         self.fetch_media = fetch_media
+        self.fetch_videos = fetch_videos
         self.pages_scheduled = 0
         self._seen: set[str] = set()
         self._links = LinkExtractor(tags=("a", "area"), attrs=("href",), deny_extensions=[])
@@ -78,6 +80,14 @@ class WebSpider(ArchivingSpider):
             for srcset in response.css("img::attr(srcset), source::attr(srcset)").getall():
                 images.extend(srcset_urls(srcset))
             for src in dict.fromkeys(images):
+                url = urljoin(response.url, src.strip())
+                if url.startswith(("http://", "https://")):
+                    yield self.archived_request(url, self.on_media, role="media",
+                                                meta={"post_url": response.url})
+        embeds = response.css("iframe::attr(src), a::attr(href)").getall()
+        self.queue_videos([urljoin(response.url, u.strip()) for u in embeds], post_url=None)
+        if self.fetch_videos:
+            for src in response.css("video::attr(src), video source::attr(src)").getall():
                 url = urljoin(response.url, src.strip())
                 if url.startswith(("http://", "https://")):
                     yield self.archived_request(url, self.on_media, role="media",

@@ -141,3 +141,30 @@ class Failure(Base):
     at: Mapped[str] = mapped_column(String)
     metadata_record_id: Mapped[str | None] = mapped_column(String, unique=True, nullable=True)
     run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class Media(Base):
+    """A media file archived as a resource record (or a revisit of identical bytes)."""
+
+    __tablename__ = "media"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String, unique=True)
+    sha256: Mapped[str] = mapped_column(String)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mime: Mapped[str] = mapped_column(String)
+    duration: Mapped[float | None] = mapped_column(nullable=True)
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    codec: Mapped[str | None] = mapped_column(String, nullable=True)
+    audio_codec: Mapped[str | None] = mapped_column(String, nullable=True)
+    role: Mapped[str] = mapped_column(String)  # media, thumbnail, subtitle:LANG
+    source_url: Mapped[str] = mapped_column(Text)
+    page_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    post_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    warc_file: Mapped[str] = mapped_column(String)
+    warc_offset: Mapped[int] = mapped_column(BigInteger)
+    warc_length: Mapped[int] = mapped_column(BigInteger)
+    revisit_of: Mapped[str | None] = mapped_column(String, nullable=True)
+    info_record_id: Mapped[str | None] = mapped_column(String, nullable=True)
+
+    __table_args__ = (Index("ix_media_sha256", "sha256"), Index("ix_media_post", "post_url"))

@@ -145,6 +145,8 @@ class Catalog:
                 self._apply_post(conn, f, run_id)
             elif kind == "failure":
                 self._apply_failure(conn, f, run_id)
+            elif kind == "media":
+                self._apply_media(conn, f)
 
     def _apply_post(self, conn: Any, f: RecordFacts, run_id: int | None) -> None:
         post = f.document["post"]  # type: ignore[index]
@@ -180,6 +182,20 @@ class Catalog:
             if captured < first:
                 values["first_captured"] = captured
             conn.execute(update(t.Post).where(t.Post.id == pk).values(**values))
+
+    def _apply_media(self, conn: Any, f: RecordFacts) -> None:
+        doc = f.document or {}
+        facts = doc.get("facts") or {}
+        where = doc.get("warc") or {}
+        conn.execute(sqlite_insert(t.Media).values(
+            record_id=doc["record_id"], sha256=facts.get("sha256", ""), size=facts.get("size", 0),
+            mime=facts.get("mime", ""), duration=facts.get("duration"), width=facts.get("width"),
+            height=facts.get("height"), codec=facts.get("codec"), audio_codec=facts.get("audio_codec"),
+            role=doc.get("role", "media"), source_url=doc.get("source_url", ""), page_url=doc.get("page_url"),
+            post_url=doc.get("post_url"), warc_file=where.get("file", ""), warc_offset=where.get("offset", 0),
+            warc_length=where.get("length", 0), revisit_of=doc.get("revisit_of"),
+            info_record_id=doc.get("info_record_id"),
+        ).on_conflict_do_nothing(index_elements=["record_id"]))
 
     def _apply_failure(self, conn: Any, f: RecordFacts, run_id: int | None) -> None:
         doc = f.document or {}
@@ -251,7 +267,7 @@ class Catalog:
     # -- queries -------------------------------------------------------------------------------
     _DIGEST_QUERY = (
         select(t.Record.record_id, t.Record.uri, t.Record.date)
-        .where(t.Record.payload_digest == bindparam("digest"), t.Record.rec_type == "response",
+        .where(t.Record.payload_digest == bindparam("digest"), t.Record.rec_type.in_(["response", "resource"]),
                t.Record.truncated.is_(None))
         .order_by(t.Record.id).limit(1)
     )
@@ -268,7 +284,7 @@ class Catalog:
                                                check_same_thread=False)
                 self._reader.execute("PRAGMA busy_timeout=30000")
             row = self._reader.execute(
-                "SELECT record_id, uri, date FROM records WHERE payload_digest = ? AND rec_type = 'response' "
+                "SELECT record_id, uri, date FROM records WHERE payload_digest = ? AND rec_type IN ('response', 'resource') "
                 "AND truncated IS NULL ORDER BY id LIMIT 1", (payload_digest,)).fetchone()
         return DigestHit(row[0], row[1], row[2]) if row else None
 
