@@ -7,10 +7,12 @@ nothing and would dominate the time to archive it.
 
 from __future__ import annotations
 
+import io
 import json
 import mimetypes
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,6 +84,29 @@ def probe(path: Path, mime: str, sha256: str, size: int) -> MediaFacts:
             facts.height = stream.get("height")
         elif stream.get("codec_type") == "audio" and facts.audio_codec is None:
             facts.audio_codec = stream.get("codec_name")
+    return facts
+
+
+def facts_from_bytes(data: bytes, mime: str) -> MediaFacts:
+    """Facts for media that arrived as an HTTP response body (photos, directly fetched videos)."""
+    import hashlib
+
+    facts = MediaFacts(sha256=hashlib.sha256(data).hexdigest(), size=len(data), mime=mime)
+    if mime.startswith("image/"):
+        try:
+            from PIL import Image
+
+            with Image.open(io.BytesIO(data)) as img:
+                facts.width, facts.height = img.size
+                facts.codec = (img.format or "").lower() or None
+        except Exception:  # noqa: BLE001 - a broken image is still archived, just without facts
+            pass
+    elif mime.startswith(("video/", "audio/")) and shutil.which("ffprobe"):
+        with tempfile.NamedTemporaryFile(suffix=mimetypes.guess_extension(mime) or ".bin") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            probed = probe(Path(tmp.name), mime, facts.sha256, facts.size)
+        return probed
     return facts
 
 

@@ -20,7 +20,7 @@ from archivers.archiver import Archiver
 from archivers.digests import warc_digest
 from archivers.exchange import Exchange
 from archivers.httpblock import HTTPParseError
-from archivers.media import store_file
+from archivers.media import MediaFacts, facts_from_bytes, store_file
 from archivers.revisits import DigestIndex
 from archivers.writer import SealedFile, WarcWriter
 from archivers.ytdlp import RecordedHTTP, VideoGone, VideoOptions, VideoResult, download
@@ -123,6 +123,8 @@ class CaptureSession:
         status = archived.message.status or 0
         if role == "media":
             self.stats.media += 1
+            if 200 <= status < 300:
+                self._note_fetched_media(archived, capture.url, post_url=request.meta.get("post_url"))
         elif not 300 <= status < 400:
             self.stats.pages += 1
         truncated = archived.response.pending.info.get("truncated")
@@ -134,6 +136,27 @@ class CaptureSession:
         self.stats.bytes_written = self.current_bytes()
         return WarcLocation(file=archived.response.filename, offset=archived.response.offset,
                             length=archived.response.length, record_id=archived.response.pending.record_id)
+
+    def _note_fetched_media(self, archived: Any, url: str, *, post_url: str | None) -> None:
+        """A photo or video fetched by a spider also gets a media row (via a metadata record)."""
+        msg = archived.message
+        mime = msg.content_type or "application/octet-stream"
+        encoding = (msg.header("Content-Encoding") or "identity").strip().lower()
+        if not mime.startswith(("image/", "video/", "audio/")) or encoding != "identity":
+            return
+        response = archived.response
+        if archived.is_revisit:
+            facts = MediaFacts(sha256=(response.pending.payload_digest or "").removeprefix("sha256:"),
+                               size=response.pending.info.get("payload_length", 0), mime=mime)
+        else:
+            facts = facts_from_bytes(msg.body, mime)
+        self.archiver.metadata(url, {
+            "type": "media", "role": "media", "source_url": url, "page_url": post_url, "post_url": post_url,
+            "record_id": response.pending.record_id,
+            "warc": {"file": response.filename, "offset": response.offset, "length": response.length},
+            "facts": facts.as_dict(),
+            "revisit_of": response.pending.info.get("refers_to") if archived.is_revisit else None,
+        }, kind="media", refers_to=response.pending.record_id)
 
     def _keep_unparseable(self, exchange: Exchange, reason: str) -> None:
         """Bytes that are not HTTP still go into the archive, as a resource record."""

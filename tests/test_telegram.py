@@ -154,3 +154,21 @@ def test_page_limit_stops_history_walk(demo: Demo, data_dir: Path) -> None:
     assert result.code == 0
     assert len(_posts(data_dir)) == 20
     assert content.POST_COUNT == 25
+
+
+def test_fetched_photos_and_videos_get_media_rows_linked_to_their_posts(demo: Demo, data_dir: Path) -> None:
+    result = run_tawthiq(["capture", f"telegram:{demo.channel.name}"], data_dir=data_dir, env=demo.env)
+    assert result.code == 0, result.out + result.err
+    engine = create_engine(f"sqlite:///{data_dir / 'catalog.sqlite'}")
+    with engine.connect() as conn:
+        rows = {r.source_url.rsplit("/", 1)[-1]: r for r in conn.execute(text("select * from media"))}
+    engine.dispose()
+    base, name = demo.server.base_url, demo.channel.name
+    photo = rows["bulletin-101.jpg"]
+    assert (photo.mime, photo.width, photo.height, photo.codec) == ("image/jpeg", 320, 240, "jpeg")
+    assert photo.post_url == f"{base}/{name}/101"
+    import hashlib
+    assert photo.sha256 == hashlib.sha256(demo.server.served["/file/bulletin-101.jpg"]).hexdigest()
+    video = rows["clip-103.mp4"]
+    assert video.mime == "video/mp4" and video.post_url == f"{base}/{name}/103"
+    assert video.width == 160 and video.height == 120 and abs(video.duration - 1.0) < 0.2

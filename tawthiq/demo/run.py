@@ -20,7 +20,8 @@ def run_demo(data_dir: Path, port: int = 0) -> int:
         console.print(f"demo site on {base} (synthetic: every name and event is invented)")
         os.environ["TAWTHIQ_TELEGRAM_BASE_URL"] = base
         settings = load_settings(data_dir)
-        specs = [f"telegram:{channel.name}", f"feed:{base}/feed.xml", f"{base}/site/index.html"]
+        specs = [f"telegram:{channel.name}", f"feed:{base}/feed.xml", f"{base}/site/index.html",
+                 f"video:{base}/site/witness-video.html"]
         console.print("$ tawthiq capture " + " ".join(specs), highlight=False)
         targets = [parse_spec(s, telegram_base_url=base) for s in specs]
         # The demo website links to a page that was deleted: its 404 is archived as evidence.

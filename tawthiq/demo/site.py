@@ -149,6 +149,7 @@ def _site_pages() -> dict[str, Resource]:
 <p>Synthetic demo website: every name and event is invented.</p>
 <img src="/file/site-banner.jpg" srcset="/file/site-banner-640.jpg 640w, /file/site-banner-1280.jpg 1280w" alt="">
 <ul><li><a href="/site/about.html">عن الموقع</a></li><li><a href="/site/archive-1256.html">الأرشيف</a></li>
+<li><a href="/site/witness-video.html">فيديو شاهد</a></li>
 <li><a href="/site/missing.html">صفحة محذوفة</a></li><li><a href="https://example.org/elsewhere">خارج النطاق</a></li></ul>
 </body></html>"""
     about = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>About</title></head>
@@ -158,8 +159,14 @@ def _site_pages() -> dict[str, Resource]:
                '<meta http-equiv="Content-Type" content="text/html; charset=windows-1256">'
                "<title>أرشيف النشرات</title></head><body><h1>أرشيف النشرات</h1>"
                "<p>نشرة قديمة محفوظة بترميز ويندوز 1256: قصف على بلدة المثال.</p></body></html>")
+    video = """<!DOCTYPE html><html lang="ar" dir="rtl"><head><meta charset="utf-8">
+<title>فيديو شاهد عيان (تجريبي)</title></head><body><h1>فيديو شاهد عيان</h1>
+<p>Synthetic clip: a drawn test pattern, no real event.</p>
+<video controls width="320" poster="/file/thumb-video.jpg"><source src="/file/clip-7.mp4" type="video/mp4"></video>
+</body></html>"""
     return {
         "/site/index.html": Resource(index.encode("utf-8"), chunked=True, chunk_size=300),
+        "/site/witness-video.html": Resource(video.encode("utf-8")),
         "/site/about.html": Resource(about.encode("utf-8"), gzip=True),
         "/site/archive-1256.html": Resource(archive.encode("cp1256"),
                                             content_type="text/html; charset=windows-1256"),
