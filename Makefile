@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench bench-video clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: $(STAMP)
 ## Capture speed against wget and Scrapy without recording (needs nginx and wget)
 bench: $(STAMP)
 	$(BIN)/python -m bench.capture.run
+
+## Video archiving speed against plain yt-dlp (needs nginx and ffmpeg)
+bench-video: $(STAMP)
+	$(BIN)/python -m bench.video.run
 
 clean:
 	rm -rf $(VENV) tawthiq-demo-data tawthiq-data .pytest_cache

@@ -184,7 +184,7 @@ class WarcWriter:
         self.seal()
 
 
-def write_member(out: _HashingFile, pending: PendingRecord, bufsize: int = 1 << 20) -> None:
+def write_member(out: _HashingFile, pending: PendingRecord, bufsize: int = 8 << 20) -> None:
     """One record as one gzip member: WARC headers, block, CRLF CRLF.
 
     Framed here rather than by warcio's writer, which re-serialises HTTP headers and skips

@@ -60,7 +60,7 @@ http {{
   access_log off;
   sendfile on;
   keepalive_requests 100000;
-  types {{ text/html html; }}
+  types {{ text/html html; video/mp4 mp4; }}
   client_body_temp_path {work}/tmp;
   proxy_temp_path {work}/tmp;
   fastcgi_temp_path {work}/tmp;
