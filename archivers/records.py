@@ -140,6 +140,16 @@ def response(
     )
 
 
+def _revisit_headers(digest: str, refers_to: str, refers_to_uri: str, refers_to_date: str) -> list[tuple[str, str]]:
+    return [
+        ("WARC-Payload-Digest", digest),
+        ("WARC-Profile", REVISIT_PROFILE),
+        ("WARC-Refers-To", refers_to),
+        ("WARC-Refers-To-Target-URI", refers_to_uri),
+        ("WARC-Refers-To-Date", refers_to_date),
+    ]
+
+
 def revisit(
     uri: str,
     msg: HTTPMessage,
@@ -155,13 +165,7 @@ def revisit(
 ) -> PendingRecord:
     """Identical-payload-digest revisit: the block keeps this exchange's own headers only."""
     block = msg.head_bytes()
-    headers = [
-        ("WARC-Payload-Digest", payload_digest),
-        ("WARC-Profile", REVISIT_PROFILE),
-        ("WARC-Refers-To", refers_to),
-        ("WARC-Refers-To-Target-URI", refers_to_uri),
-        ("WARC-Refers-To-Date", refers_to_date),
-    ]
+    headers = _revisit_headers(payload_digest, refers_to, refers_to_uri, refers_to_date)
     if ip:
         headers.append(("WARC-IP-Address", ip))
     headers.extend(extra or [])
@@ -233,13 +237,7 @@ def resource_revisit(
 ) -> PendingRecord:
     """A file whose exact bytes are already archived: an empty-block revisit pointing at them."""
     date = date or warc_date()
-    headers = [
-        ("WARC-Payload-Digest", digest),
-        ("WARC-Profile", REVISIT_PROFILE),
-        ("WARC-Refers-To", refers_to),
-        ("WARC-Refers-To-Target-URI", refers_to_uri),
-        ("WARC-Refers-To-Date", refers_to_date),
-    ]
+    headers = _revisit_headers(digest, refers_to, refers_to_uri, refers_to_date)
     if concurrent_to:
         headers.append(("WARC-Concurrent-To", concurrent_to))
     record, rid = _build("revisit", uri, b"", 0, content_type, headers, date=date)

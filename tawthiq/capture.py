@@ -140,10 +140,19 @@ def run_capture(
     try:
         if crawlers:
             process.start()
-        # yt-dlp runs after the crawl, in this process, writing into the same open WARC file.
-        session.capture_queued_videos(
-            on_video=(lambda url: on_tick(session.stats, run_id)) if on_tick is not None else None)
-        status = "finished"
+        stopped = any(c.stats is not None and c.stats.get_value("finish_reason") == "shutdown"
+                      for c in crawlers)
+        if stopped:
+            # Ctrl-C / SIGTERM: Scrapy finished what was in flight; do not start yt-dlp now.
+            for url, _post in session.video_queue:
+                session.fetch_failed(url, "video not captured: the capture was stopped", role="video")
+            session.video_queue.clear()
+            status, message = "stopped", "stopped by a signal; what was fetched is archived"
+        else:
+            # yt-dlp runs after the crawl, in this process, writing into the same open WARC file.
+            session.capture_queued_videos(
+                on_video=(lambda url: on_tick(session.stats, run_id)) if on_tick is not None else None)
+            status = "finished"
     except BaseException as exc:  # noqa: BLE001 - recorded, then re-raised
         message = f"{type(exc).__name__}: {exc}"
         raise

@@ -205,3 +205,27 @@ def test_sources_are_remembered_with_their_last_run(server: LocalServer, data_di
     assert _query(data_dir, "select spec, platform, last_run_id from sources") == [(server.url("/p"), "web", 2)]
     runs = _query(data_dir, "select id, status from capture_runs order by id")
     assert runs == [(1, "finished"), (2, "finished")]
+
+
+def test_sigterm_stops_cleanly_with_sealed_files(server: LocalServer, data_dir: Path) -> None:
+    _slow_site(server)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAWTHIQ_")}
+    env.update({"TAWTHIQ_DEPTH_LIMIT": "50", "TAWTHIQ_PAGE_LIMIT": "100000"})
+    proc = subprocess.Popen([sys.executable, "-m", "tawthiq.cli", "capture", server.url("/p/0"),
+                             "--data-dir", str(data_dir)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    warcs = data_dir / "warcs"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if warcs.exists() and any(p.stat().st_size > 20_000 for p in warcs.glob("*.open")):
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert "Traceback" not in out + err
+    assert not list(warcs.glob("*.open"))
+    (sealed,) = warc_files(data_dir)
+    check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", str(sealed)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+    assert _query(data_dir, "select status from capture_runs") == [("stopped",)]
+    assert "capture stopped" in out

@@ -32,7 +32,8 @@ class WebSpider(ArchivingSpider):
     name = "web"
 
     def __init__(self, seeds: list[str], scope: Scope = "host", depth_limit: int = 2,
-                 page_limit: int = 1000, fetch_media: bool = True, fetch_videos: bool = True, video_domains: list[str] | None = None, **kwargs: Any) -> None:
+                 page_limit: int = 1000, fetch_media: bool = True, fetch_videos: bool = True,
+                 video_domains: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.video_domains = list(video_domains or [])
         self.seeds = list(seeds)
