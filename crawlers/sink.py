@@ -28,6 +28,9 @@ class CaptureSink(Protocol):
     def archive_post(self, post: Post) -> None:
         """Write a parsed post as a metadata record next to the response that carried it."""
 
+    def archive_check(self, document: dict) -> None:
+        """The verdict of revisiting an archived post (online, changed, gone, error)."""
+
     def queue_video(self, url: str, *, post_url: str | None) -> None:
         """A link for yt-dlp, captured after the crawl into the same archive."""
 

@@ -74,7 +74,8 @@ def spider_for(target: Target, settings: Settings, session: CaptureSession) -> t
             "since_id": session.newest_post_id("telegram", target.value),
         }
     if target.kind == "feed":
-        return FeedSpider, {**common, "feed_url": target.value, "fetch_videos": settings.fetch_videos}
+        return FeedSpider, {**common, "feed_url": target.value, "fetch_videos": settings.fetch_videos,
+                            "known_ids": session.catalog.known_post_ids("feed", target.value)}
     return WebSpider, {**common, "seeds": [target.value], "depth_limit": settings.depth_limit,
                        "page_limit": settings.page_limit, "fetch_videos": settings.fetch_videos}
 
@@ -85,6 +86,10 @@ def run_capture(
     *,
     on_tick: Callable[[CaptureStats, int], None] | None = None,
     record: bool = True,
+    source_name: str | None = None,
+    keywords: list[str] | None = None,
+    crawls: list[tuple[type, dict[str, Any]]] | None = None,
+    kind: str = "capture",
 ) -> CaptureSummary:
     """Capture all targets in one crawl; `on_tick` is called with live stats for a display."""
     from scrapy.crawler import CrawlerProcess
@@ -98,15 +103,15 @@ def run_capture(
     settings.exports_dir.mkdir(parents=True, exist_ok=True)
     catalog = Catalog(settings.catalog_url)
     recovered = recover(settings, catalog)
-    specs = [t.label for t in targets]
-    run_id = catalog.start_run(specs, settings.collection)
+    specs = [t.label for t in targets] or [kind]
+    run_id = catalog.start_run(specs, settings.collection, source=source_name, kind=kind)
     catalog.note_sources([(t.label, t.kind, t.value, source_url(t, settings)) for t in targets],
                          settings.collection, run_id)
-    session = CaptureSession(settings, catalog, specs, run_id)
+    session = CaptureSession(settings, catalog, specs, run_id, keywords=keywords)
     key = uuid.uuid4().hex
     sinks.register(key, session)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    log_file = settings.logs_dir / f"capture-{stamp}-run{run_id}.log"
+    log_file = settings.logs_dir / f"{kind}-{stamp}-run{run_id}.log"
     process = CrawlerProcess(scrapy_settings(
         sink_key=key, user_agent=settings.user_agent, max_response_size=settings.max_response_size,
         concurrent_requests=settings.concurrent_requests,
@@ -116,6 +121,10 @@ def run_capture(
         log_level=settings.log_level, log_file=str(log_file), record=record,
     ))
     crawlers = []
+    for spider_cls, kwargs in crawls or []:
+        crawler = process.create_crawler(spider_cls)
+        crawlers.append(crawler)
+        process.crawl(crawler, **kwargs)
     for target in targets:
         if target.kind == "video":
             session.queue_video(target.value)
@@ -153,6 +162,9 @@ def run_capture(
             session.capture_queued_videos(
                 on_video=(lambda url: on_tick(session.stats, run_id)) if on_tick is not None else None)
             status = "finished"
+    except KeyboardInterrupt:
+        status, message = "stopped", "stopped by a signal before the crawl had started"
+        raise
     except BaseException as exc:  # noqa: BLE001 - recorded, then re-raised
         message = f"{type(exc).__name__}: {exc}"
         raise

@@ -7,6 +7,8 @@ exits 1 so scripts notice.
 
 from __future__ import annotations
 
+import signal
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -64,6 +66,8 @@ def _stats_table(stats, run_id: int, title: str) -> Table:  # type: ignore[no-un
     table.add_row("bytes", human_bytes(stats.bytes_written))
     table.add_row("files", str(len(stats.files)))
     table.add_row("errors", str(len(stats.errors)))
+    if stats.checks:
+        table.add_row("checks", ", ".join(f"{k} {v}" for k, v in sorted(stats.checks.items())))
     return table
 
 
@@ -76,6 +80,8 @@ def capture(
     depth: Annotated[Optional[int], typer.Option(help="web: link depth from the seed")] = None,
     page_limit: Annotated[Optional[int], typer.Option("--page-limit", help="web: most pages per capture")] = None,
     telegram_pages: Annotated[Optional[int], typer.Option(help="telegram: most history pages")] = None,
+    source: Annotated[Optional[str], typer.Option(help="name of the source this run belongs to")] = None,
+    keywords: Annotated[Optional[str], typer.Option(help="comma-separated: only matching posts are kept for search")] = None,
 ) -> None:
     """Capture pages, feeds and Telegram channels into WARC files, with a live progress display."""
     try:
@@ -89,19 +95,22 @@ def capture(
 
     from tawthiq.capture import run_capture
 
-    raise typer.Exit(capture_with_display(settings, targets))
+    words = [k.strip() for k in (keywords or "").split(",") if k.strip()]
+    raise typer.Exit(capture_with_display(settings, targets, source_name=source, keywords=words))
 
 
-def capture_with_display(settings: Settings, targets: list, expected_failures: set[str] | None = None) -> int:  # type: ignore[type-arg]
+def capture_with_display(settings: Settings, targets: list, expected_failures: set[str] | None = None,  # type: ignore[type-arg]
+                         **kwargs: object) -> int:
     """Run a capture with the live display and print the summary; returns the exit status."""
     from tawthiq.capture import run_capture
 
-    console.print(f"tawthiq {__version__}: capturing {len(targets)} target(s) into {settings.warcs_dir}")
+    what = f"{len(targets)} target(s)" if targets else str(kwargs.get("kind", "capture"))
+    console.print(f"tawthiq {__version__}: capturing {what} into {settings.warcs_dir}")
     with Live(console=console, refresh_per_second=4, transient=True) as live:
         def tick(stats, run_id):  # type: ignore[no-untyped-def]
             live.update(_stats_table(stats, run_id, "capturing..."))
 
-        summary = run_capture(settings, targets, on_tick=tick)
+        summary = run_capture(settings, targets, on_tick=tick, **kwargs)  # type: ignore[arg-type]
     for result in summary.recovered:
         where = result.sealed_path.name if result.sealed_path else "(nothing complete; removed)"
         console.print(f"recovered {result.open_path.name}: {result.records} whole records kept -> {where}")
@@ -177,6 +186,191 @@ def reindex(data_dir: DataDir = None, config: ConfigFile = None) -> None:
     console.print(f"indexed {total} records from {len(files)} file(s)")
 
 
+sources_app = typer.Typer(help="What to capture on a schedule (DATA_DIR/sources.yaml).", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+
+
+def _sources_or_exit(settings: Settings):  # type: ignore[no-untyped-def]
+    from tawthiq.sources import SourcesError, load_sources
+
+    try:
+        return load_sources(settings.home)
+    except SourcesError as exc:
+        raise fail(str(exc)) from None
+
+
+@sources_app.command("add")
+def sources_add(
+    name: str,
+    spec: str,
+    every: Annotated[Optional[str], typer.Option(help="interval: 30s, 15m, 6h, 1d")] = None,
+    cron: Annotated[Optional[str], typer.Option(help='crontab: "0 */6 * * *" (UTC)')] = None,
+    collection: Annotated[Optional[str], typer.Option()] = None,
+    keywords: Annotated[Optional[str], typer.Option(help="comma-separated filter for search")] = None,
+    recheck_every: Annotated[Optional[str], typer.Option(help="revisit archived posts this often")] = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+) -> None:
+    """Add a source with a schedule."""
+    from pydantic import ValidationError
+
+    from tawthiq.sources import Source, save_sources
+
+    settings = settings_or_exit(data_dir, config)
+    current = _sources_or_exit(settings)
+    if any(s.name == name for s in current.sources):
+        raise fail(f"a source named {name!r} exists already (remove it first, or pick another name)")
+    try:
+        source = Source(name=name, spec=spec, every=every, cron=cron, collection=collection,
+                        keywords=[k.strip() for k in (keywords or "").split(",") if k.strip()],
+                        recheck_every=recheck_every)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "source"
+        raise fail(f"{field}: {err['msg'].removeprefix('Value error, ')}") from None
+    current.sources.append(source)
+    save_sources(settings.home, current)
+    console.print(f"added {name}: {spec}, {'every ' + every if every else 'cron ' + str(cron)}", highlight=False)
+
+
+@sources_app.command("list")
+def sources_list(data_dir: DataDir = None, config: ConfigFile = None) -> None:
+    """List sources and their schedules."""
+    settings = settings_or_exit(data_dir, config)
+    current = _sources_or_exit(settings)
+    if not current.sources:
+        console.print("no sources yet: add one with `tawthiq sources add NAME SPEC --every 30m`")
+    for s in current.sources:
+        schedule = f"every {s.every}" if s.every else f"cron {s.cron}"
+        extra = f" recheck every {s.recheck_every}" if s.recheck_every else ""
+        words = f" keywords={','.join(s.keywords)}" if s.keywords else ""
+        console.print(f"{s.name}  {s.spec}  {schedule}{extra}{words}{'  (paused)' if s.paused else ''}",
+                      highlight=False, markup=False)
+
+
+def _set_paused(name: str, paused: bool, data_dir: Path | None, config: Path | None) -> None:
+    from tawthiq.sources import SourcesError, save_sources
+
+    settings = settings_or_exit(data_dir, config)
+    current = _sources_or_exit(settings)
+    try:
+        current.get(name).paused = paused
+    except SourcesError as exc:
+        raise fail(str(exc)) from None
+    save_sources(settings.home, current)
+    console.print(f"{name} {'paused' if paused else 'resumed'}")
+
+
+@sources_app.command("pause")
+def sources_pause(name: str, data_dir: DataDir = None, config: ConfigFile = None) -> None:
+    """Stop scheduling a source (its archive stays)."""
+    _set_paused(name, True, data_dir, config)
+
+
+@sources_app.command("resume")
+def sources_resume(name: str, data_dir: DataDir = None, config: ConfigFile = None) -> None:
+    """Schedule a paused source again."""
+    _set_paused(name, False, data_dir, config)
+
+
+@sources_app.command("remove")
+def sources_remove(name: str, data_dir: DataDir = None, config: ConfigFile = None) -> None:
+    """Remove a source from the schedule (what was archived stays archived)."""
+    from tawthiq.sources import SourcesError, save_sources
+
+    settings = settings_or_exit(data_dir, config)
+    current = _sources_or_exit(settings)
+    try:
+        current.sources.remove(current.get(name))
+    except SourcesError as exc:
+        raise fail(str(exc)) from None
+    save_sources(settings.home, current)
+    console.print(f"removed {name}")
+
+
+@app.command("run")
+def run_daemon(
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    jitter: Annotated[int, typer.Option(help="spread runs by up to this many seconds")] = 30,
+    time_limit: Annotated[Optional[float], typer.Option(help="seconds a run may take before it is stopped")] = 3600,
+) -> None:
+    """Run the scheduler: capture every source on its schedule until stopped (SIGTERM/Ctrl-C)."""
+    from tawthiq.scheduler import Daemon, setup_logging
+
+    settings = settings_or_exit(data_dir, config)
+    _sources_or_exit(settings)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    setup_logging(settings)
+    raise typer.Exit(Daemon(settings, jitter=jitter, run_time_limit=time_limit or None).run())
+
+
+@app.command()
+def runs(data_dir: DataDir = None, config: ConfigFile = None,
+         limit: Annotated[int, typer.Option(help="how many, newest first")] = 30) -> None:
+    """History of capture runs: outcome, posts, bytes, errors, duration."""
+    from tawthiq.catalog import Catalog
+
+    settings = settings_or_exit(data_dir, config)
+    if not settings.catalog_path.exists():
+        raise fail(f"no catalog in {settings.home}: nothing has been captured there yet")
+    catalog = Catalog(settings.catalog_url)
+    for r in catalog.runs(limit):
+        counts = r.counts or {}
+        took = f"{(r.finished - r.started).total_seconds():.1f}s" if r.finished else "-"
+        console.print(
+            f"#{r.id}  {r.started:%Y-%m-%d %H:%M:%S}  {r.kind:<7} {r.source or '-':<16} {r.status:<11} "
+            f"posts={counts.get('posts', 0)} pages={counts.get('pages', 0)} bytes={counts.get('bytes', 0)} "
+            f"errors={r.errors} {took}  {' '.join(r.specs)}", highlight=False, markup=False)
+    catalog.close()
+
+
+@app.command()
+def recheck(
+    name_or_spec: Annotated[str, typer.Argument(help="a source name from sources.yaml, or a capture spec")],
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+) -> None:
+    """Revisit a source's archived posts: still online, changed, or taken down."""
+    from tawthiq.recheck import NothingToCheck, recheck_crawls
+    from tawthiq.scheduler import source_for_target
+
+    settings = settings_or_exit(data_dir, config)
+    source = source_for_target(_sources_or_exit(settings).sources, name_or_spec)
+    try:
+        target = parse_spec(source.spec if source else name_or_spec, telegram_base_url=settings.telegram_base_url)
+        crawls = recheck_crawls(settings, target)
+    except (SpecError, NothingToCheck) as exc:
+        raise fail(str(exc)) from None
+    raise typer.Exit(capture_with_display(settings, [], crawls=crawls, kind="recheck",
+                                          source_name=source.name if source else None))
+
+
+@app.command()
+def takedowns(data_dir: DataDir = None, config: ConfigFile = None,
+              as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """Posts a recheck found gone: when last seen online, and where the archived copy is."""
+    import json as jsonlib
+
+    from tawthiq.catalog import Catalog
+
+    settings = settings_or_exit(data_dir, config)
+    if not settings.catalog_path.exists():
+        raise fail(f"no catalog in {settings.home}: nothing has been captured there yet")
+    catalog = Catalog(settings.catalog_url)
+    items = catalog.takedowns()
+    catalog.close()
+    if as_json:
+        print(jsonlib.dumps({"takedowns": items}, ensure_ascii=False, indent=2))
+        return
+    if not items:
+        console.print("no takedowns recorded (run `tawthiq recheck SOURCE` or schedule --recheck-every)")
+    for item in items:
+        console.print(
+            f"{item['url']}  gone since {item['gone_since']} ({item['detail']}); last seen {item['last_seen']}; "
+            f"archived in {item['warc_file']} at {item['warc_offset']}", highlight=False, markup=False)
+
+
 @app.command()
 def demo(
     data_dir: DataDir = None,
@@ -195,8 +389,19 @@ def main(version: Annotated[bool, typer.Option("--version", help="print the vers
         raise typer.Exit(0)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run() -> None:
-    app()
+    # SIGTERM (from the scheduler, systemd, kill) stops as gracefully as Ctrl-C; once the crawl
+    # runs, Scrapy's own handlers take over and let requests in flight finish.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("stopped: files written so far are sealed")
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ class CaptureStats:
     revisits: int = 0
     truncated: int = 0
     videos: int = 0
+    checks: dict[str, int] = field(default_factory=dict)
     bytes_written: int = 0
     files: set[str] = field(default_factory=set)
     errors: list[tuple[str, str]] = field(default_factory=list)
@@ -49,7 +50,7 @@ class CaptureStats:
         return {
             "pages": self.pages, "posts": self.posts, "media": self.media, "responses": self.responses,
             "revisits": self.revisits, "truncated": self.truncated, "videos": self.videos, "bytes": self.bytes_written,
-            "files": len(self.files), "errors": len(self.errors),
+            "files": len(self.files), "errors": len(self.errors), "checks": self.checks,
         }
 
 
@@ -76,8 +77,10 @@ def warcinfo_fields(settings: Settings, specs: list[str], run_id: int | None) ->
 
 
 class CaptureSession:
-    def __init__(self, settings: Settings, catalog: Catalog, specs: list[str], run_id: int | None) -> None:
+    def __init__(self, settings: Settings, catalog: Catalog, specs: list[str], run_id: int | None,
+                 keywords: list[str] | None = None) -> None:
         self.settings = settings
+        self.keywords = [k for k in (keywords or []) if k.strip()]
         self.catalog = catalog
         self.stats = CaptureStats()
         writer = WarcWriter(
@@ -189,8 +192,19 @@ class CaptureSession:
 
     def archive_post(self, post: Post) -> None:
         refers_to = post.warc.record_id if post.warc else None
-        self.archiver.metadata(post.url, post.archive_document(), kind="post", refers_to=refers_to)
+        document = post.archive_document()
+        if self.keywords:
+            # Everything fetched stays in the archive; the filter only decides what search shows.
+            haystack = f"{post.text}\n{post.author or ''}".casefold()
+            matched = [k for k in self.keywords if k.casefold() in haystack]
+            document["filter"] = {"keywords": self.keywords, "matched": matched, "indexed": bool(matched)}
+        self.archiver.metadata(post.url, document, kind="post", refers_to=refers_to)
         self.stats.posts += 1
+
+    def archive_check(self, document: dict[str, Any]) -> None:
+        self.archiver.metadata(document["post_url"], document, kind="check",
+                               refers_to=document.get("evidence_record_id"))
+        self.stats.checks[document["state"]] = self.stats.checks.get(document["state"], 0) + 1
 
     def newest_post_id(self, platform: str, source: str) -> str | None:
         return self.catalog.newest_post_id(platform, source)

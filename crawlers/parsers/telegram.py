@@ -158,3 +158,18 @@ def parse_channel_page(html: str, *, page_url: str, base_url: str) -> ChannelPag
     title = _first_text(sel, ".tgme_channel_info_header_title") or sel.css(
         'meta[property="og:title"]::attr(content)').get()
     return ChannelPage(channel=channel, title=title, posts=posts, before=before)
+
+
+def embed_post_state(html: str) -> tuple[str, str]:
+    """Read a post's embed page (`BASE/CHANNEL/ID?embed=1`): ("gone", reason) or ("online", text).
+
+    A deleted post's embed answers 200 with `div.tgme_widget_message_error` ("Post not found"),
+    which is how archivists notice takedowns on Telegram.
+    """
+    sel = Selector(text=html)
+    error = clean_text(sel.css(".tgme_widget_message_error").get())
+    if error:
+        return "gone", error
+    if not sel.css(".tgme_widget_message"):
+        return "gone", "no post on the embed page"
+    return "online", clean_text(sel.css(".tgme_widget_message_text").get())

@@ -15,13 +15,15 @@ class FeedSpider(ArchivingSpider):
     name = "feed"
 
     def __init__(self, feed_url: str, fetch_media: bool = True, fetch_videos: bool = True,
-                 fetch_pages: bool = True, video_domains: list[str] | None = None, **kwargs: Any) -> None:
+                 fetch_pages: bool = True, video_domains: list[str] | None = None,
+                 known_ids: set[str] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.video_domains = list(video_domains or [])
         self.feed_url = feed_url
         self.fetch_media = fetch_media
         self.fetch_videos = fetch_videos
         self.fetch_pages = fetch_pages
+        self.known_ids = set(known_ids or ())  # entries archived before: incremental captures skip them
 
     async def start(self) -> Any:
         yield self.archived_request(self.feed_url, self.parse_feed, role="feed")
@@ -40,6 +42,8 @@ class FeedSpider(ArchivingSpider):
         location = self.warc_location(response)
         pages: list[str] = []
         for post in feed.posts:
+            if post.post_id in self.known_ids:
+                continue
             post.source = self.feed_url
             post.warc = location
             yield post

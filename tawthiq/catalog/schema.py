@@ -51,6 +51,8 @@ class CaptureRun(Base):
     counts: Mapped[dict] = mapped_column(JSON, default=dict)
     errors: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source: Mapped[str | None] = mapped_column(String, nullable=True)  # sources.yaml name
+    kind: Mapped[str] = mapped_column(String, default="capture")  # capture | recheck
 
 
 class WarcFile(Base):
@@ -110,6 +112,8 @@ class Post(Base):
     warc_offset: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     warc_length: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     metadata_record_id: Mapped[str] = mapped_column(String)
+    # Whether the source's keyword filter keeps this post for search (the WARC keeps everything).
+    indexed: Mapped[bool] = mapped_column(Boolean, default=True)
 
     __table_args__ = (
         UniqueConstraint("platform", "post_id", name="uq_posts_platform_post"),
@@ -168,3 +172,21 @@ class Media(Base):
     info_record_id: Mapped[str | None] = mapped_column(String, nullable=True)
 
     __table_args__ = (Index("ix_media_sha256", "sha256"), Index("ix_media_post", "post_url"))
+
+
+class PostCheck(Base):
+    """A later visit to an archived post: still online, changed, or gone (takedown tracking)."""
+
+    __tablename__ = "post_checks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String)
+    post_id: Mapped[str] = mapped_column(String)
+    checked: Mapped[str] = mapped_column(String)
+    state: Mapped[str] = mapped_column(String)  # online | changed | gone | error
+    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    check_url: Mapped[str] = mapped_column(Text)
+    evidence_record_id: Mapped[str | None] = mapped_column(String, nullable=True)
+    metadata_record_id: Mapped[str] = mapped_column(String, unique=True)
+
+    __table_args__ = (Index("ix_post_checks_post", "platform", "post_id"),)

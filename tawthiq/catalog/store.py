@@ -147,9 +147,12 @@ class Catalog:
                 self._apply_failure(conn, f, run_id)
             elif kind == "media":
                 self._apply_media(conn, f)
+            elif kind == "check":
+                self._apply_check(conn, f)
 
     def _apply_post(self, conn: Any, f: RecordFacts, run_id: int | None) -> None:
         post = f.document["post"]  # type: ignore[index]
+        indexed = bool((f.document.get("filter") or {}).get("indexed", True))  # type: ignore[union-attr]
         warc = post.get("warc") or {}
         digest = content_hash(post)
         captured = f.date
@@ -158,7 +161,7 @@ class Catalog:
             author=post.get("author"), published=_parse_dt(post.get("published")), text=post.get("text") or "",
             language=post.get("language"), data=post, content_sha256=digest, first_captured=captured,
             last_captured=captured, captures=0, warc_file=warc.get("file"), warc_offset=warc.get("offset"),
-            warc_length=warc.get("length"), metadata_record_id=f.record_id,
+            warc_length=warc.get("length"), metadata_record_id=f.record_id, indexed=indexed,
         ).on_conflict_do_nothing(index_elements=["platform", "post_id"]))
         pk = conn.execute(select(t.Post.id).where(
             t.Post.platform == post["platform"], t.Post.post_id == post["post_id"])).scalar_one()
@@ -176,12 +179,20 @@ class Catalog:
                     language=post.get("language"), data=post, content_sha256=digest, last_captured=captured,
                     warc_file=warc.get("file"), warc_offset=warc.get("offset"),
                     warc_length=warc.get("length"), metadata_record_id=f.record_id,
-                    published=_parse_dt(post.get("published")),
+                    published=_parse_dt(post.get("published")), indexed=indexed,
                 )
             first = conn.execute(select(t.Post.first_captured).where(t.Post.id == pk)).scalar_one()
             if captured < first:
                 values["first_captured"] = captured
             conn.execute(update(t.Post).where(t.Post.id == pk).values(**values))
+
+    def _apply_check(self, conn: Any, f: RecordFacts) -> None:
+        doc = f.document or {}
+        conn.execute(sqlite_insert(t.PostCheck).values(
+            platform=doc["platform"], post_id=doc["post_id"], checked=f.date, state=doc["state"],
+            http_status=doc.get("http_status"), detail=doc.get("detail"), check_url=doc.get("check_url", f.uri),
+            evidence_record_id=doc.get("evidence_record_id"), metadata_record_id=f.record_id,
+        ).on_conflict_do_nothing(index_elements=["metadata_record_id"]))
 
     def _apply_media(self, conn: Any, f: RecordFacts) -> None:
         doc = f.document or {}
@@ -222,11 +233,12 @@ class Catalog:
         return count
 
     # -- runs ----------------------------------------------------------------------------------
-    def start_run(self, specs: list[str], collection: str) -> int:
+    def start_run(self, specs: list[str], collection: str, *, source: str | None = None,
+                  kind: str = "capture") -> int:
         with self.engine.begin() as conn:
             result = conn.execute(insert(t.CaptureRun).values(
                 started=utcnow(), status="running", specs=specs, collection=collection,
-                pid=os.getpid(), counts={}, errors=0,
+                pid=os.getpid(), counts={}, errors=0, source=source, kind=kind,
             ))
             self.run_id = int(result.inserted_primary_key[0])
         return self.run_id
@@ -295,6 +307,53 @@ class Catalog:
                 t.Post.platform == platform, func.lower(t.Post.source) == source.lower())).scalars().all()
         numeric = [int(i.rsplit("/", 1)[-1]) for i in ids if i.rsplit("/", 1)[-1].isdigit()]
         return str(max(numeric)) if numeric else None
+
+    def known_post_ids(self, platform: str, source: str) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(t.Post.post_id).where(
+                t.Post.platform == platform, t.Post.source == source)).scalars())
+
+    def posts_of(self, platform: str, source: str) -> list[t.Post]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(t.Post).where(
+                t.Post.platform == platform, func.lower(t.Post.source) == source.lower())
+                .order_by(t.Post.id)).all())
+
+    def runs(self, limit: int = 50) -> list[t.CaptureRun]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(t.CaptureRun).order_by(t.CaptureRun.id.desc()).limit(limit)).all())
+
+    def takedowns(self) -> list[dict[str, Any]]:
+        """Posts whose latest check found them gone, with when they were last seen online."""
+        out = []
+        with self.engine.connect() as conn:
+            checks = conn.execute(select(t.PostCheck).order_by(t.PostCheck.checked)).all()
+            latest: dict[tuple[str, str], Any] = {}
+            last_online: dict[tuple[str, str], str] = {}
+            first_gone: dict[tuple[str, str], str] = {}
+            for c in checks:
+                key = (c.platform, c.post_id)
+                latest[key] = c
+                if c.state in ("online", "changed"):
+                    last_online[key] = c.checked
+                    first_gone.pop(key, None)
+                elif c.state == "gone":
+                    first_gone.setdefault(key, c.checked)
+            for key, check in latest.items():
+                if check.state != "gone":
+                    continue
+                post = conn.execute(select(t.Post).where(t.Post.platform == key[0], t.Post.post_id == key[1])).first()
+                if post is None:
+                    continue
+                seen = max(filter(None, [last_online.get(key), post.last_captured]))
+                out.append({
+                    "platform": key[0], "post_id": key[1], "url": post.url, "text": post.text,
+                    "last_seen": seen, "gone_since": first_gone.get(key, check.checked),
+                    "detail": check.detail, "http_status": check.http_status,
+                    "warc_file": post.warc_file, "warc_offset": post.warc_offset,
+                    "metadata_record_id": post.metadata_record_id,
+                })
+        return out
 
     def warc_files(self) -> list[t.WarcFile]:
         with self.engine.connect() as conn:

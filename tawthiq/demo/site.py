@@ -75,6 +75,23 @@ class DemoChannel:
         ])
 
 
+    def render_embed(self, post_id: int) -> Resource:
+        """`/CHANNEL/ID?embed=1` as t.me serves it: the post's widget, or "Post not found"."""
+        posts = [p for p in self.posts if p.id == post_id]
+        if not posts:
+            html = ('<!DOCTYPE html><html><head><meta charset="utf-8"><title>Telegram Widget</title></head>'
+                    '<body class="body_widget_post emoji_image nodark"><div class="tgme_widget_message_wrap '
+                    'js-widget_message_wrap"><div class="tgme_widget_message_error">Post not found</div></div>'
+                    "</body></html>")
+            return Resource(html.encode("utf-8"))
+        html = _env.get_template("telegram_channel.html").render(
+            channel={"name": self.name, "title": content.CHANNEL_TITLE, "description": content.CHANNEL_DESCRIPTION,
+                     "subscribers": "12.3K", "photos": "410", "photo_url": f"{self.base}/file/channel.jpg"},
+            posts=posts, before=None, canonical_before=None, base=self.base,
+        )
+        return Resource(html.encode("utf-8"))
+
+
 def _telegram_redirect(incoming: Incoming) -> Resource | None:
     """Like t.me: an unknown /s/NAME redirects to /NAME, a page with no message history."""
     parts = [p for p in incoming.path.split("/") if p]
@@ -188,6 +205,9 @@ def install_demo_site(server: LocalServer, *, videos: bool = True) -> DemoChanne
     def fallback(incoming: Incoming) -> Resource | None:
         if incoming.path.startswith("/file/"):
             return _file(incoming)
+        parts = [p for p in incoming.path.split("/") if p]
+        if len(parts) == 2 and parts[0] == channel.name and parts[1].isdigit():
+            return channel.render_embed(int(parts[1]))
         found = previous(incoming) if previous else None
         return found or _telegram_redirect(incoming)
 

@@ -1,0 +1,171 @@
+"""What to watch and how often: `DATA_DIR/sources.yaml`, validated by pydantic.
+
+A bad file is reported with the line and field that are wrong, because archivists edit this
+file by hand. The CLI rewrites it atomically (temporary file, then rename) so a crash never
+leaves half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tawthiq.specs import SpecError, parse_spec
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class SourcesError(ValueError):
+    """sources.yaml or a sources command is wrong; the message names the line and field."""
+
+
+def parse_duration(text: str) -> timedelta:
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not a duration like 30s, 15m, 6h, 1d")
+    value = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    if value.total_seconds() < 1:
+        raise ValueError("a schedule must be at least 1s")
+    return value
+
+
+class Source(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    spec: str
+    every: str | None = None
+    cron: str | None = None
+    collection: str | None = None
+    keywords: list[str] = Field(default_factory=list)
+    paused: bool = False
+    recheck_every: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("use letters, digits, '_', '-' or '.' (up to 64)")
+        return value
+
+    @field_validator("spec")
+    @classmethod
+    def _spec(cls, value: str) -> str:
+        try:
+            parse_spec(value)
+        except SpecError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("every", "recheck_every")
+    @classmethod
+    def _every(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            CronTrigger.from_crontab(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> "Source":
+        if (self.every is None) == (self.cron is None):
+            raise ValueError("give exactly one of 'every' (e.g. 30m) or 'cron' (e.g. \"0 */6 * * *\")")
+        return self
+
+
+class SourcesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sources: list[Source] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "SourcesFile":
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.name in seen:
+                raise ValueError(f"two sources are named {source.name!r}")
+            seen.add(source.name)
+        return self
+
+    def get(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise SourcesError(f"no source named {name!r} (see `tawthiq sources list`)")
+
+
+def _line_of(node: Any, loc: tuple) -> int | None:
+    """The 1-based line of the YAML node a pydantic error location points at."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == key), None)
+            if match is None:
+                break
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def sources_path(home: Path) -> Path:
+    return Path(home) / "sources.yaml"
+
+
+def load_sources(home: Path) -> SourcesFile:
+    path = sources_path(home)
+    if not path.exists():
+        return SourcesFile()
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text) or {}
+        node = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "somewhere"
+        raise SourcesError(f"{path}: not valid YAML at {where}: {getattr(exc, 'problem', exc)}") from None
+    try:
+        return SourcesFile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        line = _line_of(node, loc)
+        field = ".".join(str(p) for p in loc) or "sources"
+        msg = err["msg"].removeprefix("Value error, ")
+        raise SourcesError(f"{path}: line {line}: {field}: {msg}") from None
+
+
+def save_sources(home: Path, sources: SourcesFile) -> None:
+    path = sources_path(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"sources": [s.model_dump(exclude_none=True, exclude_defaults=False) for s in sources.sources]}
+    for item in data["sources"]:
+        if not item.get("keywords"):
+            item.pop("keywords", None)
+        if not item.get("paused"):
+            item.pop("paused", None)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".sources-", suffix=".yaml")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("# tawthiq sources: what to capture and how often (edit by hand or with `tawthiq sources`)\n")
+        yaml.safe_dump(data, fh, allow_unicode=True, sort_keys=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
