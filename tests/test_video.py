@@ -31,6 +31,11 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(root / "clip.mp4"), "-c", "copy", "-f", "hls",
                     "-hls_time", "1", "-hls_playlist_type", "vod", "-hls_segment_filename",
                     str(root / "hls" / "seg%d.ts"), str(root / "hls" / "index.m3u8")], check=True)
+    (root / "dash").mkdir()
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(root / "clip.mp4"), "-map", "0:v", "-map", "0:a",
+                    "-c", "copy", "-f", "dash", "-seg_duration", "1", str(root / "dash" / "manifest.mpd")], check=True)
+    (root / "subs.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:02.000\nشاهد: قصف على السوق (synthetic)\n",
+                                   encoding="utf-8")
     return root
 
 
@@ -40,7 +45,12 @@ def video_site(server: LocalServer, media: Path) -> Iterator[LocalServer]:
     server.routes["/clip.mp4"] = Resource(clip, content_type="video/mp4")
     server.routes["/watch.html"] = Resource(
         b'<!DOCTYPE html><html><head><title>Synthetic witness video</title></head><body>'
-        b'<video controls width="320"><source src="/clip.mp4" type="video/mp4"></video></body></html>')
+        b'<video controls width="320"><source src="/clip.mp4" type="video/mp4">'
+        b'<track kind="subtitles" srclang="ar" src="/subs.vtt"></video></body></html>')
+    server.routes["/subs.vtt"] = Resource((media / "subs.vtt").read_bytes(), content_type="text/vtt")
+    for part in (media / "dash").iterdir():
+        ctype = "application/dash+xml" if part.suffix == ".mpd" else "video/iso.segment"
+        server.routes[f"/dash/{part.name}"] = Resource(part.read_bytes(), content_type=ctype)
     server.routes["/hls/index.m3u8"] = Resource((media / "hls" / "index.m3u8").read_bytes(),
                                                 content_type="application/vnd.apple.mpegurl")
     for seg in (media / "hls").glob("seg*.ts"):
@@ -68,8 +78,12 @@ def test_html5_video_page(video_site: LocalServer, data_dir: Path) -> None:
     result = run_tawthiq(["capture", f"video:{video_site.url('/watch.html')}"], data_dir=data_dir)
     assert result.code == 0, result.out + result.err
     blocks = all_blocks(data_dir)
-    (res_h, res_block), = [(h, b) for h, b in blocks if h["WARC-Type"] == "resource"]
+    (res_h, res_block), = [(h, b) for h, b in blocks if h["WARC-Type"] == "resource"
+                           and h["Content-Type"] == "video/mp4"]
     assert res_block == video_site.served["/clip.mp4"]  # the exact bytes that were served
+    (sub_h, sub_block), = [(h, b) for h, b in blocks if h["WARC-Type"] == "resource"
+                           and h["Content-Type"] == "text/vtt"]
+    assert sub_block == video_site.served["/subs.vtt"] and sub_h["WARC-Concurrent-To"] == res_h["WARC-Record-ID"]
     assert res_h["WARC-Target-URI"] == video_site.url("/clip.mp4")
     assert res_h["Content-Type"] == "video/mp4"
     info = [(h, json.loads(b)) for h, b in blocks if h.get("WARC-Tawthiq-Kind") == "video-info"]
@@ -80,7 +94,8 @@ def test_html5_video_page(video_site: LocalServer, data_dir: Path) -> None:
     assert page_h["WARC-Target-URI"] == video_site.url("/watch.html")
     assert page_block.endswith(video_site.served["/watch.html"])
     assert page_h["WARC-Tawthiq-Recorder"].startswith("yt-dlp")
-    (row,) = _media_rows(data_dir)
+    row, sub_row = _media_rows(data_dir)
+    assert sub_row["role"] == "subtitle:ar" and sub_row["mime"] == "text/vtt"
     assert (row["mime"], row["width"], row["height"], row["codec"], row["audio_codec"]) == ("video/mp4", 320, 240, "h264", "aac")
     assert abs(row["duration"] - 3.0) < 0.1
     assert row["size"] == len(video_site.served["/clip.mp4"]) and row["record_id"] == res_h["WARC-Record-ID"]
@@ -138,5 +153,18 @@ def test_spiders_hand_video_links_to_ytdlp(video_site: LocalServer, data_dir: Pa
                          env={"TAWTHIQ_VIDEO_DOMAINS": '["localhost"]'})
     assert result.code == 0, result.out + result.err
     blocks = all_blocks(data_dir)
-    (res_block,) = [b for h, b in blocks if h["WARC-Type"] == "resource"]
+    (res_block,) = [b for h, b in blocks if h["WARC-Type"] == "resource" and h["Content-Type"] == "video/mp4"]
     assert res_block == video_site.served["/clip.mp4"]
+
+
+def test_separate_video_and_audio_are_merged_by_ffmpeg(video_site: LocalServer, data_dir: Path, tmp_path: Path) -> None:
+    result = run_tawthiq(["capture", f"video:{video_site.url('/dash/manifest.mpd')}"], data_dir=data_dir)
+    assert result.code == 0, result.out + result.err
+    blocks = all_blocks(data_dir)
+    (res_h, res_block), = [(h, b) for h, b in blocks if h["WARC-Type"] == "resource"]
+    assert res_h["WARC-Target-URI"] == video_site.url("/dash/manifest.mpd")
+    (row,) = _media_rows(data_dir)
+    assert (row["codec"], row["audio_codec"]) == ("h264", "aac")  # both streams, in one file
+    assert abs(_duration(res_block, tmp_path) - 3.0) < 0.2
+    info = [json.loads(b) for h, b in blocks if h.get("WARC-Tawthiq-Kind") == "video-info"]
+    assert len(info[0]["info"]["requested_formats"]) == 2
