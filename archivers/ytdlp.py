@@ -250,6 +250,9 @@ def download(url: str, options: VideoOptions, on_http: Callable[[RecordedHTTP], 
         shutil.rmtree(workdir, ignore_errors=True)
         message = str(exc).removeprefix("ERROR: ").strip()
         raise VideoGone(message) from None
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)  # interrupted: leave no partial download behind
+        raise
     result = VideoResult(url=url, info=info, workdir=workdir)
     for item in info.get("requested_downloads") or []:
         path = item.get("filepath")

@@ -163,7 +163,7 @@ def run_capture(
                 on_video=(lambda url: on_tick(session.stats, run_id)) if on_tick is not None else None)
             status = "finished"
     except KeyboardInterrupt:
-        status, message = "stopped", "stopped by a signal before the crawl had started"
+        status, message = "stopped", "stopped by a signal; what was written is sealed"
         raise
     except BaseException as exc:  # noqa: BLE001 - recorded, then re-raised
         message = f"{type(exc).__name__}: {exc}"
