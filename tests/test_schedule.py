@@ -193,3 +193,18 @@ def test_fifty_runs_leave_the_daemon_flat(server: LocalServer, data_dir: Path) -
     _stop(daemon)
     assert fds50 <= fds5 + 2, (fds5, fds50)
     assert rss50 <= rss5 * 1.10 + 2048, (rss5, rss50)  # kB: flat within noise
+
+
+def test_a_run_past_its_time_limit_is_stopped_and_sealed(server: LocalServer, data_dir: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from tawthiq.scheduler import capture_job  # what the daemon runs for each scheduled capture
+
+    _slow_site(server)
+    run_tawthiq(["sources", "add", "slow", server.url("/p/0"), "--every", "1h"], data_dir=data_dir)
+    monkeypatch.setenv("TAWTHIQ_DEPTH_LIMIT", "50")
+    monkeypatch.setenv("TAWTHIQ_PAGE_LIMIT", "100000")
+    started = time.monotonic()
+    capture_job(str(data_dir.resolve()), "slow", 3)
+    assert time.monotonic() - started < 40
+    assert not list((data_dir / "warcs").glob("*.open"))
+    assert _query(data_dir, "select status, source from capture_runs") == [("stopped", "slow")]
