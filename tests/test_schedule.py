@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,11 +26,26 @@ def _query(data_dir: Path, sql: str) -> list[tuple]:
     return rows
 
 
+_started: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_daemon_outlives_its_test() -> Iterator[None]:
+    yield
+    while _started:
+        proc = _started.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
 def _daemon(data_dir: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     full = {k: v for k, v in os.environ.items() if not k.startswith("TAWTHIQ_")}
     full.update(env or {})
-    return subprocess.Popen([sys.executable, "-m", "tawthiq.cli", "run", "--jitter", "0", "--data-dir", str(data_dir)],
+    proc = subprocess.Popen([sys.executable, "-m", "tawthiq.cli", "run", "--jitter", "0", "--data-dir", str(data_dir)],
                             cwd=ROOT, env=full, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    _started.append(proc)
+    return proc
 
 
 def _stop(proc: subprocess.Popen) -> str:
