@@ -162,3 +162,28 @@ def test_identical_payload_becomes_a_revisit(wire_site: LocalServer, data_dir) -
     assert rev_h["WARC-Refers-To-Date"] == orig_h["WARC-Date"]
     assert rev_h["WARC-Payload-Digest"] == orig_h["WARC-Payload-Digest"]
     assert rev_block.endswith(b"\r\n\r\n")  # headers only: the bytes are stored once
+
+
+@pytest.mark.skipif(__import__("shutil").which("openssl") is None, reason="openssl CLI not installed")
+def test_https_exchanges_are_recorded_in_the_clear_with_the_peer_ip(tmp_path, data_dir) -> None:  # type: ignore[no-untyped-def]
+    import ssl
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    with LocalServer() as tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(cert), str(key))
+        tls.httpd.socket = context.wrap_socket(tls.httpd.socket, server_side=True)
+        tls.routes["/secure"] = Resource(b"<html><body>over TLS</body></html>", gzip=True, chunked=True,
+                                         headers=[("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])
+        url = tls.base_url.replace("http://", "https://") + "/secure?x=1"
+        result = run_tawthiq(["capture", url], data_dir=data_dir)
+        assert result.code == 0, result.out + result.err
+        blocks = all_blocks(data_dir)
+        (resp_h, block), = [(h, b) for h, b in blocks if h["WARC-Type"] == "response"]
+        assert resp_h["WARC-Target-URI"] == url and resp_h["WARC-IP-Address"] == "127.0.0.1"
+        head, _, payload = block.partition(b"\r\n\r\n")
+        assert head.count(b"Set-Cookie:") == 2 and payload == tls.served["/secure?x=1"]
+        (req,) = [b for h, b in blocks if h["WARC-Type"] == "request"]
+        assert req.startswith(b"GET /secure?x=1 HTTP/1.1\r\n")
