@@ -34,8 +34,9 @@ class CaptureSink(Protocol):
     def queue_video(self, url: str, *, post_url: str | None) -> None:
         """A link for yt-dlp, captured after the crawl into the same archive."""
 
-    def newest_post_id(self, platform: str, source: str) -> str | None:
-        """The newest post already archived for a source, for incremental captures."""
+    def set_watermark(self, source_key: str, post_id: str) -> None:
+        """A walk back through a channel's history reached the previous watermark (or the start):
+        everything up to `post_id` is archived, so the next run may stop there."""
 
 
 _SINKS: dict[str, CaptureSink] = {}

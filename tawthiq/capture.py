@@ -71,7 +71,8 @@ def spider_for(target: Target, settings: Settings, session: CaptureSession) -> t
         return TelegramSpider, {
             **common, "channel": target.value, "base_url": settings.telegram_base_url,
             "max_pages": settings.telegram_max_pages, "fetch_videos": settings.fetch_videos,
-            "since_id": session.newest_post_id("telegram", target.value),
+            "since_id": session.catalog.watermark(target.label),
+            "known_ids": session.catalog.known_post_ids("telegram", target.value),
         }
     if target.kind == "feed":
         return FeedSpider, {**common, "feed_url": target.value, "fetch_videos": settings.fetch_videos,

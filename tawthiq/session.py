@@ -206,8 +206,8 @@ class CaptureSession:
                                refers_to=document.get("evidence_record_id"))
         self.stats.checks[document["state"]] = self.stats.checks.get(document["state"], 0) + 1
 
-    def newest_post_id(self, platform: str, source: str) -> str | None:
-        return self.catalog.newest_post_id(platform, source)
+    def set_watermark(self, source_key: str, post_id: str) -> None:
+        self.catalog.set_watermark(source_key, post_id)
 
     # -- video ---------------------------------------------------------------------------------
     def queue_video(self, url: str, *, post_url: str | None = None) -> None:

@@ -172,3 +172,20 @@ def test_fetched_photos_and_videos_get_media_rows_linked_to_their_posts(demo: De
     video = rows["clip-103.mp4"]
     assert video.mime == "video/mp4" and video.post_url == f"{base}/{name}/103"
     assert video.width == 160 and video.height == 120 and abs(video.duration - 1.0) < 0.2
+
+
+def test_a_walk_cut_short_leaves_no_gap_for_the_next_run(demo: Demo, data_dir: Path) -> None:
+    name = demo.channel.name
+    first = run_tawthiq(["capture", f"telegram:{name}", "--telegram-pages", "1"], data_dir=data_dir, env=demo.env)
+    assert first.code == 0 and len(_posts(data_dir)) == 10  # the newest page only: 116-125
+    demo.server.requests.clear()
+    second = run_tawthiq(["capture", f"telegram:{name}"], data_dir=data_dir, env=demo.env)
+    assert second.code == 0, second.out + second.err
+    pages = [r.raw_path for r in demo.server.requests if r.path == f"/s/{name}"]
+    assert len(pages) == 3  # walked on past the posts it had, down to the start of the channel
+    posts = _posts(data_dir)
+    assert len(posts) == 25 and all(p["captures"] == 1 for p in posts.values())
+    demo.server.requests.clear()
+    third = run_tawthiq(["capture", f"telegram:{name}"], data_dir=data_dir, env=demo.env)
+    assert third.code == 0
+    assert [r.raw_path for r in demo.server.requests if r.path == f"/s/{name}"] == [f"/s/{name}"]

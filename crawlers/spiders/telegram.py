@@ -1,7 +1,9 @@
 """Telegram public channels through their web preview, `BASE/s/CHANNEL`, newest page first.
 
-Walks back through history with `?before=ID` until it reaches a post already archived
-(incremental), the start of the channel, or the page limit. Photos are fetched so the archive
+Walks back through history with `?before=ID` until it reaches the channel's watermark (the
+newest post of the last walk that went all the way back, so a run that was cut short leaves no
+gap behind it), the start of the channel, or the page limit. Posts already archived are not
+archived again on the way. Photos are fetched so the archive
 holds them; direct video files too when `fetch_videos` is on.
 """
 
@@ -26,7 +28,8 @@ class TelegramSpider(ArchivingSpider):
     name = "telegram"
 
     def __init__(self, channel: str, base_url: str = "https://t.me", max_pages: int = 50,
-                 since_id: str | None = None, fetch_media: bool = True, fetch_videos: bool = True,
+                 since_id: str | None = None, known_ids: set[str] | None = None,
+                 fetch_media: bool = True, fetch_videos: bool = True,
                  video_domains: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.video_domains = list(video_domains or [])
@@ -34,12 +37,20 @@ class TelegramSpider(ArchivingSpider):
         self.base_url = base_url.rstrip("/")
         self.max_pages = max_pages
         self.since = post_number(since_id) if since_id else None
+        self.known_ids = set(known_ids or ())
+        self.newest_seen: int | None = None
+        self.walk_complete = False
         self.fetch_media = fetch_media
         self.fetch_videos = fetch_videos
         self.pages = 0
 
     async def start(self) -> Any:
         yield self.archived_request(f"{self.base_url}/s/{self.channel}", self.parse_page, role="page")
+
+    def closed(self, reason: str) -> None:
+        """Move the watermark only when this walk joined up with the last complete one."""
+        if self.walk_complete and reason == "finished" and self.newest_seen is not None:
+            self.sink.set_watermark(f"telegram:{self.channel}", str(self.newest_seen))
 
     def parse_page(self, response: Response) -> Iterator[Any]:
         self.pages += 1
@@ -64,13 +75,19 @@ class TelegramSpider(ArchivingSpider):
         location = self.warc_location(response)
         reached_known = False
         for post in page.posts:
-            if self.since is not None and post_number(post.post_id) <= self.since:
+            number = post_number(post.post_id)
+            if self.pages == 1:
+                self.newest_seen = max(self.newest_seen or number, number)
+            if self.since is not None and number <= self.since:
                 reached_known = True
                 continue
+            if post.post_id in self.known_ids:
+                continue  # archived by an earlier run that did not finish its walk
             post.warc = location
             yield post
             yield from self.media_requests(post)
         if reached_known or page.before is None:
+            self.walk_complete = True
             return
         if self.max_pages and self.pages >= self.max_pages:
             self.logger.info("page limit %s reached for %s", self.max_pages, self.channel)

@@ -37,6 +37,8 @@ class Source(Base):
     collection: Mapped[str] = mapped_column(String)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Newest post of the last walk that reached the one before it: archived through here, no gaps.
+    complete_through: Mapped[str | None] = mapped_column(String, nullable=True)
 
 
 class CaptureRun(Base):

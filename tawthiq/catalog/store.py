@@ -300,18 +300,18 @@ class Catalog:
                 "AND truncated IS NULL ORDER BY id LIMIT 1", (payload_digest,)).fetchone()
         return DigestHit(row[0], row[1], row[2]) if row else None
 
-    def newest_post_id(self, platform: str, source: str) -> str | None:
-        """The highest numeric post id archived for a source (Telegram ids grow)."""
+    def watermark(self, spec: str) -> str | None:
         with self.engine.connect() as conn:
-            ids = conn.execute(select(t.Post.post_id).where(
-                t.Post.platform == platform, func.lower(t.Post.source) == source.lower())).scalars().all()
-        numeric = [int(i.rsplit("/", 1)[-1]) for i in ids if i.rsplit("/", 1)[-1].isdigit()]
-        return str(max(numeric)) if numeric else None
+            return conn.execute(select(t.Source.complete_through).where(t.Source.spec == spec)).scalar()
+
+    def set_watermark(self, spec: str, post_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(t.Source).where(t.Source.spec == spec).values(complete_through=post_id))
 
     def known_post_ids(self, platform: str, source: str) -> set[str]:
         with self.engine.connect() as conn:
             return set(conn.execute(select(t.Post.post_id).where(
-                t.Post.platform == platform, t.Post.source == source)).scalars())
+                t.Post.platform == platform, func.lower(t.Post.source) == source.lower())).scalars())
 
     def posts_of(self, platform: str, source: str) -> list[t.Post]:
         with self.engine.connect() as conn:
