@@ -108,7 +108,7 @@ def request(uri: str, raw_request: bytes, *, date: str, ip: str | None, concurre
         headers, date=date,
     )
     return PendingRecord(record, rid, "request", uri, date, payload_digest=warc_digest(body),
-                         length_hint=len(raw_request))
+                         length_hint=len(raw_request), info={"concurrent_to": concurrent_to})
 
 
 def response(
@@ -221,7 +221,7 @@ def resource(
         "resource", uri, stream, length, content_type, headers, date=date, block_digest=digest,
     )
     return PendingRecord(record, rid, "resource", uri, date, mime=content_type,
-                         payload_digest=digest, length_hint=length)
+                         payload_digest=digest, length_hint=length, info={"concurrent_to": concurrent_to})
 
 
 def resource_revisit(
@@ -242,4 +242,4 @@ def resource_revisit(
         headers.append(("WARC-Concurrent-To", concurrent_to))
     record, rid = _build("revisit", uri, b"", 0, content_type, headers, date=date)
     return PendingRecord(record, rid, "revisit", uri, date, mime=content_type, payload_digest=digest,
-                         info={"refers_to": refers_to})
+                         info={"refers_to": refers_to, "concurrent_to": concurrent_to})

@@ -371,6 +371,127 @@ def takedowns(data_dir: DataDir = None, config: ConfigFile = None,
             f"archived in {item['warc_file']} at {item['warc_offset']}", highlight=False, markup=False)
 
 
+keys_app = typer.Typer(help="The key that signs exports.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(data_dir: DataDir = None, config: ConfigFile = None) -> None:
+    """Create the signing key (DATA_DIR/keys/signing-key.pem, readable by you only)."""
+    from archivers import signing
+
+    settings = settings_or_exit(data_dir, config)
+    try:
+        path = signing.create_key(settings.home)
+    except signing.SigningError as exc:
+        raise fail(str(exc)) from None
+    public = signing.public_key_b64(signing.load_key(settings.home))
+    console.print(f"created {path}\npublic key fingerprint: {signing.fingerprint(public)}", highlight=False)
+
+
+def _parse_day(value: str | None, name: str):  # type: ignore[no-untyped-def]
+    from datetime import datetime, timezone
+
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{name}: {value!r} is not a date like 2026-10-01 or 2026-10-01T06:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+@app.command()
+def export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="the bundle to write (.wacz or .warc.gz)")],
+    ids: Annotated[Optional[str], typer.Option(help="comma-separated post ids, e.g. channel/123")] = None,
+    since: Annotated[Optional[str], typer.Option(help="posts published from this date")] = None,
+    until: Annotated[Optional[str], typer.Option(help="posts published up to this date")] = None,
+    source: Annotated[Optional[str], typer.Option(help="posts of one source (channel name or feed URL)")] = None,
+    collection: Annotated[Optional[str], typer.Option(help="posts captured in this collection")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="wacz or warc")] = "wacz",
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+) -> None:
+    """Export posts and every record that proves them as a signed WACZ (or .warc.gz) with a custody manifest."""
+    from archivers import signing, wacz
+    from tawthiq.catalog import Catalog
+    from tawthiq.selection import SelectionError, select_posts
+
+    settings = settings_or_exit(data_dir, config)
+    if fmt not in ("wacz", "warc"):
+        raise fail(f"--format must be wacz or warc, not {fmt!r}")
+    if not settings.catalog_path.exists():
+        raise fail(f"no catalog in {settings.home}: nothing has been captured there yet")
+    catalog = Catalog(settings.catalog_url)
+    try:
+        selection = select_posts(
+            catalog, ids=[i.strip() for i in ids.split(",") if i.strip()] if ids else None,
+            since=_parse_day(since, "--since"), until=_parse_day(until, "--until"), source=source,
+            collection=collection)
+        digests = {row.name: row.sha256 for row in catalog.warc_files()}
+    except SelectionError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        catalog.close()
+    has_key = signing.key_path(settings.home).exists()
+    try:
+        result = wacz.export(
+            refs=selection.records, items=selection.items, selection=selection.description,
+            warcs_dir=settings.warcs_dir, output=output, fmt=fmt,
+            software=f"tawthiq {__version__}", operator=settings.operator,
+            source_files={r.file: digests.get(r.file) for r in selection.records},
+            key_home=settings.home if has_key else None, tsa_url=settings.tsa_url or None,
+        )
+    except (wacz.ExportError, signing.SigningError) as exc:
+        raise fail(str(exc)) from None
+    except Exception as exc:  # a TSA failure, a full disk: nothing half-written is left behind
+        raise fail(f"export failed, nothing written: {type(exc).__name__}: {exc}") from None
+    console.print(f"wrote {result.path}: {len(selection.items)} post(s), {result.records} records, "
+                  f"{human_bytes(result.bytes)}; custody manifest {result.manifest_sha256}", highlight=False)
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False, markup=False)
+
+
+@app.command()
+def verify(
+    path: Annotated[Path, typer.Argument(help="a .wacz, a .warc.gz, or a data directory")],
+    key_fingerprint: Annotated[Optional[str], typer.Option(help="require signatures by this key (sha256:...)")] = None,
+    config: ConfigFile = None,
+) -> None:
+    """Recompute every digest, check signatures and time-stamps; one line per problem, then a verdict."""
+    from archivers.verify import verify_archive, verify_wacz, verify_warc
+
+    if not path.exists():
+        raise fail(f"{path}: no such file or folder")
+    tsa_cert = None
+    if path.is_dir():
+        settings = settings_or_exit(path, config)
+        from tawthiq.catalog import Catalog
+
+        digests: dict[str, str | None] = {}
+        if settings.catalog_path.exists():
+            catalog = Catalog(settings.catalog_url)
+            digests = {row.name: row.sha256 for row in catalog.warc_files() if row.sealed}
+            catalog.close()
+        if settings.tsa_certificate:
+            tsa_cert = Path(settings.tsa_certificate).read_bytes()
+        report = verify_archive(settings.warcs_dir, digests, tsa_certificate=tsa_cert)
+    elif path.suffix == ".wacz":
+        report = verify_wacz(path, key_fingerprint=key_fingerprint)
+    else:
+        report = verify_warc(path)
+    for fact in report.facts:
+        console.print(f"  {fact}", highlight=False, markup=False)
+    for problem in report.problems:
+        console.print(f"PROBLEM {problem}", highlight=False, markup=False, soft_wrap=True)
+    if report.ok:
+        console.print(f"VERIFIED: {path}", highlight=False)
+        return
+    console.print(f"FAILED: {path}: {len(report.problems)} problem(s)", highlight=False)
+    raise typer.Exit(1)
+
+
 @app.command()
 def demo(
     data_dir: DataDir = None,

@@ -16,6 +16,7 @@ from typing import Any
 from scrapy import Request
 
 import archivers.records as rec
+from archivers import timestamps
 from archivers.archiver import Archiver
 from archivers.digests import warc_digest
 from archivers.exchange import Exchange
@@ -102,6 +103,13 @@ class CaptureSession:
     def file_sealed(self, sealed: SealedFile) -> None:
         self._sealed_bytes += sealed.size
         self.stats.bytes_written = self._sealed_bytes
+        if self.settings.tsa_url:
+            # The token covers the sealed file's SHA-256; it lives beside the file it covers.
+            try:
+                token = timestamps.request_token(self.settings.tsa_url, bytes.fromhex(sealed.sha256))
+                timestamps.token_path(sealed.path).write_bytes(token)
+            except timestamps.TimestampError as exc:
+                self.stats.errors.append((sealed.name, f"no time-stamp token: {exc}"))
 
     def current_bytes(self) -> int:
         out = self.archiver.writer._out  # noqa: SLF001 - live byte count of the open file

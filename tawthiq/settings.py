@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     video_cookies_file: str
     video_time_limit: float = Field(ge=0)
     video_domains: list[str]
+    tsa_url: str
+    tsa_certificate: str
 
     _files: ClassVar[tuple[Path, ...]] = (DEFAULTS_FILE,)
 

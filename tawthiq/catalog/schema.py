@@ -81,6 +81,7 @@ class Record(Base):
     mime: Mapped[str | None] = mapped_column(String, nullable=True)
     payload_digest: Mapped[str | None] = mapped_column(String, nullable=True)
     refers_to: Mapped[str | None] = mapped_column(String, nullable=True)
+    concurrent_to: Mapped[str | None] = mapped_column(String, nullable=True)
     truncated: Mapped[str | None] = mapped_column(String, nullable=True)
     file: Mapped[str] = mapped_column(String)
     offset: Mapped[int] = mapped_column(BigInteger)
@@ -91,6 +92,8 @@ class Record(Base):
         Index("ix_records_uri", "uri"),
         Index("ix_records_digest", "payload_digest"),
         Index("ix_records_file_offset", "file", "offset"),
+        Index("ix_records_refers_to", "refers_to"),
+        Index("ix_records_concurrent_to", "concurrent_to"),
     )
 
 

@@ -49,6 +49,7 @@ class RecordFacts:
     truncated: str | None
     kind: str | None
     document: dict[str, Any] | None
+    concurrent_to: str | None = None
 
     @classmethod
     def from_written(cls, w: WrittenRecord) -> "RecordFacts":
@@ -56,14 +57,14 @@ class RecordFacts:
         return cls(
             w.filename, w.offset, w.length, p.rec_type, p.record_id, p.uri, p.date, p.status, p.mime,
             p.payload_digest, p.info.get("refers_to"), p.info.get("truncated"), p.info.get("kind"),
-            p.info.get("document"),
+            p.info.get("document"), p.info.get("concurrent_to"),
         )
 
     @classmethod
     def from_indexed(cls, r: IndexedRecord) -> "RecordFacts":
         return cls(
             r.filename, r.offset, r.length, r.rec_type, r.record_id, r.uri, r.date, r.status, r.mime,
-            r.payload_digest, r.refers_to, r.truncated, r.kind, r.document,
+            r.payload_digest, r.refers_to, r.truncated, r.kind, r.document, r.concurrent_to,
         )
 
 
@@ -134,6 +135,7 @@ class Catalog:
                 record_id=f.record_id, rec_type=f.rec_type, uri=f.uri, date=f.date, status=f.status,
                 mime=f.mime, payload_digest=f.payload_digest, refers_to=f.refers_to,
                 truncated=f.truncated, file=f.filename, offset=f.offset, length=f.length, run_id=run_id,
+                concurrent_to=f.concurrent_to,
             ))
             if f.rec_type == "metadata" and f.document is not None:
                 documents.append(f)
