@@ -41,7 +41,7 @@ def check_token(token: bytes, data_sha256: bytes, *, certificate: bytes | None =
     import rfc3161ng
 
     try:
-        rfc3161ng.check_timestamp(token, certificate=certificate, digest=data_sha256, hashname="sha256")
+        rfc3161ng.check_timestamp(token, certificate=certificate or b"", digest=data_sha256, hashname="sha256")
         return TokenCheck(True, rfc3161ng.get_timestamp(token, naive=False))
     except Exception as exc:  # noqa: BLE001
         return TokenCheck(False, None, f"{type(exc).__name__}: {exc}")

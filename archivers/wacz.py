@@ -203,7 +203,7 @@ def _write_wacz(work: Path, data: Path, items: list[ExportItem], manifest_bytes:
 
     index = work / "index.cdxj"
     write_cdx_index(str(index), [str(data)], {"sort": True, "post_append": True, "filename": "data.warc.gz"})
-    entries: list[tuple[str, Path]] = [("archive/data.warc.gz", data), ("indexes/index.cdxj", index)]
+    entries: list[tuple[str, Path]] = [("archive/data.warc.gz", data), ("indexes/index.cdx", index)]
     small: dict[str, bytes] = {"pages/pages.jsonl": _pages(items), "custody/manifest.json": manifest_bytes}
     if sig_doc:
         small["custody/manifest.sig.json"] = json.dumps(sig_doc, indent=1).encode("utf-8")

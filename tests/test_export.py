@@ -1,0 +1,225 @@
+"""Export and verify: WACZ bundles that tools accept, byte-identical records, tamper detection,
+signatures and RFC 3161 time-stamps from a local TSA."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, Demo, run_tawthiq
+from tests.local_tsa import LocalTSA
+
+
+@pytest.fixture
+def corpus(demo: Demo, data_dir: Path) -> Demo:
+    result = run_tawthiq(["capture", f"telegram:{demo.channel.name}", f"feed:{demo.server.url('/feed.xml')}"],
+                         data_dir=data_dir, env=demo.env)
+    assert result.code == 0, result.out + result.err
+    assert run_tawthiq(["keys", "create"], data_dir=data_dir).code == 0
+    return demo
+
+
+@pytest.fixture
+def tsa() -> Iterator[LocalTSA]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl CLI not installed")
+    authority = LocalTSA()
+    yield authority
+    authority.stop()
+
+
+def _export(data_dir: Path, out: Path, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return run_tawthiq(["export", "-o", str(out), *args], data_dir=data_dir, env=env)
+
+
+def _member_bytes(path: Path, offset: int, length: int) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        return fh.read(length)
+
+
+def test_export_is_a_valid_wacz_with_records_copied_byte_for_byte(corpus: Demo, data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "case.wacz"
+    result = _export(data_dir, out, "--source", corpus.channel.name)
+    assert result.code == 0, result.out + result.err
+    assert "not signed" not in result.out and "no RFC 3161 time-stamp" in result.out
+
+    check = subprocess.run([sys.executable, "-m", "wacz", "validate", "-f", str(out)], capture_output=True, text=True)
+    assert check.returncode == 0 and "valid" in check.stdout, check.stdout + check.stderr
+
+    with zipfile.ZipFile(out) as zf:
+        assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_STORED}
+        data = zf.read("archive/data.warc.gz")
+        manifest = json.loads(zf.read("custody/manifest.json"))
+        pages = [json.loads(line) for line in zf.read("pages/pages.jsonl").decode().splitlines()]
+        index = zf.read("indexes/index.cdx").decode()  # CDXJ lines, named as the WACZ spec and pywb expect
+    assert len(manifest["items"]) == 25
+    assert pages[0]["format"] == "json-pages-1.0" and len(pages) == 26
+    assert any("استشهد الشاب سامر المثالي" in p.get("text", "") for p in pages)
+    for rec in manifest["records"]:
+        source = _member_bytes(data_dir / "warcs" / rec["source_file"], rec["source_offset"], rec["length"])
+        assert data[rec["offset"] : rec["offset"] + rec["length"]] == source  # never re-serialised
+    kinds = {r["type"] for r in manifest["records"]}
+    assert {"warcinfo", "response", "request", "metadata"} <= kinds
+    item = next(i for i in manifest["items"] if i["post_id"].endswith("/101"))
+    uris = {r["uri"] for r in item["records"]}
+    assert any(u.endswith("/file/bulletin-101.jpg") for u in uris)  # the post's photo came along
+    assert f"{corpus.server.base_url}/s/{corpus.channel.name}" in {r["uri"].split("?")[0] for r in item["records"]}
+    assert "/file/bulletin-101.jpg" in index
+
+    verified = run_tawthiq(["verify", str(out)])
+    assert verified.code == 0 and "VERIFIED" in verified.out, verified.out
+    assert verified.out.count("signature valid") == 2
+
+
+def test_verify_finds_and_locates_a_flipped_byte(corpus: Demo, data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "case.wacz"
+    assert _export(data_dir, out, "--source", corpus.channel.name).code == 0
+    with zipfile.ZipFile(out) as zf:
+        info = zf.getinfo("archive/data.warc.gz")
+        manifest = json.loads(zf.read("custody/manifest.json"))
+    with open(out, "r+b") as fh:
+        fh.seek(info.header_offset + 26)
+        name_len, extra_len = int.from_bytes(fh.read(2), "little"), int.from_bytes(fh.read(2), "little")
+        start = info.header_offset + 30 + name_len + extra_len
+        target = max(manifest["records"], key=lambda r: r["length"])  # flip inside the largest record
+        pos = start + target["offset"] + target["length"] // 2
+        fh.seek(pos)
+        byte = fh.read(1)
+        fh.seek(pos)
+        fh.write(bytes([byte[0] ^ 0x01]))
+    result = run_tawthiq(["verify", str(out)])
+    assert result.code == 1 and "FAILED" in result.out
+    assert f"archive/data.warc.gz @ byte {target['offset']} (record {target['record_id']}" in result.out
+    assert "Traceback" not in result.out + result.err
+
+
+def _rewrite(out: Path, replace: dict[str, bytes]) -> None:
+    tmp = out.with_suffix(".tmp")
+    with zipfile.ZipFile(out) as src, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, replace.get(info.filename, src.read(info.filename)))
+    tmp.replace(out)
+
+
+def test_verify_notices_a_removed_record_and_an_edited_manifest(corpus: Demo, data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "case.wacz"
+    assert _export(data_dir, out, "--ids", f"{corpus.channel.name}/101,{corpus.channel.name}/102").code == 0
+    with zipfile.ZipFile(out) as zf:
+        data = zf.read("archive/data.warc.gz")
+        manifest = json.loads(zf.read("custody/manifest.json"))
+    victim = manifest["records"][3]
+    cut = data[: victim["offset"]] + data[victim["offset"] + victim["length"] :]
+    removed = tmp_path / "removed.wacz"
+    shutil.copy(out, removed)
+    _rewrite(removed, {"archive/data.warc.gz": cut})
+    result = run_tawthiq(["verify", str(removed)])
+    assert result.code == 1
+    assert "archive/data.warc.gz: content differs from its hash in datapackage.json" in result.out
+    assert f"record {victim['record_id']}" in result.out
+
+    edited = tmp_path / "edited.wacz"
+    shutil.copy(out, edited)
+    manifest["items"][0]["url"] = "https://example.org/not-what-was-captured"
+    _rewrite(edited, {"custody/manifest.json": json.dumps(manifest).encode()})
+    result = run_tawthiq(["verify", str(edited)])
+    assert result.code == 1 and "custody/manifest.json: altered after it was signed" in result.out
+
+
+def test_time_stamps_from_a_local_tsa(tsa: LocalTSA, demo: Demo, data_dir: Path, tmp_path: Path) -> None:
+    env = {**demo.env, "TAWTHIQ_TSA_URL": tsa.url}
+    result = run_tawthiq(["capture", f"telegram:{demo.channel.name}"], data_dir=data_dir, env=env)
+    assert result.code == 0, result.out + result.err
+    warcs = sorted((data_dir / "warcs").glob("*.warc.gz"))
+    assert warcs and all((w.parent / (w.name + ".tsr")).exists() for w in warcs)  # one token beside each file
+    out = tmp_path / "case.wacz"
+    exported = _export(data_dir, out, "--source", demo.channel.name, env=env)
+    assert exported.code == 0 and "time-stamp" not in exported.out, exported.out
+    result = run_tawthiq(["verify", str(out)])
+    assert result.code == 0 and "custody manifest time-stamped at" in result.out, result.out
+    archive = run_tawthiq(["verify", str(data_dir)])
+    assert archive.code == 0 and "time-stamped by its TSA" in archive.out, archive.out
+    # A token covers exactly its file: change the file and the token no longer verifies.
+    with open(warcs[0], "ab") as fh:
+        fh.write(gzip.compress(b"appended later"))
+    archive = run_tawthiq(["verify", str(data_dir)])
+    assert archive.code == 1 and "time-stamp token does not verify" in archive.out
+
+
+def test_plain_warc_export_and_bad_requests(corpus: Demo, data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "case.warc.gz"
+    result = _export(data_dir, out, "--since", "2026-10-01", "--until", "2026-10-02", "--format", "warc")
+    assert result.code == 0, result.out + result.err
+    check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", str(out)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+    manifest = json.loads((tmp_path / "case.warc.gz.manifest.json").read_text())
+    assert manifest["items"] and all(i["published"].startswith(("2026-10-01", "2026-10-02")) for i in manifest["items"])
+    assert run_tawthiq(["verify", str(out)]).code == 0
+
+    for args, message in [
+        ([], "choose what to export"),
+        (["--ids", "nope/1"], "no archived post with id 'nope/1'"),
+        (["--since", "yesterday"], "--since: 'yesterday' is not a date"),
+        (["--source", "x", "--format", "zip"], "--format must be wacz or warc"),
+    ]:
+        bad = tmp_path / "bad.wacz"
+        res = _export(data_dir, bad, *args)
+        assert res.code == 2 and message in res.err and "Traceback" not in res.err, (args, res.err)
+        assert not bad.exists()
+
+    (next((data_dir / "warcs").glob("*.warc.gz"))).rename(tmp_path / "moved-away.warc.gz")
+    res = _export(data_dir, tmp_path / "broken.wacz", "--source", corpus.channel.name)
+    assert res.code == 2 and "is missing from" in res.err
+    assert not (tmp_path / "broken.wacz").exists()
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]  # nothing half-written left
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(shutil.which("wb-manager") is None and not (Path(sys.executable).parent / "wb-manager").exists(),
+                    reason="pywb not installed")
+def test_pywb_replays_the_export(corpus: Demo, data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "case.wacz"
+    assert _export(data_dir, out, "--source", corpus.channel.name).code == 0
+    bindir = Path(sys.executable).parent
+    site = tmp_path / "pywb"
+    site.mkdir()
+    subprocess.run([str(bindir / "wb-manager"), "init", "case"], cwd=site, check=True, capture_output=True)
+    subprocess.run([str(bindir / "wb-manager"), "add", "case", str(out), "--unpack-wacz"], cwd=site, check=True,
+                   capture_output=True)
+    port = _free_port()
+    server = subprocess.Popen([str(bindir / "wayback"), "-b", "127.0.0.1", "-p", str(port)], cwd=site,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}/case/2030id_/"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        image = urllib.request.urlopen(base + corpus.server.url("/file/bulletin-101.jpg"), timeout=30).read()
+        assert image == corpus.server.served["/file/bulletin-101.jpg"]
+        page = urllib.request.urlopen(base + corpus.server.url(f"/s/{corpus.channel.name}"), timeout=30).read()
+        assert "استشهد الشاب سامر المثالي".encode() in page
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
