@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from archivers import signing, timestamps
 
@@ -34,6 +34,9 @@ class Ref(Protocol):
     file: str
     offset: int
     length: int
+    status: int | None
+    mime: str | None
+    payload_digest: str | None
 
 
 class ExportItem(Protocol):
@@ -65,49 +68,69 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _sha256_file(path: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_BUF):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
-
-
-def copy_records(refs: Iterable[Ref], warcs_dir: Path, out_path: Path) -> dict[str, dict[str, Any]]:
-    """Concatenate the records' gzip members into one file; returns where each one landed."""
+def copy_records(refs: Iterable[Ref], warcs_dir: Path, out: BinaryIO) -> tuple[dict[str, dict[str, Any]], str, int]:
+    """Concatenate the records' gzip members into `out` in one pass; returns where each one
+    landed, and the SHA-256 and size of everything written (for the datapackage)."""
     placed: dict[str, dict[str, Any]] = {}
     handles: dict[str, Any] = {}
+    whole = hashlib.sha256()
+    offset = 0
     try:
-        with open(out_path, "wb") as out:
-            for ref in refs:
-                src = handles.get(ref.file)
-                if src is None:
-                    path = warcs_dir / ref.file
-                    if not path.exists():
-                        raise ExportError(f"source WARC file {ref.file} is missing from {warcs_dir}")
-                    src = handles[ref.file] = open(path, "rb")
-                src.seek(ref.offset)
-                offset = out.tell()
-                h = hashlib.sha256()
-                remaining = ref.length
-                while remaining:
-                    chunk = src.read(min(_BUF, remaining))
-                    if not chunk:
-                        raise ExportError(f"{ref.file} ends before record {ref.record_id} at {ref.offset}")
-                    h.update(chunk)
-                    out.write(chunk)
-                    remaining -= len(chunk)
-                placed[ref.record_id] = {
-                    "record_id": ref.record_id, "type": ref.rec_type, "uri": ref.uri, "date": ref.date,
-                    "sha256": h.hexdigest(), "length": ref.length, "offset": offset,
-                    "source_file": ref.file, "source_offset": ref.offset,
-                }
+        for ref in refs:
+            src = handles.get(ref.file)
+            if src is None:
+                path = warcs_dir / ref.file
+                if not path.exists():
+                    raise ExportError(f"source WARC file {ref.file} is missing from {warcs_dir}")
+                src = handles[ref.file] = open(path, "rb")
+            src.seek(ref.offset)
+            h = hashlib.sha256()
+            remaining = ref.length
+            while remaining:
+                chunk = src.read(min(_BUF, remaining))
+                if not chunk:
+                    raise ExportError(f"{ref.file} ends before record {ref.record_id} at {ref.offset}")
+                h.update(chunk)
+                whole.update(chunk)
+                out.write(chunk)
+                remaining -= len(chunk)
+            placed[ref.record_id] = {
+                "record_id": ref.record_id, "type": ref.rec_type, "uri": ref.uri, "date": ref.date,
+                "sha256": h.hexdigest(), "length": ref.length, "offset": offset,
+                "source_file": ref.file, "source_offset": ref.offset,
+            }
+            offset += ref.length
     finally:
         for fh in handles.values():
             fh.close()
-    return placed
+    return placed, whole.hexdigest(), offset
+
+
+def cdxj_lines(refs: Iterable[Ref], placed: dict[str, dict[str, Any]], filename: str = "data.warc.gz") -> bytes:
+    """The replay index, built from what the catalog already knows (no second read of the data)."""
+    import surt
+
+    lines = []
+    for ref in refs:
+        if ref.rec_type not in ("response", "revisit", "resource"):
+            continue
+        where = placed[ref.record_id]
+        stamp = "".join(ch for ch in ref.date if ch.isdigit())[:14]
+        fields: dict[str, str] = {"url": ref.uri}
+        fields["mime"] = "warc/revisit" if ref.rec_type == "revisit" else (ref.mime or "unk")
+        if ref.status is not None:
+            fields["status"] = str(ref.status)
+        elif ref.rec_type == "resource":
+            fields["status"] = "200"
+        if ref.payload_digest:
+            fields["digest"] = ref.payload_digest
+        fields.update({"length": str(where["length"]), "offset": str(where["offset"]), "filename": filename})
+        try:
+            key = surt.surt(ref.uri)
+        except Exception:  # noqa: BLE001 - an odd URI still gets a line, keyed as written
+            key = ref.uri
+        lines.append(f"{key} {stamp} {json.dumps(fields, ensure_ascii=False)}")
+    return ("\n".join(sorted(lines)) + ("\n" if lines else "")).encode("utf-8")
 
 
 def _pages(items: list[ExportItem]) -> bytes:
@@ -158,27 +181,21 @@ def export(
     output.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{output.name}.partial-", dir=output.parent))
     notes: list[str] = []
+    key = signing.load_key(key_home) if key_home is not None else None
+    if key is None:
+        notes.append("not signed: no signing key (create one with `tawthiq keys create`)")
+    if not tsa_url:
+        notes.append("no RFC 3161 time-stamp: no time-stamp authority configured (setting tsa_url)")
+    refs = list(refs)
     try:
-        data = work / "data.warc.gz"
-        placed = copy_records(refs, warcs_dir, data)
-        manifest = _manifest(selection, items, placed, software, operator, source_files)
-        manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
-        manifest_hash = "sha256:" + hashlib.sha256(manifest_bytes).hexdigest()
-        key = signing.load_key(key_home) if key_home is not None else None
-        sig_doc = None
-        if key is not None:
-            sig_doc = {"hash": manifest_hash, "signature": signing.sign_text(key, manifest_hash),
-                       "publicKey": signing.public_key_b64(key), "created": _now(), "software": software}
-        else:
-            notes.append("not signed: no signing key (create one with `tawthiq keys create`)")
-        token = None
-        if tsa_url:
-            token = timestamps.request_token(tsa_url, hashlib.sha256(manifest_bytes).digest())
-        else:
-            notes.append("no RFC 3161 time-stamp: no time-stamp authority configured (setting tsa_url)")
         if fmt == "warc":
             final_tmp = work / "out.warc.gz"
-            os.replace(data, final_tmp)
+            with open(final_tmp, "wb") as out:
+                placed, _, _ = copy_records(refs, warcs_dir, out)
+                out.flush()
+                os.fsync(out.fileno())
+            manifest_bytes, manifest_hash, sig_doc, token = _custody(
+                selection, items, placed, software, operator, source_files, key, tsa_url)
             sidecars = {".manifest.json": manifest_bytes}
             if sig_doc:
                 sidecars[".manifest.sig.json"] = json.dumps(sig_doc, indent=1).encode()
@@ -190,60 +207,79 @@ def export(
                 os.replace(work / ("out" + suffix), output.with_name(output.name + suffix))
             os.replace(final_tmp, output)
         else:
-            _write_wacz(work, data, items, manifest_bytes, sig_doc, token, key, software, output)
-        size = output.stat().st_size
-        return ExportResult(output, len(placed), size, manifest_hash, key is not None, token is not None, notes)
+            placed, manifest_hash, token = _write_wacz(
+                work, refs, items, warcs_dir, selection, software, operator, source_files, key, tsa_url, output)
+        return ExportResult(output, len(placed), output.stat().st_size, manifest_hash, key is not None,
+                            token is not None, notes)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _write_wacz(work: Path, data: Path, items: list[ExportItem], manifest_bytes: bytes, sig_doc: dict | None,
-                token: bytes | None, key: Any, software: str, output: Path) -> None:
-    from cdxj_indexer.main import write_cdx_index
-
-    index = work / "index.cdxj"
-    write_cdx_index(str(index), [str(data)], {"sort": True, "post_append": True, "filename": "data.warc.gz"})
-    entries: list[tuple[str, Path]] = [("archive/data.warc.gz", data), ("indexes/index.cdx", index)]
-    small: dict[str, bytes] = {"pages/pages.jsonl": _pages(items), "custody/manifest.json": manifest_bytes}
-    if sig_doc:
-        small["custody/manifest.sig.json"] = json.dumps(sig_doc, indent=1).encode("utf-8")
-    if token:
-        small["custody/manifest.json.tsr"] = token
-    for name, content in small.items():
-        path = work / name.replace("/", "__")
-        path.write_bytes(content)
-        entries.append((name, path))
-    resources = []
-    for name, path in entries:
-        digest, size = _sha256_file(path)
-        resources.append({"name": Path(name).name, "path": name, "hash": f"sha256:{digest}", "bytes": size})
-    first = items[0] if items else None
-    package = {
-        "profile": "data-package",
-        "wacz_version": WACZ_VERSION,
-        "title": f"tawthiq export of {len(items)} post(s)",
-        "created": _now(),
-        "modified": _now(),
-        "software": software,
-        "resources": resources,
-    }
-    if first is not None:
-        package["mainPageUrl"] = first.url
-        package["mainPageDate"] = first.captured
-    package_bytes = json.dumps(package, ensure_ascii=False, indent=1).encode("utf-8")
-    package_hash = "sha256:" + hashlib.sha256(package_bytes).hexdigest()
-    digest_doc: dict[str, Any] = {"path": "datapackage.json", "hash": package_hash}
+def _custody(selection: dict[str, Any], items: list[ExportItem], placed: dict[str, dict[str, Any]], software: str,
+             operator: str, source_files: dict[str, str | None], key: Any,
+             tsa_url: str | None) -> tuple[bytes, str, dict | None, bytes | None]:
+    """The custody manifest, its signature and its time-stamp token."""
+    manifest = _manifest(selection, items, placed, software, operator, source_files)
+    manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+    manifest_hash = "sha256:" + hashlib.sha256(manifest_bytes).hexdigest()
+    sig_doc = None
     if key is not None:
-        digest_doc["signedData"] = {
-            "hash": package_hash, "signature": signing.sign_text(key, package_hash),
-            "publicKey": signing.public_key_b64(key), "created": package["created"], "software": software,
-        }
+        sig_doc = {"hash": manifest_hash, "signature": signing.sign_text(key, manifest_hash),
+                   "publicKey": signing.public_key_b64(key), "created": _now(), "software": software}
+    token = timestamps.request_token(tsa_url, hashlib.sha256(manifest_bytes).digest()) if tsa_url else None
+    return manifest_bytes, manifest_hash, sig_doc, token
+
+
+def _write_wacz(work: Path, refs: list[Ref], items: list[ExportItem], warcs_dir: Path, selection: dict[str, Any],
+                software: str, operator: str, source_files: dict[str, str | None], key: Any, tsa_url: str | None,
+                output: Path) -> tuple[dict[str, dict[str, Any]], str, bytes | None]:
+    """One pass over the records: they stream from the source files straight into the zip."""
     tmp_zip = work / "bundle.wacz"
+    resources: list[dict[str, Any]] = []
     with zipfile.ZipFile(tmp_zip, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        for name, path in entries:
-            zf.write(path, name)
+        with zf.open("archive/data.warc.gz", "w", force_zip64=True) as dst:
+            placed, data_sha, data_size = copy_records(refs, warcs_dir, dst)
+        resources.append({"name": "data.warc.gz", "path": "archive/data.warc.gz", "hash": f"sha256:{data_sha}",
+                          "bytes": data_size})
+        manifest_bytes, manifest_hash, sig_doc, token = _custody(
+            selection, items, placed, software, operator, source_files, key, tsa_url)
+        small: dict[str, bytes] = {
+            "indexes/index.cdx": cdxj_lines(refs, placed),  # CDXJ lines, named as the WACZ spec and pywb expect
+            "pages/pages.jsonl": _pages(items),
+            "custody/manifest.json": manifest_bytes,
+        }
+        if sig_doc:
+            small["custody/manifest.sig.json"] = json.dumps(sig_doc, indent=1).encode("utf-8")
+        if token:
+            small["custody/manifest.json.tsr"] = token
+        for name, content in small.items():
+            zf.writestr(name, content)
+            resources.append({"name": Path(name).name, "path": name,
+                              "hash": "sha256:" + hashlib.sha256(content).hexdigest(), "bytes": len(content)})
+        first = items[0] if items else None
+        package: dict[str, Any] = {
+            "profile": "data-package",
+            "wacz_version": WACZ_VERSION,
+            "title": f"tawthiq export of {len(items)} post(s)",
+            "created": _now(),
+            "modified": _now(),
+            "software": software,
+            "resources": resources,
+        }
+        if first is not None:
+            package["mainPageUrl"] = first.url
+            package["mainPageDate"] = first.captured
+        package_bytes = json.dumps(package, ensure_ascii=False, indent=1).encode("utf-8")
+        package_hash = "sha256:" + hashlib.sha256(package_bytes).hexdigest()
+        digest_doc: dict[str, Any] = {"path": "datapackage.json", "hash": package_hash}
+        if key is not None:
+            digest_doc["signedData"] = {
+                "hash": package_hash, "signature": signing.sign_text(key, package_hash),
+                "publicKey": signing.public_key_b64(key), "created": package["created"], "software": software,
+            }
         zf.writestr("datapackage.json", package_bytes)
         zf.writestr("datapackage-digest.json", json.dumps(digest_doc, indent=1).encode("utf-8"))
     with open(tmp_zip, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp_zip, output)
+    return placed, manifest_hash, token

@@ -30,6 +30,9 @@ class RecordRef:
     file: str
     offset: int
     length: int
+    status: int | None = None
+    mime: str | None = None
+    payload_digest: str | None = None
 
 
 @dataclass
@@ -51,7 +54,8 @@ class Selection:
 
 
 def _ref(row: Any) -> RecordRef:
-    return RecordRef(row.record_id, row.rec_type, row.uri, row.date, row.file, row.offset, row.length)
+    return RecordRef(row.record_id, row.rec_type, row.uri, row.date, row.file, row.offset, row.length,
+                     row.status, row.mime, row.payload_digest)
 
 
 def select_posts(catalog: Catalog, *, ids: list[str] | None = None, since: datetime | None = None,
