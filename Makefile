@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install bench bench-video clean
+.PHONY: demo test install bench bench-video bench-export clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ bench: $(STAMP)
 ## Video archiving speed against plain yt-dlp (needs nginx and ffmpeg)
 bench-video: $(STAMP)
 	$(BIN)/python -m bench.video.run
+
+## Export speed for a ~1 GB selection against a plain copy of the same bytes
+bench-export: $(STAMP)
+	$(BIN)/python -m bench.export.run
 
 clean:
 	rm -rf $(VENV) tawthiq-demo-data tawthiq-data .pytest_cache
