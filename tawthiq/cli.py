@@ -93,8 +93,6 @@ def capture(
     except (SettingsError, SpecError) as exc:
         raise fail(str(exc)) from None
 
-    from tawthiq.capture import run_capture
-
     words = [k.strip() for k in (keywords or "").split(",") if k.strip()]
     raise typer.Exit(capture_with_display(settings, targets, source_name=source, keywords=words))
 

@@ -126,3 +126,29 @@ def all_blocks(data_dir: Path) -> list[tuple[dict[str, str], bytes]]:
     for path in warc_files(data_dir):
         out.extend(raw_blocks(path))
     return out
+
+
+def query(data_dir: Path, sql: str) -> list[tuple]:
+    """Rows from the catalog of a data directory, read with a connection of its own."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{data_dir / 'catalog.sqlite'}")
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text(sql)).all()]
+    engine.dispose()
+    return rows
+
+
+def serve_slow_endless_site(server: LocalServer) -> None:
+    """Endless pages under /p/N, each slow and linking to two more: a crawl always mid-way."""
+    import time
+
+    from tawthiq.demo.server import Resource
+
+    def page(path: str) -> Resource:
+        n = int(path.rsplit("/", 1)[-1] or 0)
+        time.sleep(0.05)
+        links = "".join(f'<a href="/p/{n * 2 + k}">next</a>' for k in (1, 2))
+        return Resource(f"<html><body>page {n} {'x' * 3000}{links}</body></html>".encode())
+
+    server.fallback = lambda incoming: page(incoming.path) if incoming.path.startswith("/p/") else None

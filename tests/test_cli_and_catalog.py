@@ -10,11 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
 
 from archivers.reader import iter_records
-from tawthiq.demo.server import Incoming, LocalServer, Resource
-from tests.conftest import ROOT, Demo, all_blocks, run_tawthiq, warc_files
+from tawthiq.demo.server import LocalServer, Resource
+from tests.conftest import ROOT, Demo, all_blocks, query, run_tawthiq, serve_slow_endless_site, warc_files
 
 
 def _one_line_error(result) -> str:  # type: ignore[no-untyped-def]
@@ -24,12 +23,6 @@ def _one_line_error(result) -> str:  # type: ignore[no-untyped-def]
     return lines[0]
 
 
-def _query(data_dir: Path, sql: str) -> list[tuple]:
-    engine = create_engine(f"sqlite:///{data_dir / 'catalog.sqlite'}")
-    with engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(text(sql)).all()]
-    engine.dispose()
-    return rows
 
 
 def test_unknown_spec_is_one_clear_line_and_nothing_is_written(data_dir: Path) -> None:
@@ -81,7 +74,7 @@ def test_unreachable_host_is_recorded_and_the_run_goes_on(server: LocalServer, d
     assert "Traceback" not in result.out + result.err
     blocks = all_blocks(data_dir)
     assert any(h.get("WARC-Target-URI") == server.url("/alive") for h, _ in blocks)
-    failures = _query(data_dir, "select url, kind, error from failures")
+    failures = query(data_dir, "select url, kind, error from failures")
     assert (dead, "page") in [(u, k) for u, k, _ in failures]
 
 
@@ -106,31 +99,21 @@ def test_catalog_rebuilt_from_warc_equals_the_live_one(demo: Demo, data_dir: Pat
         "posts": "select platform, post_id, text, url, warc_file, warc_offset, metadata_record_id from posts order by post_id",
         "files": "select name, size, sha256, sealed from warc_files order by name",
     }
-    live = {k: _query(data_dir, q) for k, q in queries.items()}
+    live = {k: query(data_dir, q) for k, q in queries.items()}
     (data_dir / "catalog.sqlite").unlink()
     for extra in ("catalog.sqlite-wal", "catalog.sqlite-shm"):
         (data_dir / extra).unlink(missing_ok=True)
     rebuilt = run_tawthiq(["reindex"], data_dir=data_dir)
     assert rebuilt.code == 0, rebuilt.out + rebuilt.err
     for key, sql in queries.items():
-        assert _query(data_dir, sql) == live[key], key
+        assert query(data_dir, sql) == live[key], key
     assert len(live["posts"]) == 29
 
 
-def _slow_site(server: LocalServer) -> None:
-    """Endless pages, each slow and linking to two more: a crawl that is always mid-way."""
-
-    def page(incoming: Incoming) -> Resource:
-        n = int(incoming.path.rsplit("/", 1)[-1] or 0)
-        time.sleep(0.05)
-        links = "".join(f'<a href="/p/{n * 2 + k}">next</a>' for k in (1, 2))
-        return Resource(f"<html><body>page {n} {'x' * 3000}{links}</body></html>".encode())
-
-    server.fallback = lambda incoming: page(incoming) if incoming.path.startswith("/p/") else None
 
 
 def test_kill_9_mid_crawl_is_repaired(server: LocalServer, data_dir: Path) -> None:
-    _slow_site(server)
+    serve_slow_endless_site(server)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAWTHIQ_")}
     env.update({"TAWTHIQ_DEPTH_LIMIT": "50", "TAWTHIQ_PAGE_LIMIT": "100000"})
     proc = subprocess.Popen([sys.executable, "-m", "tawthiq.cli", "capture", server.url("/p/0"),
@@ -155,10 +138,10 @@ def test_kill_9_mid_crawl_is_repaired(server: LocalServer, data_dir: Path) -> No
     check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", str(sealed)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout
     in_file = {r.record_id for r in iter_records(sealed)}
-    in_catalog = {r[0] for r in _query(data_dir, "select record_id from records")}
+    in_catalog = {r[0] for r in query(data_dir, "select record_id from records")}
     assert in_file == in_catalog and len(in_file) > 10
-    assert _query(data_dir, "select status from capture_runs") == [("interrupted",)]
-    assert _query(data_dir, f"select sealed, recovered from warc_files where name='{sealed.name}'") == [(1, 1)]
+    assert query(data_dir, "select status from capture_runs") == [("interrupted",)]
+    assert query(data_dir, f"select sealed, recovered from warc_files where name='{sealed.name}'") == [(1, 1)]
     # Every request in the repaired file still has its response.
     records = list(iter_records(sealed))
     responses = {r.record_id for r in records if r.rec_type == "response"}
@@ -202,13 +185,13 @@ def test_sources_are_remembered_with_their_last_run(server: LocalServer, data_di
     server.routes["/p"] = Resource(b"<html><body>p</body></html>")
     run_tawthiq(["capture", server.url("/p")], data_dir=data_dir)
     run_tawthiq(["capture", server.url("/p")], data_dir=data_dir)
-    assert _query(data_dir, "select spec, platform, last_run_id from sources") == [(server.url("/p"), "web", 2)]
-    runs = _query(data_dir, "select id, status from capture_runs order by id")
+    assert query(data_dir, "select spec, platform, last_run_id from sources") == [(server.url("/p"), "web", 2)]
+    runs = query(data_dir, "select id, status from capture_runs order by id")
     assert runs == [(1, "finished"), (2, "finished")]
 
 
 def test_sigterm_stops_cleanly_with_sealed_files(server: LocalServer, data_dir: Path) -> None:
-    _slow_site(server)
+    serve_slow_endless_site(server)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAWTHIQ_")}
     env.update({"TAWTHIQ_DEPTH_LIMIT": "50", "TAWTHIQ_PAGE_LIMIT": "100000"})
     proc = subprocess.Popen([sys.executable, "-m", "tawthiq.cli", "capture", server.url("/p/0"),
@@ -227,5 +210,5 @@ def test_sigterm_stops_cleanly_with_sealed_files(server: LocalServer, data_dir: 
     (sealed,) = warc_files(data_dir)
     check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", str(sealed)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout
-    assert _query(data_dir, "select status from capture_runs") == [("stopped",)]
+    assert query(data_dir, "select status from capture_runs") == [("stopped",)]
     assert "capture stopped" in out

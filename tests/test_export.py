@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, Demo, run_tawthiq
+from tests.conftest import Demo, run_tawthiq
 from tests.local_tsa import LocalTSA
 
 

@@ -11,19 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from tawthiq.demo.content import DemoPhoto, DemoPost
 from tawthiq.demo.server import LocalServer, Resource
-from tests.conftest import ROOT, Demo, run_tawthiq, warc_files
+from tests.conftest import ROOT, Demo, query, run_tawthiq, serve_slow_endless_site, warc_files
 
 
-def _query(data_dir: Path, sql: str) -> list[tuple]:
-    engine = create_engine(f"sqlite:///{data_dir / 'catalog.sqlite'}")
-    with engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(text(sql)).all()]
-    engine.dispose()
-    return rows
 
 
 _started: list[subprocess.Popen] = []
@@ -67,7 +60,7 @@ def _wait_for(predicate, timeout: float = 60) -> None:  # type: ignore[no-untype
 def _finished_runs(data_dir: Path) -> int:
     if not (data_dir / "catalog.sqlite").exists():
         return 0
-    return _query(data_dir, "select count(*) from capture_runs where status='finished' and kind='capture'")[0][0]
+    return query(data_dir, "select count(*) from capture_runs where status='finished' and kind='capture'")[0][0]
 
 
 # -- sources file and commands ------------------------------------------------------------------
@@ -131,10 +124,10 @@ def test_daemon_captures_new_posts_once_and_keeps_its_schedule_across_restarts(d
     first_log = _stop(daemon)
     assert "schedule capture:mithal" in first_log
 
-    posts = _query(data_dir, "select post_id, captures from posts")
+    posts = query(data_dir, "select post_id, captures from posts")
     assert len(posts) == 28 and all(c == 1 for _, c in posts)  # every post exactly once
     assert {f"{name}/126", f"{name}/127", f"{name}/128"} <= {p for p, _ in posts}
-    assert _query(data_dir, "select count(*) from scheduler_jobs where id='capture:mithal'") == [(1,)]
+    assert query(data_dir, "select count(*) from scheduler_jobs where id='capture:mithal'") == [(1,)]
 
     runs_before = _finished_runs(data_dir)
     daemon = _daemon(data_dir, demo.env)
@@ -146,18 +139,10 @@ def test_daemon_captures_new_posts_once_and_keeps_its_schedule_across_restarts(d
     assert "capture mithal" in history and "finished" in history
 
 
-def _slow_site(server: LocalServer) -> None:
-    def page(path: str) -> Resource:
-        n = int(path.rsplit("/", 1)[-1] or 0)
-        time.sleep(0.05)
-        links = "".join(f'<a href="/p/{n * 2 + k}">next</a>' for k in (1, 2))
-        return Resource(f"<html><body>page {n} {'x' * 3000}{links}</body></html>".encode())
-
-    server.fallback = lambda incoming: page(incoming.path) if incoming.path.startswith("/p/") else None
 
 
 def test_sigterm_mid_run_leaves_sealed_files(server: LocalServer, data_dir: Path) -> None:
-    _slow_site(server)
+    serve_slow_endless_site(server)
     run_tawthiq(["sources", "add", "slow", server.url("/p/0"), "--every", "1s"], data_dir=data_dir)
     daemon = _daemon(data_dir, {"TAWTHIQ_DEPTH_LIMIT": "50", "TAWTHIQ_PAGE_LIMIT": "100000"})
     warcs = data_dir / "warcs"
@@ -168,7 +153,7 @@ def test_sigterm_mid_run_leaves_sealed_files(server: LocalServer, data_dir: Path
     for path in warc_files(data_dir):
         check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", str(path)], capture_output=True, text=True)
         assert check.returncode == 0, check.stdout
-    assert _query(data_dir, "select status from capture_runs") == [("stopped",)]
+    assert query(data_dir, "select status from capture_runs") == [("stopped",)]
 
 
 def test_removed_post_shows_up_in_takedowns(demo: Demo, data_dir: Path) -> None:
@@ -178,7 +163,7 @@ def test_removed_post_shows_up_in_takedowns(demo: Demo, data_dir: Path) -> None:
     assert run_tawthiq(["capture", f"telegram:{name}", "--source", "mithal"], data_dir=data_dir, env=demo.env).code == 0
     demo.channel.posts = [p for p in demo.channel.posts if p.id != 112]  # the platform takes a post down
     daemon = _daemon(data_dir, demo.env)
-    _wait_for(lambda: _query(data_dir, "select count(*) from post_checks where state='gone'")[0][0] >= 1)
+    _wait_for(lambda: query(data_dir, "select count(*) from post_checks where state='gone'")[0][0] >= 1)
     _stop(daemon)
     result = run_tawthiq(["takedowns", "--json"], data_dir=data_dir)
     import json
@@ -186,8 +171,8 @@ def test_removed_post_shows_up_in_takedowns(demo: Demo, data_dir: Path) -> None:
     assert item["post_id"] == f"{name}/112" and item["detail"] == "Post not found"
     assert item["warc_file"] and item["warc_offset"] is not None and item["last_seen"] < item["gone_since"]
     # The check itself is evidence: the "Post not found" page is in the archive.
-    checks = _query(data_dir, "select evidence_record_id from post_checks where state='gone'")
-    assert _query(data_dir, f"select uri from records where record_id='{checks[0][0]}'") == [
+    checks = query(data_dir, "select evidence_record_id from post_checks where state='gone'")
+    assert query(data_dir, f"select uri from records where record_id='{checks[0][0]}'") == [
         (f"{demo.server.base_url}/{name}/112?embed=1",)]
 
 
@@ -215,7 +200,7 @@ def test_a_run_past_its_time_limit_is_stopped_and_sealed(server: LocalServer, da
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from tawthiq.scheduler import capture_job  # what the daemon runs for each scheduled capture
 
-    _slow_site(server)
+    serve_slow_endless_site(server)
     run_tawthiq(["sources", "add", "slow", server.url("/p/0"), "--every", "1h"], data_dir=data_dir)
     monkeypatch.setenv("TAWTHIQ_DEPTH_LIMIT", "50")
     monkeypatch.setenv("TAWTHIQ_PAGE_LIMIT", "100000")
@@ -223,4 +208,4 @@ def test_a_run_past_its_time_limit_is_stopped_and_sealed(server: LocalServer, da
     capture_job(str(data_dir.resolve()), "slow", 3)
     assert time.monotonic() - started < 40
     assert not list((data_dir / "warcs").glob("*.open"))
-    assert _query(data_dir, "select status, source from capture_runs") == [("stopped", "slow")]
+    assert query(data_dir, "select status, source from capture_runs") == [("stopped", "slow")]
