@@ -34,6 +34,9 @@ class CaptureSink(Protocol):
     def queue_video(self, url: str, *, post_url: str | None) -> None:
         """A link for yt-dlp, captured after the crawl into the same archive."""
 
+    def set_resume(self, source_key: str, before: str) -> None:
+        """A walk stopped at the page limit: the next run continues from `?before=` this id."""
+
     def set_watermark(self, source_key: str, post_id: str) -> None:
         """A walk back through a channel's history reached the previous watermark (or the start):
         everything up to `post_id` is archived, so the next run may stop there."""

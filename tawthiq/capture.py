@@ -67,10 +67,11 @@ def source_url(target: Target, settings: Settings) -> str:
 def spider_for(target: Target, settings: Settings, session: CaptureSession) -> tuple[type, dict[str, Any]]:
     common = {"fetch_media": settings.fetch_media, "video_domains": settings.video_domains}
     if target.kind == "telegram":
+        complete_through, resume_before = session.catalog.watermark(target.label)
         return TelegramSpider, {
             **common, "channel": target.value, "base_url": settings.telegram_base_url,
             "max_pages": settings.telegram_max_pages, "fetch_videos": settings.fetch_videos,
-            "since_id": session.catalog.watermark(target.label),
+            "since_id": complete_through, "resume_before": resume_before,
             "known_ids": session.catalog.known_post_ids("telegram", target.value),
         }
     if target.kind == "feed":

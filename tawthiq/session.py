@@ -217,6 +217,9 @@ class CaptureSession:
     def set_watermark(self, source_key: str, post_id: str) -> None:
         self.catalog.set_watermark(source_key, post_id)
 
+    def set_resume(self, source_key: str, before: str) -> None:
+        self.catalog.set_resume(source_key, before)
+
     # -- video ---------------------------------------------------------------------------------
     def queue_video(self, url: str, *, post_url: str | None = None) -> None:
         """Spiders hand over video links; yt-dlp runs on them after the crawl."""

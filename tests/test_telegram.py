@@ -189,3 +189,16 @@ def test_a_walk_cut_short_leaves_no_gap_for_the_next_run(demo: Demo, data_dir: P
     third = run_tawthiq(["capture", f"telegram:{name}"], data_dir=data_dir, env=demo.env)
     assert third.code == 0
     assert [r.raw_path for r in demo.server.requests if r.path == f"/s/{name}"] == [f"/s/{name}"]
+
+
+def test_a_long_history_is_walked_across_runs_from_where_the_last_one_stopped(demo: Demo, data_dir: Path) -> None:
+    name = demo.channel.name
+    first = run_tawthiq(["capture", f"telegram:{name}", "--telegram-pages", "2"], data_dir=data_dir, env=demo.env)
+    assert first.code == 0 and len(_posts(data_dir)) == 20  # 106-125; the limit stopped it
+    demo.server.requests.clear()
+    second = run_tawthiq(["capture", f"telegram:{name}", "--telegram-pages", "2"], data_dir=data_dir, env=demo.env)
+    assert second.code == 0, second.out + second.err
+    pages = [r.raw_path for r in demo.server.requests if r.path == f"/s/{name}"]
+    assert pages == [f"/s/{name}", f"/s/{name}?before=106"]  # caught up, then jumped to where it stopped
+    posts = _posts(data_dir)
+    assert len(posts) == 25 and all(p["captures"] == 1 for p in posts.values())

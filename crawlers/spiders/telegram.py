@@ -29,6 +29,7 @@ class TelegramSpider(ArchivingSpider):
 
     def __init__(self, channel: str, base_url: str = "https://t.me", max_pages: int = 50,
                  since_id: str | None = None, known_ids: set[str] | None = None,
+                 resume_before: str | None = None,
                  fetch_media: bool = True, fetch_videos: bool = True,
                  video_domains: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -38,6 +39,9 @@ class TelegramSpider(ArchivingSpider):
         self.max_pages = max_pages
         self.since = post_number(since_id) if since_id else None
         self.known_ids = set(known_ids or ())
+        # Where a walk cut short by the page limit stopped: once this run has caught up with what
+        # is archived, it jumps there instead of re-reading pages it already has.
+        self.resume_before = int(resume_before) if resume_before and resume_before.isdigit() else None
         self.newest_seen: int | None = None
         self.walk_complete = False
         self.fetch_media = fetch_media
@@ -74,6 +78,7 @@ class TelegramSpider(ArchivingSpider):
             return
         location = self.warc_location(response)
         reached_known = False
+        joined = False
         for post in page.posts:
             number = post_number(post.post_id)
             if self.pages == 1:
@@ -82,6 +87,7 @@ class TelegramSpider(ArchivingSpider):
                 reached_known = True
                 continue
             if post.post_id in self.known_ids:
+                joined = True
                 continue  # archived by an earlier run that did not finish its walk
             post.warc = location
             yield post
@@ -89,9 +95,14 @@ class TelegramSpider(ArchivingSpider):
         if reached_known or page.before is None:
             self.walk_complete = True
             return
+        before = page.before
+        if joined and self.resume_before is not None and self.resume_before < before:
+            before, self.resume_before = self.resume_before, None  # skip what is archived already
         if self.max_pages and self.pages >= self.max_pages:
             self.logger.info("page limit %s reached for %s", self.max_pages, self.channel)
+            if self.resume_before is None or before < self.resume_before:
+                self.sink.set_resume(f"telegram:{self.channel}", str(before))
             return
         yield self.archived_request(
-            f"{self.base_url}/s/{self.channel}?before={page.before}", self.parse_page, role="page",
+            f"{self.base_url}/s/{self.channel}?before={before}", self.parse_page, role="page",
         )

@@ -39,6 +39,8 @@ class Source(Base):
     last_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # Newest post of the last walk that reached the one before it: archived through here, no gaps.
     complete_through: Mapped[str | None] = mapped_column(String, nullable=True)
+    # Where the last walk stopped at its page limit (`?before=`), to go on from there.
+    resume_before: Mapped[str | None] = mapped_column(String, nullable=True)
 
 
 class CaptureRun(Base):

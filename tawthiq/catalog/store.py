@@ -302,13 +302,21 @@ class Catalog:
                 "AND truncated IS NULL ORDER BY id LIMIT 1", (payload_digest,)).fetchone()
         return DigestHit(row[0], row[1], row[2]) if row else None
 
-    def watermark(self, spec: str) -> str | None:
+    def watermark(self, spec: str) -> tuple[str | None, str | None]:
+        """(complete through, resume before) for a source spec."""
         with self.engine.connect() as conn:
-            return conn.execute(select(t.Source.complete_through).where(t.Source.spec == spec)).scalar()
+            row = conn.execute(select(t.Source.complete_through, t.Source.resume_before)
+                               .where(t.Source.spec == spec)).first()
+        return (row[0], row[1]) if row else (None, None)
 
     def set_watermark(self, spec: str, post_id: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(update(t.Source).where(t.Source.spec == spec).values(complete_through=post_id))
+            conn.execute(update(t.Source).where(t.Source.spec == spec).values(
+                complete_through=post_id, resume_before=None))
+
+    def set_resume(self, spec: str, before: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(t.Source).where(t.Source.spec == spec).values(resume_before=before))
 
     def known_post_ids(self, platform: str, source: str) -> set[str]:
         with self.engine.connect() as conn:
