@@ -1,17 +1,20 @@
-"""Downloader middleware that hands each wire capture to the archive, first thing.
+"""Hand each wire capture to the archive the moment its download ends, success or failure.
 
-It sits closest to the downloader (order 990), so it sees every response, including redirect
-hops and error statuses, before redirect, retry or decompression middlewares act on it.
+Called by the recording download handler itself, so every response is archived before any
+downloader middleware (redirect, retry, decompression) acts on it: redirect hops and error
+statuses included. (A downloader middleware at the outermost position did the same job, but the
+extra layer cost about 5 % of crawl speed in bench/capture.)
 """
 
 from __future__ import annotations
 
-from scrapy import Request
-from scrapy.crawler import Crawler
-from scrapy.http import Response
+from typing import TYPE_CHECKING
 
-from crawlers.sink import CaptureSink, sink_for
-from crawlers.wire import CAPTURE_META
+from scrapy import Request
+
+if TYPE_CHECKING:
+    from crawlers.sink import CaptureSink
+    from crawlers.wire import WireCapture
 
 WARC_META = "warc"
 
@@ -26,23 +29,12 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-class WireRecorderMiddleware:
-    def __init__(self, sink: CaptureSink) -> None:
-        self.sink = sink
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "WireRecorderMiddleware":
-        return cls(sink_for(crawler))
-
-    def process_response(self, request: Request, response: Response) -> Response:
-        capture = request.meta.pop(CAPTURE_META, None)
-        if capture is not None:
-            location = self.sink.archive_exchange(capture, request)
-            if location is not None:
-                request.meta[WARC_META] = location
-        return response
-
-    def process_exception(self, request: Request, exception: Exception) -> None:
-        capture = request.meta.pop(CAPTURE_META, None)
-        self.sink.attempt_failed(request, describe_error(exception), capture)
-        return None
+def hand_over(sink: "CaptureSink", request: Request, capture: "WireCapture",
+              error: BaseException | None = None) -> None:
+    """Archive a finished capture; the response record's location goes into request.meta."""
+    if error is not None:
+        sink.attempt_failed(request, describe_error(error), capture)
+        return
+    location = sink.archive_exchange(capture, request)
+    if location is not None:
+        request.meta[WARC_META] = location

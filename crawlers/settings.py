@@ -51,5 +51,4 @@ def scrapy_settings(
     }
     if record:
         settings["DOWNLOAD_HANDLERS"] = {"http": HANDLER, "https": HANDLER}
-        settings["DOWNLOADER_MIDDLEWARES"] = {"crawlers.recorder.WireRecorderMiddleware": 990}
     return settings

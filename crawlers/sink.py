@@ -6,13 +6,15 @@ crawler's settings carry only the sink's key (`TAWTHIQ_SINK`) and look it up her
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from scrapy import Request
 from scrapy.crawler import Crawler
 
 from crawlers.models import Post, WarcLocation
-from crawlers.wire import WireCapture
+
+if TYPE_CHECKING:
+    from crawlers.wire import WireCapture
 
 
 class CaptureSink(Protocol):

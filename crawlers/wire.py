@@ -29,7 +29,9 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.internet.interfaces import ITCPTransport
 
-CAPTURE_META = "tawthiq_wire_capture"
+from crawlers.recorder import hand_over
+from crawlers.sink import sink_for
+
 _TOKEN_HEADER = b"X-Tawthiq-Wire-Capture"
 _tokens = itertools.count(1)
 _pending: dict[bytes, "WireCapture"] = {}
@@ -124,30 +126,35 @@ class RecordingClientFactory(_LenientHTTP11ClientFactory):
 
 
 class RecordingDownloadHandler(HTTP11DownloadHandler):
-    """Scrapy's HTTP/1.1 handler, with every exchange captured on the wire.
-
-    The capture lands in `request.meta[CAPTURE_META]` whether the download succeeded,
-    failed or was cut off, so the recorder can archive partial evidence too.
-    """
+    """Scrapy's HTTP/1.1 handler, with every exchange captured on the wire and archived as
+    soon as it ends, whether the download succeeded, failed or was cut off (partial evidence
+    is archived too)."""
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self._pool._factory = RecordingClientFactory
         self._limit = crawler.settings.getint("TAWTHIQ_MAX_RESPONSE_BYTES", 0)
+        self._sink = sink_for(crawler)
 
     async def download_request(self, request: Request) -> Response:
         capture = WireCapture(url=urldefrag(request.url)[0], method=request.method, limit=self._limit)
-        request.meta[CAPTURE_META] = capture
         token = str(next(_tokens)).encode()
         _pending[token] = capture
         # The token rides on the request's own headers only while the agent copies them;
         # the protocol strips it before anything is written to the socket.
         request.headers[_TOKEN_HEADER] = token
         try:
-            return await super().download_request(request)
+            response = await super().download_request(request)
         except BaseException as exc:
             capture.error = exc
+            self._forget(request, token)
+            hand_over(self._sink, request, capture, exc)
             raise
-        finally:
-            request.headers.pop(_TOKEN_HEADER, None)
-            _pending.pop(token, None)
+        self._forget(request, token)
+        hand_over(self._sink, request, capture)
+        return response
+
+    @staticmethod
+    def _forget(request: Request, token: bytes) -> None:
+        request.headers.pop(_TOKEN_HEADER, None)
+        _pending.pop(token, None)
