@@ -1,8 +1,8 @@
-"""Scrapy settings for a tawthiq capture: the recording handler, the recorder, the pipeline.
+"""Scrapy settings for a tawthiq capture: the recording download handler and the post pipeline.
 
-Decompression stays in place for the spiders (they need decoded HTML), but the recorder sits
-outside it, and Scrapy's own size limit is off: ours (in the wire capture) truncates and
-keeps, where Scrapy's would drop the response.
+Decompression stays in place for the spiders (they need decoded HTML); the handler archives
+each response before any middleware sees it. Scrapy's own size limit is off: ours (in the wire
+capture) truncates and keeps, where Scrapy's would drop the response.
 """
 
 from __future__ import annotations
