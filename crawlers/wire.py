@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urldefrag
 
 from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
 from scrapy.core.downloader.handlers.http11 import (
     HTTP11DownloadHandler,
     _LenientHTTP11ClientFactory,
@@ -149,10 +150,21 @@ class RecordingDownloadHandler(HTTP11DownloadHandler):
             capture.error = exc
             self._forget(request, token)
             hand_over(self._sink, request, capture, exc)
+            if capture.truncated == "length":
+                raise self._over_limit() from None  # a retry would only cut it off again
             raise
         self._forget(request, token)
         hand_over(self._sink, request, capture)
+        if capture.truncated == "length":
+            raise self._over_limit()
         return response
+
+    def _over_limit(self) -> IgnoreRequest:
+        """Whichever way Twisted ended the cut-off transfer, the outcome is the same: the first
+        max_response_size bytes are archived (WARC-Truncated: length), the spider does not get a
+        partial body, and the URL is reported as not fully captured. Never retried."""
+        return IgnoreRequest(f"response larger than max_response_size ({self._limit} bytes): "
+                             f"the first {self._limit} bytes are archived, marked truncated")
 
     @staticmethod
     def _forget(request: Request, token: bytes) -> None:

@@ -58,9 +58,14 @@ def _wait_for(predicate, timeout: float = 60) -> None:  # type: ignore[no-untype
 
 
 def _finished_runs(data_dir: Path) -> int:
+    from sqlalchemy.exc import OperationalError
+
     if not (data_dir / "catalog.sqlite").exists():
         return 0
-    return query(data_dir, "select count(*) from capture_runs where status='finished' and kind='capture'")[0][0]
+    try:
+        return query(data_dir, "select count(*) from capture_runs where status='finished' and kind='capture'")[0][0]
+    except OperationalError:  # the catalog file exists but its tables are being created right now
+        return 0
 
 
 # -- sources file and commands ------------------------------------------------------------------

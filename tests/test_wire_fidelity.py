@@ -145,7 +145,7 @@ def test_oversized_response_is_stored_truncated_not_dropped(wire_site: LocalServ
     assert b"Content-Length: 60000" in block  # the original headers still tell the full size
     failures = [b for h, b in blocks if h["WARC-Type"] == "metadata" and b'"failure"' in b]
     assert any(b"truncated" in f for f in failures)
-    assert "truncated" in result.out
+    assert "truncated" in result.out and result.code == 1  # reported as not fully captured
 
 
 def test_identical_payload_becomes_a_revisit(wire_site: LocalServer, data_dir) -> None:
