@@ -223,3 +223,44 @@ def test_pywb_replays_the_export(corpus: Demo, data_dir: Path, tmp_path: Path) -
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_revisit_brings_its_original_along(tmp_path: Path) -> None:
+    """Post B's photo is the same bytes as post A's (a re-post): B's export must carry A's original."""
+    from archivers.archiver import Archiver
+    from archivers.exchange import Exchange
+    from archivers.revisits import DigestIndex
+    from archivers.writer import WarcWriter
+    from crawlers.models import Media, Post, WarcLocation
+    from tawthiq.catalog import Catalog
+
+    home = tmp_path / "data"
+    catalog = Catalog(f"sqlite:///{home / 'catalog.sqlite'}")
+    run_id = catalog.start_run(["test"], "case")
+    archiver = Archiver(WarcWriter(home / "warcs"), DigestIndex(catalog.find_digest), [catalog])
+    photo = bytes(range(256)) * 40
+    for name in ("a", "b"):
+        url = f"http://127.0.0.1/{name}.jpg"
+        archiver.exchange(Exchange(uri=url, raw_request=f"GET /{name}.jpg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode(),
+                                   raw_response=b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n\r\n" + photo))
+        page = archiver.exchange(Exchange(
+            uri=f"http://127.0.0.1/post/{name}", raw_request=f"GET /post/{name} HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
+            raw_response=f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<p>{name}</p>".encode()))
+        post = Post(platform="web", source="t", post_id=f"t/{name}", url=f"http://127.0.0.1/post/{name}",
+                    text=name, media=[Media(kind="photo", url=url)],
+                    warc=WarcLocation(file=page.response.filename, offset=page.response.offset,
+                                      length=page.response.length, record_id=page.response.pending.record_id))
+        archiver.metadata(post.url, post.archive_document(), kind="post", refers_to=post.warc.record_id)
+    archiver.close()
+    catalog.finish_run(run_id, "finished", {}, 0)
+    catalog.close()
+
+    out = tmp_path / "b.wacz"
+    result = run_tawthiq(["export", "--ids", "t/b", "-o", str(out)], data_dir=home)
+    assert result.code == 0, result.out + result.err
+    with zipfile.ZipFile(out) as zf:
+        manifest = json.loads(zf.read("custody/manifest.json"))
+    kinds = {(r["type"], r["uri"]) for r in manifest["records"]}
+    assert ("revisit", "http://127.0.0.1/b.jpg") in kinds
+    assert ("response", "http://127.0.0.1/a.jpg") in kinds  # the original the revisit points to
+    assert run_tawthiq(["verify", str(out)]).code == 0
