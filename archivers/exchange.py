@@ -77,7 +77,7 @@ def build_records(exchange: Exchange, lookup: DigestLookup | None) -> ExchangeRe
     else:
         response = rec.response(
             exchange.uri, msg, date=date, ip=exchange.ip, record_id=response_id, truncated=truncated,
-            extra=exchange.extra_headers,
+            extra=exchange.extra_headers, payload_digest=payload_digest,
         )
     request = rec.request(
         exchange.uri, exchange.raw_request, date=date, ip=exchange.ip, concurrent_to=response_id,

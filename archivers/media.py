@@ -88,11 +88,10 @@ def probe(path: Path, mime: str, sha256: str, size: int) -> MediaFacts:
     return facts
 
 
-def facts_from_bytes(data: bytes, mime: str) -> MediaFacts:
-    """Facts for media that arrived as an HTTP response body (photos, directly fetched videos)."""
-    import hashlib
-
-    facts = MediaFacts(sha256=hashlib.sha256(data).hexdigest(), size=len(data), mime=mime)
+def facts_from_bytes(data: bytes, mime: str, sha256: str) -> MediaFacts:
+    """Facts for media that arrived as an HTTP response body (photos, directly fetched videos);
+    `sha256` is the payload digest the archiver already computed (hex)."""
+    facts = MediaFacts(sha256=sha256, size=len(data), mime=mime)
     if mime.startswith("image/"):
         try:
             from PIL import Image

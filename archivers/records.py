@@ -120,9 +120,10 @@ def response(
     record_id: str,
     truncated: str | None = None,
     extra: list[tuple[str, str]] | None = None,
+    payload_digest: str | None = None,
 ) -> PendingRecord:
     block = msg.to_bytes()
-    payload_digest = warc_digest(msg.body)
+    payload_digest = payload_digest or warc_digest(msg.body)
     headers = [("WARC-Payload-Digest", payload_digest)]
     if ip:
         headers.append(("WARC-IP-Address", ip))

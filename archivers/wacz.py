@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO
 
 from archivers import signing, timestamps
 
@@ -26,7 +26,10 @@ WACZ_VERSION = "1.1.1"
 _BUF = 8 << 20
 
 
-class Ref(Protocol):
+@dataclass(frozen=True)
+class RecordRef:
+    """One record to copy into an export: where it is, and what the index needs to know of it."""
+
     record_id: str
     rec_type: str
     uri: str
@@ -34,19 +37,22 @@ class Ref(Protocol):
     file: str
     offset: int
     length: int
-    status: int | None
-    mime: str | None
-    payload_digest: str | None
+    status: int | None = None
+    mime: str | None = None
+    payload_digest: str | None = None
 
 
-class ExportItem(Protocol):
+@dataclass
+class ExportItem:
+    """One exported post and the records that prove it."""
+
     platform: str
     post_id: str
     url: str
     captured: str
     text: str
     published: str | None
-    records: list[Any]
+    records: list[RecordRef] = field(default_factory=list)
 
 
 class ExportError(ValueError):
@@ -68,7 +74,8 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def copy_records(refs: Iterable[Ref], warcs_dir: Path, out: BinaryIO) -> tuple[dict[str, dict[str, Any]], str, int]:
+def copy_records(refs: Iterable[RecordRef], warcs_dir: Path,
+                 out: BinaryIO) -> tuple[dict[str, dict[str, Any]], str, int]:
     """Concatenate the records' gzip members into `out` in one pass; returns where each one
     landed, and the SHA-256 and size of everything written (for the datapackage)."""
     placed: dict[str, dict[str, Any]] = {}
@@ -106,7 +113,8 @@ def copy_records(refs: Iterable[Ref], warcs_dir: Path, out: BinaryIO) -> tuple[d
     return placed, whole.hexdigest(), offset
 
 
-def cdxj_lines(refs: Iterable[Ref], placed: dict[str, dict[str, Any]], filename: str = "data.warc.gz") -> bytes:
+def cdxj_lines(refs: Iterable[RecordRef], placed: dict[str, dict[str, Any]],
+               filename: str = "data.warc.gz") -> bytes:
     """The replay index, built from what the catalog already knows (no second read of the data)."""
     import surt
 
@@ -163,7 +171,7 @@ def _manifest(selection: dict[str, Any], items: list[ExportItem], placed: dict[s
 
 def export(
     *,
-    refs: list[Ref],
+    refs: list[RecordRef],
     items: list[ExportItem],
     selection: dict[str, Any],
     warcs_dir: Path,
@@ -230,7 +238,7 @@ def _custody(selection: dict[str, Any], items: list[ExportItem], placed: dict[st
     return manifest_bytes, manifest_hash, sig_doc, token
 
 
-def _write_wacz(work: Path, refs: list[Ref], items: list[ExportItem], warcs_dir: Path, selection: dict[str, Any],
+def _write_wacz(work: Path, refs: list[RecordRef], items: list[ExportItem], warcs_dir: Path, selection: dict[str, Any],
                 software: str, operator: str, source_files: dict[str, str | None], key: Any, tsa_url: str | None,
                 output: Path) -> tuple[dict[str, dict[str, Any]], str, bytes | None]:
     """One pass over the records: they stream from the source files straight into the zip."""

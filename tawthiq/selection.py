@@ -7,12 +7,13 @@ Search queries (issue 4) will produce post lists through the same `Selection`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
+from archivers.wacz import ExportItem, RecordRef
 from tawthiq.catalog import Catalog
 from tawthiq.catalog import schema as t
 
@@ -21,35 +22,10 @@ class SelectionError(ValueError):
     """Nothing to export, or criteria that cannot be met; the message says which."""
 
 
-@dataclass(frozen=True)
-class RecordRef:
-    record_id: str
-    rec_type: str
-    uri: str
-    date: str
-    file: str
-    offset: int
-    length: int
-    status: int | None = None
-    mime: str | None = None
-    payload_digest: str | None = None
-
-
-@dataclass
-class Item:
-    platform: str
-    post_id: str
-    url: str
-    captured: str
-    text: str
-    published: str | None
-    records: list[RecordRef] = field(default_factory=list)
-
-
 @dataclass
 class Selection:
     description: dict[str, Any]
-    items: list[Item]
+    items: list[ExportItem]
     records: list[RecordRef]  # every record to copy, in (file, offset) order, without repeats
 
 
@@ -106,7 +82,7 @@ def select_posts(catalog: Catalog, *, ids: list[str] | None = None, since: datet
             if row.rec_type == "revisit" and row.refers_to:
                 with_companions(record(row.refers_to), out)
 
-        items: list[Item] = []
+        items: list[ExportItem] = []
         for post in posts:
             rows: list[Any] = []
             meta = record(post.metadata_record_id)
@@ -124,7 +100,7 @@ def select_posts(catalog: Catalog, *, ids: list[str] | None = None, since: datet
                     with_companions(media, rows)
             for media in conn.execute(select(t.Media).where(t.Media.post_url == post.url)).all():
                 with_companions(record(media.record_id), rows)
-            items.append(Item(post.platform, post.post_id, post.url, post.last_captured, post.text or "",
+            items.append(ExportItem(post.platform, post.post_id, post.url, post.last_captured, post.text or "",
                               post.published.isoformat() if post.published else None,
                               [_ref(r) for r in rows]))
 

@@ -156,11 +156,11 @@ class CaptureSession:
         if not mime.startswith(("image/", "video/", "audio/")) or encoding != "identity":
             return
         response = archived.response
+        sha256 = (response.pending.payload_digest or "").removeprefix("sha256:")
         if archived.is_revisit:
-            facts = MediaFacts(sha256=(response.pending.payload_digest or "").removeprefix("sha256:"),
-                               size=response.pending.info.get("payload_length", 0), mime=mime)
+            facts = MediaFacts(sha256=sha256, size=response.pending.info.get("payload_length", 0), mime=mime)
         else:
-            facts = facts_from_bytes(msg.body, mime)
+            facts = facts_from_bytes(msg.body, mime, sha256)
         self.archiver.metadata(url, {
             "type": "media", "role": "media", "source_url": url, "page_url": post_url, "post_url": post_url,
             "record_id": response.pending.record_id,

@@ -152,3 +152,24 @@ def serve_slow_endless_site(server: LocalServer) -> None:
         return Resource(f"<html><body>page {n} {'x' * 3000}{links}</body></html>".encode())
 
     server.fallback = lambda incoming: page(incoming.path) if incoming.path.startswith("/p/") else None
+
+
+def start_endless_capture(server: LocalServer, data_dir: Path, *, min_bytes: int,
+                          pipe: bool = False) -> subprocess.Popen:
+    """`tawthiq capture` of the slow endless site in its own process, returned once its WARC file
+    holds more than `min_bytes` while still `.open`: a crawl caught in the middle."""
+    import time
+
+    serve_slow_endless_site(server)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAWTHIQ_")}
+    env.update({"TAWTHIQ_DEPTH_LIMIT": "50", "TAWTHIQ_PAGE_LIMIT": "100000"})
+    out = subprocess.PIPE if pipe else subprocess.DEVNULL
+    proc = subprocess.Popen([sys.executable, "-m", "tawthiq.cli", "capture", server.url("/p/0"),
+                             "--data-dir", str(data_dir)], cwd=ROOT, env=env, stdout=out, stderr=out, text=True)
+    warcs = data_dir / "warcs"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if warcs.exists() and any(p.stat().st_size > min_bytes for p in warcs.glob("*.open")):
+            break
+        time.sleep(0.1)
+    return proc

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 
 from archivers.reader import iter_records
 from tawthiq.demo.server import LocalServer, Resource
-from tests.conftest import ROOT, Demo, all_blocks, query, run_tawthiq, serve_slow_endless_site, warc_files
+from tests.conftest import Demo, all_blocks, query, run_tawthiq, start_endless_capture, warc_files
 
 
 def _one_line_error(result) -> str:  # type: ignore[no-untyped-def]
@@ -113,19 +111,8 @@ def test_catalog_rebuilt_from_warc_equals_the_live_one(demo: Demo, data_dir: Pat
 
 
 def test_kill_9_mid_crawl_is_repaired(server: LocalServer, data_dir: Path) -> None:
-    serve_slow_endless_site(server)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAWTHIQ_")}
-    env.update({"TAWTHIQ_DEPTH_LIMIT": "50", "TAWTHIQ_PAGE_LIMIT": "100000"})
-    proc = subprocess.Popen([sys.executable, "-m", "tawthiq.cli", "capture", server.url("/p/0"),
-                             "--data-dir", str(data_dir)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = start_endless_capture(server, data_dir, min_bytes=40_000)
     warcs = data_dir / "warcs"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        opened = list(warcs.glob("*.open")) if warcs.exists() else []
-        if opened and opened[0].stat().st_size > 40_000:
-            break
-        time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     (open_file,) = list(warcs.glob("*.open"))
@@ -191,18 +178,8 @@ def test_sources_are_remembered_with_their_last_run(server: LocalServer, data_di
 
 
 def test_sigterm_stops_cleanly_with_sealed_files(server: LocalServer, data_dir: Path) -> None:
-    serve_slow_endless_site(server)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAWTHIQ_")}
-    env.update({"TAWTHIQ_DEPTH_LIMIT": "50", "TAWTHIQ_PAGE_LIMIT": "100000"})
-    proc = subprocess.Popen([sys.executable, "-m", "tawthiq.cli", "capture", server.url("/p/0"),
-                             "--data-dir", str(data_dir)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_endless_capture(server, data_dir, min_bytes=20_000, pipe=True)
     warcs = data_dir / "warcs"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if warcs.exists() and any(p.stat().st_size > 20_000 for p in warcs.glob("*.open")):
-            break
-        time.sleep(0.1)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert "Traceback" not in out + err

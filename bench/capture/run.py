@@ -11,7 +11,6 @@ Run with `make bench` (needs nginx and wget: apt-get install nginx-light wget).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -19,12 +18,12 @@ import signal
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench.common import run_json
+
 WORDS = ("evidence", "archive", "bulletin", "report", "shelling", "hospital", "market", "witness",
          "نعي", "قصف", "مستشفى", "شاهد")
 
@@ -100,12 +99,7 @@ def run_wget(url: str, work: Path) -> dict:
 def run_tawthiq(url: str, work: Path, mode: str) -> dict:
     data = work / f"data-{mode}"
     shutil.rmtree(data, ignore_errors=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAWTHIQ_")}
-    result = subprocess.run([sys.executable, "-m", "bench.capture.crawl_once", url, str(data), mode],
-                            cwd=ROOT, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"bench: tawthiq {mode} failed: {result.stderr.strip().splitlines()[-1:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_json("bench.capture.crawl_once", url, str(data), mode, label=f"tawthiq {mode}")
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench.common import ROOT, clean_env
 
 
 def build(home: Path, megabytes: int) -> int:
@@ -65,7 +65,6 @@ def main() -> None:
         (home / "warcs").mkdir(parents=True)
         print(f"building a {args.megabytes} MB archive ...", flush=True)
         total = build(home, args.megabytes)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TAWTHIQ_")}
         rates: dict[str, list[float]] = {"plain copy of the WARC files": [], "tawthiq export (WACZ)": []}
         for r in range(args.rounds):
             for name in (list(rates) if r % 2 == 0 else list(reversed(rates))):
@@ -81,7 +80,7 @@ def main() -> None:
                 else:
                     result = subprocess.run([sys.executable, "-m", "tawthiq.cli", "export", "--collection", "bench",
                                              "-o", str(target / "all.wacz"), "--data-dir", str(home)],
-                                            cwd=ROOT, env=env, capture_output=True, text=True)
+                                            cwd=ROOT, env=clean_env(), capture_output=True, text=True)
                     if result.returncode != 0:
                         raise SystemExit(f"export failed: {result.stderr}")
                     size = (target / "all.wacz").stat().st_size

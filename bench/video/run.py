@@ -8,19 +8,16 @@ Run with `make bench-video` (needs nginx and ffmpeg).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from bench.capture.run import free_port, start_nginx
-
-ROOT = Path(__file__).resolve().parents[2]
+from bench.common import run_json
 
 
 def make_video(path: Path, megabytes: int) -> None:
@@ -32,12 +29,7 @@ def make_video(path: Path, megabytes: int) -> None:
 
 def once(mode: str, url: str, work: Path) -> dict:
     shutil.rmtree(work / "data", ignore_errors=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAWTHIQ_")}
-    result = subprocess.run([sys.executable, "-m", "bench.video.once", mode, url, str(work)],
-                            cwd=ROOT, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"bench: {mode} failed: {result.stderr.strip()[-500:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_json("bench.video.once", mode, url, str(work), label=mode)
 
 
 def main() -> None:
