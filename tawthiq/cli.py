@@ -165,23 +165,135 @@ def recover(data_dir: DataDir = None, config: ConfigFile = None) -> None:
 
 
 @app.command()
-def reindex(data_dir: DataDir = None, config: ConfigFile = None) -> None:
-    """Rebuild the catalog's record index, posts and failures from the WARC files."""
+def reindex(
+    backend: Annotated[Optional[str], typer.Option(help="search backend to rebuild: tantivy or elasticsearch")] = None,
+    catalog_too: Annotated[bool, typer.Option("--catalog/--no-catalog", help="rebuild the catalog too")] = True,
+    data_dir: DataDir = None, config: ConfigFile = None,
+) -> None:
+    """Rebuild the catalog and the search index from the WARC files alone."""
     settings = settings_or_exit(data_dir, config)
     from archivers.digests import file_sha256
     from archivers.writer import SealedFile
+    from index.backend import IndexUnavailable
     from tawthiq.catalog import Catalog
+    from tawthiq.search_index import archive_files, open_backend, rebuild
 
-    files = sorted(settings.warcs_dir.glob("*.warc.gz"))
+    files = archive_files(settings.warcs_dir)
     if not files:
         raise fail(f"no WARC files in {settings.warcs_dir}")
-    catalog = Catalog(settings.catalog_url)
-    total = 0
-    for path in files:
-        sealed = SealedFile(path.name, path, path.stat().st_size, file_sha256(str(path)))
-        total += catalog.rebuild_file(path, sealed=sealed)
-    catalog.close()
-    console.print(f"indexed {total} records from {len(files)} file(s)")
+    if catalog_too:
+        catalog = Catalog(settings.catalog_url)
+        total = 0
+        for path in files:
+            sealed = SealedFile(path.name, path, path.stat().st_size, file_sha256(str(path)))
+            total += catalog.rebuild_file(path, sealed=sealed)
+        catalog.close()
+        console.print(f"catalog: {total} records from {len(files)} file(s)")
+    try:
+        index = open_backend(settings, backend)
+        posts = rebuild(index, files)
+        index.close()
+    except IndexUnavailable as exc:
+        raise fail(str(exc)) from None
+    console.print(f"search index ({backend or settings.search_backend}): {posts} post(s) from {len(files)} file(s)")
+
+
+def _open_index(settings: Settings, backend: str | None = None):  # type: ignore[no-untyped-def]
+    from index.backend import IndexUnavailable
+    from tawthiq.search_index import open_backend
+
+    try:
+        return open_backend(settings, backend, create=False)
+    except IndexUnavailable as exc:
+        raise fail(str(exc)) from None
+
+
+def _unindexed_note(settings: Settings, in_index: int) -> str | None:
+    """Archived posts missing from the index are said, never silently left out."""
+    if not settings.catalog_path.exists():
+        return None
+    import sqlite3
+
+    with sqlite3.connect(settings.catalog_path) as conn:
+        archived = conn.execute("SELECT count(*) FROM posts WHERE indexed").fetchone()[0]
+    if archived > in_index:
+        return f"{archived - in_index} archived post(s) are not in the search index: run `tawthiq reindex`"
+    return None
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help='e.g. \'حلب "مستشفى القدس" -تدريب since:2016-11-01 platform:telegram\'')],
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    limit: Annotated[int, typer.Option(help="hits per page")] = 20,
+    page: Annotated[int, typer.Option(help="page number, from 1")] = 1,
+    sort: Annotated[str, typer.Option(help="relevance or date (newest first)")] = "relevance",
+    backend: Annotated[Optional[str], typer.Option(help="tantivy or elasticsearch")] = None,
+    data_dir: DataDir = None, config: ConfigFile = None,
+) -> None:
+    """Search archived posts: words, "phrases", OR, -exclusions, prefix*, platform:/source:/author:/lang:,
+    has:image|video, since:/until:. Near-duplicates are folded into one hit."""
+    import json as _json
+
+    from index.query import QuerySyntaxError
+    from index.search import SearchError
+    from index.search import search as run_search
+
+    settings = settings_or_exit(data_dir, config)
+    if page < 1:
+        raise fail(f"--page must be 1 or more, not {page}")
+    index = _open_index(settings, backend)
+    try:
+        result = run_search(index, query, sort=sort, offset=(page - 1) * limit, limit=limit)
+        in_index = index.count()
+    except QuerySyntaxError as exc:
+        raise fail(f"query: {exc}\n{exc.pointer()}") from None
+    except SearchError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        index.close()
+    note = _unindexed_note(settings, in_index)
+    if as_json:
+        out = result.as_json()
+        if note:
+            out["notes"].append(note)
+        sys.stdout.write(_json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+        return
+    for n in result.query.notes + ([note] if note else []):
+        err.print(f"note: {escape(n)}", highlight=False)
+    first = result.offset + 1
+    console.print(f"{result.total} post(s) match; showing {first}-{result.offset + len(result.hits)}"
+                  if result.hits else f"{result.total} post(s) match", highlight=False)
+    for i, hit in enumerate(result.hits, first):
+        copies = f" · {hit.cluster_size} copies" if hit.cluster_size > 1 else ""
+        console.print(f"\n[bold]{i}.[/] [cyan]{escape(hit.platform)}[/] {escape(hit.source)}"
+                      f" · {escape(hit.author or '-')} · {hit.published_at[:16].replace('T', ' ')}{copies}",
+                      highlight=False)
+        console.print("   " + _marked(hit.snippet), highlight=False)
+        w = hit.warc
+        where = f"   {w.get('file')} @ {w.get('offset')}" if w else ""
+        console.print(f"   [dim]{escape(hit.url)}{escape(where)}[/]", highlight=False)
+    if result.facets and result.total:
+        console.print()
+        for name, values in result.facets.items():
+            if values:
+                shown = ", ".join(f"{v} ({c})" for v, c in values[:8])
+                console.print(f"[dim]{name}:[/] {escape(shown)}", highlight=False)
+
+
+def _marked(snippet_html: str) -> str:
+    """A snippet's <mark> as Rich markup, everything else escaped."""
+    import html
+    import re
+
+    parts = re.split(r"(<mark>.*?</mark>)", snippet_html)
+    out = []
+    for part in parts:
+        if part.startswith("<mark>"):
+            out.append(f"[bold yellow]{escape(html.unescape(part[6:-7]))}[/]")
+        else:
+            out.append(escape(html.unescape(part)))
+    return "".join(out)
 
 
 sources_app = typer.Typer(help="What to capture on a schedule (DATA_DIR/sources.yaml).", no_args_is_help=True)

@@ -30,6 +30,7 @@ from crawlers.spiders.base import ROLE
 from crawlers.wire import WireCapture
 from tawthiq import __version__
 from tawthiq.catalog import Catalog
+from tawthiq.search_index import LiveIndexer
 from tawthiq.settings import Settings
 
 
@@ -88,7 +89,8 @@ class CaptureSession:
             settings.warcs_dir, prefix=settings.warc_prefix, max_size=settings.warc_max_size,
             warcinfo_fields=warcinfo_fields(settings, specs, run_id),
         )
-        self.archiver = Archiver(writer, DigestIndex(catalog.find_digest), [catalog, self])
+        self.indexer = LiveIndexer(settings, lambda message: self.stats.errors.append(("search index", message)))
+        self.archiver = Archiver(writer, DigestIndex(catalog.find_digest), [catalog, self, self.indexer])
         self._sealed_bytes = 0
         self.video_queue: list[tuple[str, str | None]] = []
         self._video_urls: set[str] = set()
@@ -297,4 +299,5 @@ class CaptureSession:
     def close(self) -> None:
         self.archiver.close()
         self.catalog.flush()
+        self.indexer.close()
         self.stats.bytes_written = self._sealed_bytes

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Literal, Any, ClassVar
 
 from pydantic import Field, ValidationError
 from pydantic_settings import (
@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     video_domains: list[str]
     tsa_url: str
     tsa_certificate: str
+    search_backend: Literal["tantivy", "elasticsearch"]
+    elasticsearch_url: str
+    elasticsearch_index: str
+    index_batch: int = Field(gt=0)
 
     _files: ClassVar[tuple[Path, ...]] = (DEFAULTS_FILE,)
 
@@ -85,6 +89,10 @@ class Settings(BaseSettings):
     @property
     def logs_dir(self) -> Path:
         return self.home / "logs"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
 
     @property
     def catalog_path(self) -> Path:

@@ -1,0 +1,66 @@
+"""The one interface every search backend implements, and what it returns.
+
+Backends receive the parsed query tree (`index.query`) and documents built by
+`index.documents`; analysis, snippets and near-duplicate folding live above them
+(`index.search`), so both backends give the same answers and only differ in where they run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from index.documents import IndexDoc
+from index.query import Node
+
+FACETS = ("platform", "source", "author", "lang", "month", "has")
+FACET_SIZE = 20
+
+
+class IndexUnavailable(RuntimeError):
+    """The index cannot be used as it is (missing, built with another analysis, server down);
+    the message says what to do."""
+
+
+@dataclass
+class RawHit:
+    stored: dict[str, Any]
+    score: float | None
+
+
+@dataclass
+class RawResult:
+    total: int
+    hits: list[RawHit]
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+class Rebuild(Protocol):
+    """A new, empty index being filled; it replaces the live one only when the block ends
+    without error (an interrupted rebuild leaves the old index serving)."""
+
+    def add(self, docs: Iterable[IndexDoc]) -> int: ...
+
+
+class Backend(Protocol):
+    name: str
+
+    def upsert(self, docs: Iterable[IndexDoc]) -> int:
+        """Add or replace documents by id and make them searchable; returns how many."""
+
+    def search(self, query: Node, *, sort: str, offset: int, limit: int) -> RawResult:
+        """Matching documents in relevance (`sort="relevance"`) or newest-first (`"date"`) order."""
+
+    def facets(self, query: Node) -> dict[str, list[tuple[str, int]]]:
+        """Counts per value of each field in FACETS over all matching documents."""
+
+    def cluster_sizes(self, clusters: list[str]) -> dict[str, int]:
+        """How many documents are in each named near-duplicate cluster (whole index)."""
+
+    def count(self) -> int: ...
+
+    def rebuild(self) -> AbstractContextManager[Rebuild]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,88 @@
+"""What the index holds for one post, built from the post document that the archive keeps in
+its metadata record, so the live index and one rebuilt from WARC files are the same.
+
+Backends store these fields and return them with each hit; search results need nothing else
+(text, where the capture sits in the archive), so a search never has to open the catalog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from index.analysis import analyze
+
+_HAS = {"photo": "image", "image": "image", "thumbnail": "image", "video": "video"}
+
+
+@dataclass
+class IndexDoc:
+    id: str  # "platform:post_id": one document per post, the latest capture wins
+    platform: str
+    post_id: str
+    source: str
+    url: str
+    author: str
+    lang: str
+    published: datetime  # the post's date, or its capture time when the platform gives none
+    captured: str  # WARC-Date of the capture this document comes from
+    text: str  # the original post text, shown and cut into snippets
+    words: list[str]
+    terms: list[str]
+    has: list[str]
+    cluster: str  # near-duplicate cluster key; each post is its own cluster until dedupe joins them
+    warc: dict[str, Any] = field(default_factory=dict)  # file, offset, length of the captured page
+
+    @property
+    def month(self) -> str:
+        return self.published.strftime("%Y-%m")
+
+    def stored(self) -> dict[str, Any]:
+        """The fields every backend returns with a hit (JSON-ready)."""
+        return {
+            "id": self.id, "platform": self.platform, "post_id": self.post_id, "source": self.source,
+            "url": self.url, "author": self.author, "lang": self.lang,
+            "published_at": self.published.isoformat().replace("+00:00", "Z"), "captured_at": self.captured,
+            "text": self.text, "cluster": self.cluster, "has": self.has, "warc": self.warc,
+        }
+
+
+def doc_id(platform: str, post_id: str) -> str:
+    return f"{platform}:{post_id}"
+
+
+def _when(value: Any, fallback: str) -> datetime:
+    for v in (value, fallback):
+        if not v:
+            continue
+        try:
+            d = datetime.fromisoformat(str(v).replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        return d.replace(tzinfo=timezone.utc) if d.tzinfo is None else d.astimezone(timezone.utc)
+    return datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def searchable_text(post: dict[str, Any]) -> str:
+    """Everything a researcher may search for: the text, who posted or forwarded it, and the
+    words of a link preview and of media titles (which platforms show beside the post)."""
+    parts = [post.get("text") or "", post.get("author") or "", post.get("forwarded_from") or ""]
+    preview = post.get("link_preview") or {}
+    parts += [preview.get("title") or "", preview.get("description") or ""]
+    parts += [m.get("title") or "" for m in post.get("media") or []]
+    return "\n".join(p for p in parts if p)
+
+
+def doc_from_post(post: dict[str, Any], captured: str, *, cluster: str | None = None) -> IndexDoc:
+    words, terms = analyze(searchable_text(post))
+    has = sorted({_HAS[m["kind"]] for m in post.get("media") or [] if m.get("kind") in _HAS})
+    if post.get("media"):
+        has.append("media")
+    ident = doc_id(post["platform"], post["post_id"])
+    return IndexDoc(
+        id=ident, platform=post["platform"], post_id=post["post_id"], source=post.get("source") or "",
+        url=post.get("url") or "", author=post.get("author") or "", lang=post.get("language") or "",
+        published=_when(post.get("published"), captured), captured=captured, text=post.get("text") or "",
+        words=words, terms=terms, has=has, cluster=cluster or ident, warc=dict(post.get("warc") or {}),
+    )

@@ -1,0 +1,240 @@
+"""The embedded backend: a tantivy index in a folder of the data directory, no server.
+
+Layout: `<root>/v<ANALYSIS_VERSION>-<stamp>/` holds an index; `<root>/current` is a symlink to
+the live one. A rebuild fills a new folder and swaps the link atomically, so searches never
+see a half-built index. tantivy allows one writer per index across processes: writers are
+opened per batch and released at once, and a busy lock is waited for (another capture may be
+committing), not fought.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import tantivy
+
+from index.analysis import ANALYSIS_VERSION
+from index.backend import FACET_SIZE, FACETS, IndexUnavailable, RawHit, RawResult
+from index.documents import IndexDoc
+from index.query import And, DateRange, Filter, MatchAll, Node, Not, Or, Prefix, Terms
+
+_KEYED = ("platform", "source", "author", "lang")  # filterable case-insensitively via <name>_k
+LOCK_WAIT_S = 120.0
+HEAP = 128_000_000
+
+
+def build_schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("id", stored=True, tokenizer_name="raw")
+    sb.add_text_field("terms", tokenizer_name="whitespace", index_option="position")
+    sb.add_text_field("words", tokenizer_name="whitespace", index_option="basic")
+    for name in FACETS:
+        if name != "month":
+            sb.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("month", fast=True, tokenizer_name="raw", index_option="basic")
+    for name in _KEYED:
+        sb.add_text_field(f"{name}_k", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("cluster", fast=True, tokenizer_name="raw", index_option="basic")
+    sb.add_date_field("published", indexed=True, fast=True)
+    sb.add_bytes_field("doc", stored=True)
+    return sb.build()
+
+
+def _to_document(d: IndexDoc) -> tantivy.Document:
+    doc = tantivy.Document()
+    doc.add_text("id", d.id)
+    doc.add_text("terms", " ".join(d.terms))
+    doc.add_text("words", " ".join(d.words))
+    for name in _KEYED:
+        value = getattr(d, name)
+        if value:
+            doc.add_text(name, value)
+            doc.add_text(f"{name}_k", value.casefold())
+    for value in d.has:
+        doc.add_text("has", value)
+    doc.add_text("month", d.month)
+    doc.add_text("cluster", d.cluster)
+    doc.add_date("published", d.published)
+    doc.add_bytes("doc", json.dumps(d.stored(), ensure_ascii=False).encode())
+    return doc
+
+
+def _regex_escape(s: str) -> str:
+    return "".join("\\" + c if c in r".^$*+?()[]{}|\-&~#@<>\"" else c for c in s)
+
+
+class TantivyBackend:
+    name = "tantivy"
+
+    def __init__(self, root: Path, *, create: bool = True) -> None:
+        self.root = Path(root)
+        self.schema = build_schema()
+        self._index: tantivy.Index | None = None
+        if create and not self.current.exists():
+            self._swap_in(self._new_dir())
+        self._open()
+
+    # -- layout --------------------------------------------------------------------------------
+    @property
+    def current(self) -> Path:
+        return self.root / "current"
+
+    def _new_dir(self) -> Path:
+        path = self.root / f"v{ANALYSIS_VERSION}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+        path.mkdir(parents=True)
+        tantivy.Index(self.schema, path=str(path))
+        return path
+
+    def _swap_in(self, path: Path) -> None:
+        link = self.root / f".current-{os.getpid()}"
+        if link.is_symlink():
+            link.unlink()
+        link.symlink_to(path.name)
+        os.replace(link, self.current)
+
+    def _open(self) -> None:
+        if not self.current.exists():
+            raise IndexUnavailable(f"no search index in {self.root}: run `tawthiq reindex` to build it")
+        target = os.readlink(self.current)
+        if not target.startswith(f"v{ANALYSIS_VERSION}-"):
+            raise IndexUnavailable(
+                f"the search index in {self.root} was built with analysis {target.split('-')[0]}, "
+                f"this tawthiq uses v{ANALYSIS_VERSION}: run `tawthiq reindex`")
+        self._index = tantivy.Index.open(str(self.current.resolve()))
+
+    @property
+    def index(self) -> tantivy.Index:
+        assert self._index is not None
+        return self._index
+
+    # -- writing ---------------------------------------------------------------------------------
+    def _writer(self, index: tantivy.Index) -> tantivy.IndexWriter:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                return index.writer(heap_size=HEAP)
+            except ValueError as exc:
+                if "LockBusy" not in str(exc) or time.monotonic() > deadline:
+                    raise IndexUnavailable(f"the search index is busy or unwritable: {exc}") from None
+                time.sleep(0.2)
+
+    def upsert(self, docs: Iterable[IndexDoc]) -> int:
+        batch = list(docs)
+        if not batch:
+            return 0
+        writer = self._writer(self.index)
+        try:
+            for d in batch:
+                writer.delete_documents_by_term("id", d.id)
+                writer.add_document(_to_document(d))
+            writer.commit()
+            writer.wait_merging_threads()
+        except BaseException:
+            writer.rollback()
+            raise
+        self.index.reload()
+        return len(batch)
+
+    @contextmanager
+    def rebuild(self) -> Iterator["_TantivyRebuild"]:
+        path = self._new_dir()
+        index = tantivy.Index.open(str(path))
+        writer = self._writer(index)
+        build = _TantivyRebuild(writer)
+        try:
+            yield build
+            writer.commit()
+            writer.wait_merging_threads()
+        except BaseException:
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        old = self.current.resolve() if self.current.exists() else None
+        self._swap_in(path)
+        self._open()
+        if old is not None and old != path:
+            shutil.rmtree(old, ignore_errors=True)
+
+    # -- reading ---------------------------------------------------------------------------------
+    def _compile(self, node: Node) -> tantivy.Query:
+        s = self.schema
+        Q, O = tantivy.Query, tantivy.Occur
+        if isinstance(node, MatchAll):
+            return Q.all_query()
+        if isinstance(node, Terms):
+            if len(node.terms) == 1:
+                return Q.term_query(s, "terms", node.terms[0])
+            return Q.phrase_query(s, "terms", list(node.terms))
+        if isinstance(node, Prefix):
+            return Q.regex_query(s, "words", _regex_escape(node.word) + ".*")
+        if isinstance(node, Filter):
+            field = "has" if node.field == "has" else f"{node.field}_k"
+            return Q.term_query(s, field, node.value)
+        if isinstance(node, DateRange):
+            return Q.range_query(s, "published", tantivy.FieldType.Date, node.start, node.end,
+                                 include_lower=True, include_upper=False)
+        if isinstance(node, Not):
+            return Q.boolean_query([(O.Must, Q.all_query()), (O.MustNot, self._compile(node.child))])
+        if isinstance(node, And):
+            parts = [(O.MustNot, self._compile(c.child)) if isinstance(c, Not) else (O.Must, self._compile(c))
+                     for c in node.children]
+            if all(o == O.MustNot for o, _ in parts):
+                parts.append((O.Must, Q.all_query()))
+            return Q.boolean_query(parts)
+        if isinstance(node, Or):
+            return Q.boolean_query([(O.Should, self._compile(c)) for c in node.children])
+        raise TypeError(f"unknown query node {node!r}")
+
+    def search(self, query: Node, *, sort: str = "relevance", offset: int = 0, limit: int = 20) -> RawResult:
+        q = self._compile(query)
+        searcher = self.index.searcher()
+        if sort == "date":
+            result = searcher.search(q, limit=max(limit, 1), offset=offset, order_by_field="published",
+                                     order=tantivy.Order.Desc)
+            hits = [RawHit(json.loads(searcher.doc(addr).get_first("doc")), None) for _, addr in result.hits]
+        else:
+            result = searcher.search(q, limit=max(limit, 1), offset=offset)
+            hits = [RawHit(json.loads(searcher.doc(addr).get_first("doc")), score) for score, addr in result.hits]
+        return RawResult(result.count, hits[:limit])
+
+    def facets(self, query: Node) -> dict[str, list[tuple[str, int]]]:
+        aggs = {name: {"terms": {"field": name, "size": FACET_SIZE}} for name in FACETS}
+        aggs["month"]["terms"]["order"] = {"_key": "desc"}
+        out = self.index.searcher().aggregate(self._compile(query), aggs)
+        return {name: [(b["key"], int(b["doc_count"])) for b in out.get(name, {}).get("buckets", [])]
+                for name in FACETS}
+
+    def cluster_sizes(self, clusters: list[str]) -> dict[str, int]:
+        searcher = self.index.searcher()
+        return {c: searcher.search(tantivy.Query.term_query(self.schema, "cluster", c), limit=1).count
+                for c in clusters}
+
+    def count(self) -> int:
+        return self.index.searcher().num_docs
+
+    def close(self) -> None:
+        self._index = None
+
+
+class _TantivyRebuild:
+    """Documents given later replace earlier ones with the same id (a newer capture)."""
+
+    def __init__(self, writer: tantivy.IndexWriter) -> None:
+        self.writer = writer
+        self.seen: set[str] = set()
+
+    def add(self, docs: Iterable[IndexDoc]) -> int:
+        n = 0
+        for d in docs:
+            if d.id in self.seen:
+                self.writer.delete_documents_by_term("id", d.id)
+            self.seen.add(d.id)
+            self.writer.add_document(_to_document(d))
+            n += 1
+        return n
+

@@ -1,0 +1,120 @@
+"""Glue between the archive and the search backends: which backend, live indexing while a
+capture archives, and rebuilding an index from the WARC files alone.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from archivers.reader import iter_records
+from archivers.writer import WrittenRecord
+from index.backend import Backend, IndexUnavailable
+from index.documents import IndexDoc, doc_from_post
+from tawthiq.settings import Settings
+
+BACKENDS = ("tantivy", "elasticsearch")
+
+
+def open_backend(settings: Settings, name: str | None = None, *, create: bool = True) -> Backend:
+    name = name or settings.search_backend
+    if name == "tantivy":
+        from index.tantivy_backend import TantivyBackend
+
+        return TantivyBackend(settings.index_dir / "tantivy", create=create)
+    if name == "elasticsearch":
+        from index.elastic_backend import ElasticsearchBackend
+
+        url = settings.elasticsearch_url or os.environ.get("ELASTICSEARCH_URL", "")
+        if not url:
+            raise IndexUnavailable("the elasticsearch backend needs elasticsearch_url (or ELASTICSEARCH_URL)")
+        return ElasticsearchBackend(url, settings.elasticsearch_index, create=create)
+    raise IndexUnavailable(f"unknown search backend {name!r}; choose one of {', '.join(BACKENDS)}")
+
+
+def post_doc(document: dict[str, Any] | None, captured: str) -> IndexDoc | None:
+    """The index document for a post metadata record, or None when it is not a post or a
+    keyword filter kept it out of search (it stays archived and catalogued)."""
+    if not document or document.get("type") != "post":
+        return None
+    if not (document.get("filter") or {}).get("indexed", True):
+        return None
+    return doc_from_post(document["post"], captured)
+
+
+class LiveIndexer:
+    """An archive listener: posts become searchable as they are archived, committed in
+    batches. An index that cannot be written never stops a capture: the failure is reported
+    (the posts are archived and catalogued; `tawthiq reindex` adds them)."""
+
+    def __init__(self, settings: Settings, on_error: Any) -> None:
+        self.settings = settings
+        self.on_error = on_error
+        self.pending: list[IndexDoc] = []
+        self.backend: Backend | None = None
+        self.failed = 0
+        self.indexed = 0
+
+    def records_written(self, written: list[WrittenRecord]) -> None:
+        for w in written:
+            p = w.pending
+            if p.rec_type == "metadata" and p.info.get("kind") == "post":
+                doc = post_doc(p.info.get("document"), p.date)
+                if doc is not None:
+                    self.pending.append(doc)
+        if len(self.pending) >= self.settings.index_batch:
+            self.flush()
+
+    def file_opened(self, name: str) -> None:
+        pass
+
+    def file_sealed(self, sealed: Any) -> None:
+        pass
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        try:
+            if self.backend is None:
+                self.backend = open_backend(self.settings)
+            self.indexed += self.backend.upsert(batch)
+        except Exception as exc:  # noqa: BLE001 - reported, never fatal to a capture
+            self.failed += len(batch)
+            self.on_error(f"search index: {len(batch)} post(s) not indexed ({exc}); run `tawthiq reindex`")
+
+    def close(self) -> None:
+        self.flush()
+        if self.backend is not None:
+            self.backend.close()
+            self.backend = None
+
+
+def archive_files(warcs_dir: Path) -> list[Path]:
+    """Every sealed WARC file of the archive, oldest first (names start with a timestamp)."""
+    files = [p for p in warcs_dir.iterdir() if p.name.endswith((".warc.gz", ".warc"))] if warcs_dir.exists() else []
+    return sorted(files, key=lambda p: p.name)
+
+
+def docs_from_warcs(files: Iterable[Path]) -> Iterator[IndexDoc]:
+    """Post documents from the archive's metadata records, newest capture of each post last:
+    an older capture met after a newer one is skipped, so replacing by id keeps the newest."""
+    newest: dict[str, str] = {}
+    for path in files:
+        for rec in iter_records(path):
+            if rec.rec_type != "metadata" or rec.kind != "post":
+                continue
+            doc = post_doc(rec.document, rec.date)
+            if doc is None:
+                continue
+            if newest.get(doc.id, "") > rec.date:
+                continue
+            newest[doc.id] = rec.date
+            yield doc
+
+
+def rebuild(backend: Backend, files: list[Path]) -> int:
+    with backend.rebuild() as build:
+        return build.add(docs_from_warcs(files))
