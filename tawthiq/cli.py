@@ -513,7 +513,8 @@ def _parse_day(value: str | None, name: str):  # type: ignore[no-untyped-def]
 
 @app.command()
 def export(
-    output: Annotated[Path, typer.Option("-o", "--output", help="the bundle to write (.wacz or .warc.gz)")],
+    query: Annotated[Optional[str], typer.Argument(help="a search query (as for `tawthiq search`): every matching post, copies included")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="the bundle to write (.wacz or .warc.gz)")] = Path("export.wacz"),
     ids: Annotated[Optional[str], typer.Option(help="comma-separated post ids, e.g. channel/123")] = None,
     since: Annotated[Optional[str], typer.Option(help="posts published from this date")] = None,
     until: Annotated[Optional[str], typer.Option(help="posts published up to this date")] = None,
@@ -533,10 +534,15 @@ def export(
         raise fail(f"--format must be wacz or warc, not {fmt!r}")
     if not settings.catalog_path.exists():
         raise fail(f"no catalog in {settings.home}: nothing has been captured there yet")
+    id_list = [i.strip() for i in ids.split(",") if i.strip()] if ids else None
+    if query is not None:
+        if ids:
+            raise fail("give either a search query or --ids, not both")
+        id_list = _query_ids(settings, query)
     catalog = Catalog(settings.catalog_url)
     try:
         selection = select_posts(
-            catalog, ids=[i.strip() for i in ids.split(",") if i.strip()] if ids else None,
+            catalog, ids=id_list, search=query,
             since=_parse_day(since, "--since"), until=_parse_day(until, "--until"), source=source,
             collection=collection)
         digests = {row.name: row.sha256 for row in catalog.warc_files()}
@@ -561,6 +567,22 @@ def export(
                   f"{human_bytes(result.bytes)}; custody manifest {result.manifest_sha256}", highlight=False)
     for note in result.notes:
         console.print(f"note: {note}", highlight=False, markup=False)
+
+
+def _query_ids(settings: Settings, query: str) -> list[str]:
+    from index.query import QuerySyntaxError
+    from index.search import SearchError, matching_ids
+
+    index = _open_index(settings)
+    try:
+        _, found = matching_ids(index, query)
+    except QuerySyntaxError as exc:
+        raise fail(f"query: {exc}\n{exc.pointer()}") from None
+    except SearchError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        index.close()
+    return found
 
 
 @app.command()

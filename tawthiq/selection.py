@@ -2,7 +2,7 @@
 that proves them (the page response and its request, the post's metadata record, its media with
 their requests and metadata, the originals of any revisit, and each source file's warcinfo).
 
-Search queries (issue 4) will produce post lists through the same `Selection`.
+A search query selects through the index: its matching post ids come here (`query` names it).
 """
 
 from __future__ import annotations
@@ -36,9 +36,12 @@ def _ref(row: Any) -> RecordRef:
 
 def select_posts(catalog: Catalog, *, ids: list[str] | None = None, since: datetime | None = None,
                  until: datetime | None = None, source: str | None = None,
-                 collection: str | None = None) -> Selection:
+                 collection: str | None = None, search: str | None = None) -> Selection:
+    """`search` is the query that produced `ids` (recorded in the custody manifest)."""
+    if search is not None and not ids:
+        raise SelectionError(f"the search {search!r} matches no post")
     if not any([ids, since, until, source, collection]):
-        raise SelectionError("choose what to export: --ids, --since/--until, --source or --collection")
+        raise SelectionError("choose what to export: a search query, --ids, --since/--until, --source or --collection")
     with catalog.engine.connect() as conn:
         query = select(t.Post)
         if ids:
@@ -112,6 +115,6 @@ def select_posts(catalog: Catalog, *, ids: list[str] | None = None, since: datet
         every.setdefault(ref.record_id, ref)
     ordered = sorted(every.values(), key=lambda r: (r.file, r.offset))
     description = {k: v for k, v in {
-        "ids": ids, "since": since.isoformat() if since else None, "until": until.isoformat() if until else None,
+        "query": search, "ids": ids if search is None else None, "matched": len(items) if search else None, "since": since.isoformat() if since else None, "until": until.isoformat() if until else None,
         "source": source, "collection": collection}.items() if v}
     return Selection(description=description, items=items, records=ordered)
