@@ -86,7 +86,7 @@ class TantivyBackend:
         return self.root / "current"
 
     def _new_dir(self) -> Path:
-        path = self.root / f"v{ANALYSIS_VERSION}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+        path = self.root / f"v{ANALYSIS_VERSION}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.time_ns() % 10**9}"
         path.mkdir(parents=True)
         tantivy.Index(self.schema, path=str(path))
         return path
@@ -177,7 +177,7 @@ class TantivyBackend:
             return Q.term_query(s, field, node.value)
         if isinstance(node, DateRange):
             return Q.range_query(s, "published", tantivy.FieldType.Date, node.start, node.end,
-                                 include_lower=True, include_upper=False)
+                                 include_lower=True, include_upper=node.end is None)
         if isinstance(node, Not):
             return Q.boolean_query([(O.Must, Q.all_query()), (O.MustNot, self._compile(node.child))])
         if isinstance(node, And):
