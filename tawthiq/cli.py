@@ -198,6 +198,31 @@ def reindex(
     console.print(f"search index ({backend or settings.search_backend}): {posts} post(s) from {len(files)} file(s)")
 
 
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="a .warc.gz, .warc or .wacz made by another tool")],
+    data_dir: DataDir = None, config: ConfigFile = None,
+) -> None:
+    """Bring another tool's WARC/WACZ into the archive (kept byte for byte) and make its pages searchable."""
+    from archivers.foreign import ForeignArchiveError
+    from tawthiq.importing import import_archive
+
+    settings = settings_or_exit(data_dir, config)
+    try:
+        result = import_archive(settings, path)
+    except ForeignArchiveError as exc:
+        raise fail(f"nothing imported: {exc}") from None
+    for label in result.skipped:
+        console.print(f"{label}: already in the archive (same SHA-256), skipped", highlight=False)
+    for name in result.files:
+        console.print(f"kept as {name}", highlight=False)
+    console.print(f"imported {result.records} records; {result.pages} page(s) made searchable", highlight=False)
+    for message in result.errors:
+        err.print(f"error: {escape(message)}", highlight=False)
+    if result.errors:
+        raise typer.Exit(1)
+
+
 def _open_index(settings: Settings, backend: str | None = None):  # type: ignore[no-untyped-def]
     from index.backend import IndexUnavailable
     from tawthiq.search_index import open_backend

@@ -94,7 +94,8 @@ class LiveIndexer:
 
 def archive_files(warcs_dir: Path) -> list[Path]:
     """Every sealed WARC file of the archive, oldest first (names start with a timestamp)."""
-    files = [p for p in warcs_dir.iterdir() if p.name.endswith((".warc.gz", ".warc"))] if warcs_dir.exists() else []
+    files = [p for p in warcs_dir.iterdir() if p.name.endswith((".warc.gz", ".warc")) and not p.name.startswith(".")
+             ] if warcs_dir.exists() else []
     return sorted(files, key=lambda p: p.name)
 
 
