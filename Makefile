@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install bench bench-video bench-export clean
+.PHONY: demo test install bench bench-video bench-export bench-search clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ bench-video: $(STAMP)
 ## Export speed for a ~1 GB selection against a plain copy of the same bytes
 bench-export: $(STAMP)
 	$(BIN)/python -m bench.export.run
+
+## Search at 1 million generated posts: index build rate and query latency against a SQL LIKE scan
+bench-search: $(STAMP)
+	$(BIN)/python -m bench.search.run
 
 clean:
 	rm -rf $(VENV) tawthiq-demo-data tawthiq-data .pytest_cache

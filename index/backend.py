@@ -41,7 +41,11 @@ class Rebuild(Protocol):
     """A new, empty index being filled; it replaces the live one only when the block ends
     without error (an interrupted rebuild leaves the old index serving)."""
 
+    encode: Any  # module-level function IndexDoc -> (id, payload), picklable for analysis workers
+
     def add(self, docs: Iterable[IndexDoc]) -> int: ...
+
+    def add_encoded(self, items: Iterable[tuple[str, Any]]) -> int: ...
 
 
 class Backend(Protocol):

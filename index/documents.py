@@ -28,22 +28,26 @@ class IndexDoc:
     published: datetime  # the post's date, or its capture time when the platform gives none
     captured: str  # WARC-Date of the capture this document comes from
     text: str  # the original post text, shown and cut into snippets
-    words: list[str]
-    terms: list[str]
+    words: str  # analysed tokens, space-separated (index.analysis)
+    terms: str
     has: list[str]
     cluster: str  # near-duplicate cluster key; each post is its own cluster until dedupe joins them
     warc: dict[str, Any] = field(default_factory=dict)  # file, offset, length of the captured page
 
     @property
     def month(self) -> str:
-        return self.published.strftime("%Y-%m")
+        return f"{self.published.year:04d}-{self.published.month:02d}"
+
+    @property
+    def published_at(self) -> str:
+        return self.published.isoformat().replace("+00:00", "Z")
 
     def stored(self) -> dict[str, Any]:
         """The fields every backend returns with a hit (JSON-ready)."""
         return {
             "id": self.id, "platform": self.platform, "post_id": self.post_id, "source": self.source,
             "url": self.url, "author": self.author, "lang": self.lang,
-            "published_at": self.published.isoformat().replace("+00:00", "Z"), "captured_at": self.captured,
+            "published_at": self.published_at, "captured_at": self.captured,
             "text": self.text, "cluster": self.cluster, "has": self.has, "warc": self.warc,
         }
 
@@ -84,5 +88,5 @@ def doc_from_post(post: dict[str, Any], captured: str, *, cluster: str | None = 
         id=ident, platform=post["platform"], post_id=post["post_id"], source=post.get("source") or "",
         url=post.get("url") or "", author=post.get("author") or "", lang=post.get("language") or "",
         published=_when(post.get("published"), captured), captured=captured, text=post.get("text") or "",
-        words=words, terms=terms, has=has, cluster=cluster or ident, warc=dict(post.get("warc") or {}),
+        words=" ".join(words), terms=" ".join(terms), has=has, cluster=cluster or ident, warc=dict(post.get("warc") or {}),
     )

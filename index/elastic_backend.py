@@ -41,7 +41,7 @@ MAPPINGS: dict[str, Any] = {
 
 def _body(d: IndexDoc) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "id": d.id, "post_id": d.post_id, "terms": " ".join(d.terms), "words": " ".join(d.words),
+        "id": d.id, "post_id": d.post_id, "terms": d.terms, "words": d.words,
         "has": d.has, "month": d.month, "cluster": d.cluster,
         "published": d.published.isoformat(), "doc": d.stored(),
     }
@@ -51,6 +51,10 @@ def _body(d: IndexDoc) -> dict[str, Any]:
             body[name] = value
             body[f"{name}_k"] = value.casefold()
     return body
+
+
+def encode(d: IndexDoc) -> tuple[str, dict[str, Any]]:
+    return d.id, _body(d)
 
 
 def compile_query(node: Node) -> dict[str, Any]:
@@ -123,10 +127,10 @@ class ElasticsearchBackend:
         return next(iter(self.es.indices.get_alias(name=self.alias)))
 
     # -- writing ---------------------------------------------------------------------------------
-    def _bulk(self, index: str, docs: Iterable[IndexDoc]) -> int:
+    def _bulk(self, index: str, items: Iterable[tuple[str, dict[str, Any]]]) -> int:
         from elasticsearch.helpers import streaming_bulk
 
-        actions = ({"_index": index, "_id": d.id, "_source": _body(d)} for d in docs)
+        actions = ({"_index": index, "_id": ident, "_source": body} for ident, body in items)
         done, failures = 0, []
         # raise_on_error=False: with True, chunks after a failing one are never sent
         # (elasticsearch-py #2673); every failure is collected and reported instead.
@@ -143,7 +147,7 @@ class ElasticsearchBackend:
         return done
 
     def upsert(self, docs: Iterable[IndexDoc]) -> int:
-        n = self._bulk(self.alias, docs)
+        n = self._bulk(self.alias, map(encode, docs))
         self.es.indices.refresh(index=self.alias)
         return n
 
@@ -191,9 +195,14 @@ class ElasticsearchBackend:
 
 
 class _ElasticRebuild:
+    encode = staticmethod(encode)
+
     def __init__(self, backend: ElasticsearchBackend, index: str) -> None:
         self.backend, self.index = backend, index
 
     def add(self, docs: Iterable[IndexDoc]) -> int:
+        return self.add_encoded(map(encode, docs))
+
+    def add_encoded(self, items: Iterable[tuple[str, dict[str, Any]]]) -> int:
         # Same _id: a later (newer) capture overwrites the earlier one, as in tantivy.
-        return self.backend._bulk(self.index, docs)
+        return self.backend._bulk(self.index, items)

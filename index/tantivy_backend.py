@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from typing import Any
+
 import tantivy
 
 from index.analysis import ANALYSIS_VERSION
@@ -27,6 +29,11 @@ from index.query import And, DateRange, Filter, MatchAll, Node, Not, Or, Prefix,
 _KEYED = ("platform", "source", "author", "lang")  # filterable case-insensitively via <name>_k
 LOCK_WAIT_S = 120.0
 HEAP = 128_000_000
+REBUILD_HEAP = 512_000_000  # fewer, larger segments for a bulk build
+
+
+STORED_ONLY = "stored_only"  # a tokenizer that yields no tokens: the field is kept, not indexed
+_STORED_TEXT = ("post_id", "url", "text", "published_at", "captured_at", "warc")
 
 
 def build_schema() -> tantivy.Schema:
@@ -34,35 +41,46 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field("id", stored=True, tokenizer_name="raw")
     sb.add_text_field("terms", tokenizer_name="whitespace", index_option="position")
     sb.add_text_field("words", tokenizer_name="whitespace", index_option="basic")
-    for name in FACETS:
-        if name != "month":
-            sb.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
-    sb.add_text_field("month", fast=True, tokenizer_name="raw", index_option="basic")
+    for name in FACETS:  # platform, source, author, lang, month, has: counted from fast fields
+        sb.add_text_field(name, stored=True, fast=True, tokenizer_name="raw", index_option="basic")
     for name in _KEYED:
         sb.add_text_field(f"{name}_k", tokenizer_name="raw", index_option="basic")
-    sb.add_text_field("cluster", fast=True, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("cluster", stored=True, fast=True, tokenizer_name="raw", index_option="basic")
     sb.add_date_field("published", indexed=True, fast=True)
-    sb.add_bytes_field("doc", stored=True)
+    for name in _STORED_TEXT:
+        sb.add_text_field(name, stored=True, tokenizer_name=STORED_ONLY, index_option="basic")
     return sb.build()
 
 
-def _to_document(d: IndexDoc) -> tantivy.Document:
-    doc = tantivy.Document()
-    doc.add_text("id", d.id)
-    doc.add_text("terms", " ".join(d.terms))
-    doc.add_text("words", " ".join(d.words))
+def _register(index: tantivy.Index) -> None:
+    index.register_tokenizer(STORED_ONLY, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"[^\s\S]")).build())
+
+
+def encode(d: IndexDoc) -> tuple[str, str]:
+    """(id, the document as tantivy's JSON): built on the analysis workers during a rebuild,
+    so the writer's process only hands strings to tantivy."""
+    o: dict[str, Any] = {
+        "id": d.id, "terms": d.terms, "words": d.words, "month": d.month, "cluster": d.cluster, "has": d.has,
+        "published": d.published.isoformat(), "post_id": d.post_id, "url": d.url, "text": d.text,
+        "published_at": d.published_at, "captured_at": d.captured, "warc": json.dumps(d.warc),
+    }
     for name in _KEYED:
         value = getattr(d, name)
         if value:
-            doc.add_text(name, value)
-            doc.add_text(f"{name}_k", value.casefold())
-    for value in d.has:
-        doc.add_text("has", value)
-    doc.add_text("month", d.month)
-    doc.add_text("cluster", d.cluster)
-    doc.add_date("published", d.published)
-    doc.add_bytes("doc", json.dumps(d.stored(), ensure_ascii=False).encode())
-    return doc
+            o[name] = value
+            o[f"{name}_k"] = value.casefold()
+    return d.id, json.dumps(o, ensure_ascii=False)
+
+
+def _stored(doc: tantivy.Document) -> dict[str, Any]:
+    f = doc.to_dict()
+    out: dict[str, Any] = {k: (v[0] if v else "") for k, v in f.items() if k != "has"}
+    out["has"] = f.get("has", [])
+    for name in ("author", "lang", "source", "platform"):
+        out.setdefault(name, "")
+    out["warc"] = json.loads(out.get("warc") or "{}")
+    out.pop("month", None)
+    return out
 
 
 def _regex_escape(s: str) -> str:
@@ -88,7 +106,7 @@ class TantivyBackend:
     def _new_dir(self) -> Path:
         path = self.root / f"v{ANALYSIS_VERSION}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.time_ns() % 10**9}"
         path.mkdir(parents=True)
-        tantivy.Index(self.schema, path=str(path))
+        _register(tantivy.Index(self.schema, path=str(path)))
         return path
 
     def _swap_in(self, path: Path) -> None:
@@ -107,6 +125,7 @@ class TantivyBackend:
                 f"the search index in {self.root} was built with analysis {target.split('-')[0]}, "
                 f"this tawthiq uses v{ANALYSIS_VERSION}: run `tawthiq reindex`")
         self._index = tantivy.Index.open(str(self.current.resolve()))
+        _register(self._index)
 
     @property
     def index(self) -> tantivy.Index:
@@ -114,11 +133,11 @@ class TantivyBackend:
         return self._index
 
     # -- writing ---------------------------------------------------------------------------------
-    def _writer(self, index: tantivy.Index) -> tantivy.IndexWriter:
+    def _writer(self, index: tantivy.Index, heap: int = HEAP) -> tantivy.IndexWriter:
         deadline = time.monotonic() + LOCK_WAIT_S
         while True:
             try:
-                return index.writer(heap_size=HEAP)
+                return index.writer(heap_size=heap)
             except ValueError as exc:
                 if "LockBusy" not in str(exc) or time.monotonic() > deadline:
                     raise IndexUnavailable(f"the search index is busy or unwritable: {exc}") from None
@@ -130,9 +149,9 @@ class TantivyBackend:
             return 0
         writer = self._writer(self.index)
         try:
-            for d in batch:
-                writer.delete_documents_by_term("id", d.id)
-                writer.add_document(_to_document(d))
+            for ident, payload in map(encode, batch):
+                writer.delete_documents_by_term("id", ident)
+                writer.add_json(payload)
             writer.commit()
             writer.wait_merging_threads()
         except BaseException:
@@ -145,7 +164,8 @@ class TantivyBackend:
     def rebuild(self) -> Iterator["_TantivyRebuild"]:
         path = self._new_dir()
         index = tantivy.Index.open(str(path))
-        writer = self._writer(index)
+        _register(index)
+        writer = self._writer(index, heap=REBUILD_HEAP)
         build = _TantivyRebuild(writer)
         try:
             yield build
@@ -196,10 +216,10 @@ class TantivyBackend:
         if sort == "date":
             result = searcher.search(q, limit=max(limit, 1), offset=offset, order_by_field="published",
                                      order=tantivy.Order.Desc)
-            hits = [RawHit(json.loads(searcher.doc(addr).get_first("doc")), None) for _, addr in result.hits]
+            hits = [RawHit(_stored(searcher.doc(addr)), None) for _, addr in result.hits]
         else:
             result = searcher.search(q, limit=max(limit, 1), offset=offset)
-            hits = [RawHit(json.loads(searcher.doc(addr).get_first("doc")), score) for score, addr in result.hits]
+            hits = [RawHit(_stored(searcher.doc(addr)), score) for score, addr in result.hits]
         return RawResult(result.count, hits[:limit])
 
     def facets(self, query: Node) -> dict[str, list[tuple[str, int]]]:
@@ -224,17 +244,22 @@ class TantivyBackend:
 class _TantivyRebuild:
     """Documents given later replace earlier ones with the same id (a newer capture)."""
 
+    encode = staticmethod(encode)
+
     def __init__(self, writer: tantivy.IndexWriter) -> None:
         self.writer = writer
         self.seen: set[str] = set()
 
     def add(self, docs: Iterable[IndexDoc]) -> int:
+        return self.add_encoded(map(encode, docs))
+
+    def add_encoded(self, items: Iterable[tuple[str, str]]) -> int:
         n = 0
-        for d in docs:
-            if d.id in self.seen:
-                self.writer.delete_documents_by_term("id", d.id)
-            self.seen.add(d.id)
-            self.writer.add_document(_to_document(d))
+        for ident, payload in items:
+            if ident in self.seen:
+                self.writer.delete_documents_by_term("id", ident)
+            self.seen.add(ident)
+            self.writer.add_json(payload)
             n += 1
         return n
 

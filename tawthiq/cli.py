@@ -294,7 +294,7 @@ def search(
         console.print(f"\n[bold]{i}.[/] [cyan]{escape(hit.platform)}[/] {escape(hit.source)}"
                       f" · {escape(hit.author or '-')} · {hit.published_at[:16].replace('T', ' ')}{copies}",
                       highlight=False)
-        console.print("   " + _marked(hit.snippet), highlight=False)
+        console.print("   " + marked_snippet(hit.snippet), highlight=False)
         w = hit.warc
         where = f"   {w.get('file')} @ {w.get('offset')}" if w else ""
         console.print(f"   [dim]{escape(hit.url)}{escape(where)}[/]", highlight=False)
@@ -306,7 +306,7 @@ def search(
                 console.print(f"[dim]{name}:[/] {escape(shown)}", highlight=False)
 
 
-def _marked(snippet_html: str) -> str:
+def marked_snippet(snippet_html: str) -> str:
     """A snippet's <mark> as Rich markup, everything else escaped."""
     import html
     import re

@@ -12,7 +12,8 @@ from typing import Any
 from archivers.reader import iter_records
 from archivers.writer import WrittenRecord
 from index.backend import Backend, IndexUnavailable
-from index.documents import IndexDoc, doc_from_post
+from index.documents import IndexDoc, doc_from_post, doc_id
+from index.parallel import analysed
 from tawthiq.settings import Settings
 
 BACKENDS = ("tantivy", "elasticsearch")
@@ -99,23 +100,27 @@ def archive_files(warcs_dir: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.name)
 
 
-def docs_from_warcs(files: Iterable[Path]) -> Iterator[IndexDoc]:
-    """Post documents from the archive's metadata records, newest capture of each post last:
-    an older capture met after a newer one is skipped, so replacing by id keeps the newest."""
+def posts_from_warcs(files: Iterable[Path]) -> Iterator[tuple[dict[str, Any], str]]:
+    """(post, capture date) from the archive's metadata records, newest capture of each post
+    last: an older capture met after a newer one is skipped, so replacing by id keeps the newest.
+    Posts a keyword filter kept out of search are left out."""
     newest: dict[str, str] = {}
     for path in files:
         for rec in iter_records(path):
-            if rec.rec_type != "metadata" or rec.kind != "post":
+            if rec.rec_type != "metadata" or rec.kind != "post" or not rec.document:
                 continue
-            doc = post_doc(rec.document, rec.date)
-            if doc is None:
+            if rec.document.get("type") != "post":
                 continue
-            if newest.get(doc.id, "") > rec.date:
+            if not (rec.document.get("filter") or {}).get("indexed", True):
                 continue
-            newest[doc.id] = rec.date
-            yield doc
+            post = rec.document["post"]
+            key = doc_id(post["platform"], post["post_id"])
+            if newest.get(key, "") > rec.date:
+                continue
+            newest[key] = rec.date
+            yield post, rec.date
 
 
-def rebuild(backend: Backend, files: list[Path]) -> int:
+def rebuild(backend: Backend, files: list[Path], *, workers: int | None = None) -> int:
     with backend.rebuild() as build:
-        return build.add(docs_from_warcs(files))
+        return build.add_encoded(analysed(posts_from_warcs(files), build.encode, workers=workers))

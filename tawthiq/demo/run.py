@@ -27,4 +27,27 @@ def run_demo(data_dir: Path, port: int = 0) -> int:
         # The demo website links to a page that was deleted: its 404 is archived as evidence.
         code = capture_with_display(settings, targets, expected_failures={f"{base}/site/missing.html"})
     console.print(f"archive in {data_dir}/warcs; list it with: .venv/bin/tawthiq warcs --data-dir {data_dir}")
+    _show_search(settings)
     return code
+
+
+def _show_search(settings) -> None:  # type: ignore[no-untyped-def]
+    """The captured posts are already searchable: one Arabic query, the way a researcher types it."""
+    from rich.markup import escape
+
+    from index.search import search
+    from tawthiq.cli import marked_snippet
+    from tawthiq.search_index import open_backend
+
+    q = "مستشفى -قرية"
+    backend = open_backend(settings, create=False)
+    try:
+        result = search(backend, q, limit=3, facets=False)
+    finally:
+        backend.close()
+    console.print(f"\n$ tawthiq search '{q}'   ({result.total} post(s); diacritics, prefixes like ال/بال "
+                  "and spelling variants all match)", highlight=False)
+    for hit in result.hits:
+        console.print(f"  {hit.platform} {escape(hit.source)} {hit.published_at[:10]}: {marked_snippet(hit.snippet)}",
+                      highlight=False)
+    console.print(f"search more with: .venv/bin/tawthiq search --data-dir {settings.home} 'QUERY'")
