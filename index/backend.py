@@ -57,6 +57,9 @@ class Backend(Protocol):
     def search(self, query: Node, *, sort: str, offset: int, limit: int) -> RawResult:
         """Matching documents in relevance (`sort="relevance"`) or newest-first (`"date"`) order."""
 
+    def post_ids(self, query: Node) -> list[str]:
+        """The post id of every matching document (exports take every copy)."""
+
     def facets(self, query: Node) -> dict[str, list[tuple[str, int]]]:
         """Counts per value of each field in FACETS over all matching documents."""
 

@@ -23,6 +23,7 @@ from index.documents import IndexDoc
 from index.query import And, DateRange, Filter, MatchAll, Node, Not, Or, Prefix, Terms
 
 _KEYED = ("platform", "source", "author", "lang")
+MAX_WINDOW = 10_000
 
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
@@ -91,15 +92,14 @@ class ElasticsearchBackend:
     name = "elasticsearch"
 
     def __init__(self, url: str, index: str = "tawthiq-posts", *, create: bool = True) -> None:
-        from elasticsearch import Elasticsearch
-        from elasticsearch.exceptions import ConnectionError as ESConnectionError
+        from elasticsearch import ApiError, Elasticsearch, TransportError
 
-        self.alias = index
+        self.alias = index.lower()  # Elasticsearch index and alias names are lower case
         self.es = Elasticsearch(url, request_timeout=60)
         try:
             self.es.info()
-        except ESConnectionError as exc:
-            raise IndexUnavailable(f"Elasticsearch at {url} cannot be reached: {exc.message}") from None
+        except (ApiError, TransportError) as exc:
+            raise IndexUnavailable(f"Elasticsearch at {url} cannot be used: {exc}") from None
         self._put_template()
         if not self.es.indices.exists_alias(name=self.alias):
             if not create:
@@ -124,7 +124,13 @@ class ElasticsearchBackend:
         return name
 
     def _current(self) -> str:
-        return next(iter(self.es.indices.get_alias(name=self.alias)))
+        return next(iter(self.es.indices.get_alias(name=self.alias).body))
+
+    def versioned_indices(self) -> list[str]:
+        """Every index this alias has used (for cleaning up; wildcard deletes are refused by
+        default since Elasticsearch 8)."""
+        return list(self.es.indices.get(index=f"{self.alias}-v*", allow_no_indices=True,
+                                        expand_wildcards="open,closed").body)
 
     # -- writing ---------------------------------------------------------------------------------
     def _bulk(self, index: str, items: Iterable[tuple[str, dict[str, Any]]]) -> int:
@@ -160,7 +166,7 @@ class ElasticsearchBackend:
         except BaseException:
             self.es.indices.delete(index=name, ignore_unavailable=True)
             raise
-        old = list(self.es.indices.get_alias(name=self.alias)) if self.es.indices.exists_alias(name=self.alias) else []
+        old = list(self.es.indices.get_alias(name=self.alias).body) if self.es.indices.exists_alias(name=self.alias) else []
         actions: list[dict[str, Any]] = [{"remove": {"index": o, "alias": self.alias}} for o in old]
         actions.append({"add": {"index": name, "alias": self.alias}})
         self.es.indices.update_aliases(actions=actions)
@@ -170,10 +176,18 @@ class ElasticsearchBackend:
     # -- reading ---------------------------------------------------------------------------------
     def search(self, query: Node, *, sort: str = "relevance", offset: int = 0, limit: int = 20) -> RawResult:
         order = [{"published": "desc"}, {"id": "asc"}] if sort == "date" else ["_score", {"id": "asc"}]
+        limit = max(0, min(limit, MAX_WINDOW - offset))  # index.max_result_window
         resp = self.es.search(index=self.alias, query=compile_query(query), from_=offset, size=limit,
                               sort=order, track_total_hits=True, source=["doc"])
         hits = [RawHit(h["_source"]["doc"], h.get("_score")) for h in resp["hits"]["hits"]]
         return RawResult(int(resp["hits"]["total"]["value"]), hits)
+
+    def post_ids(self, query: Node) -> list[str]:
+        """Every match, beyond the 10,000 hits a search may page through (scroll)."""
+        from elasticsearch.helpers import scan
+
+        return [h["_source"]["post_id"] for h in scan(self.es, index=self.alias, query={"query": compile_query(query)},
+                                                       _source=["post_id"], size=5000, preserve_order=False)]
 
     def facets(self, query: Node) -> dict[str, list[tuple[str, int]]]:
         aggs: dict[str, Any] = {name: {"terms": {"field": name, "size": FACET_SIZE}} for name in FACETS}

@@ -222,6 +222,12 @@ class TantivyBackend:
             hits = [RawHit(_stored(searcher.doc(addr)), score) for score, addr in result.hits]
         return RawResult(result.count, hits[:limit])
 
+    def post_ids(self, query: Node) -> list[str]:
+        searcher = self.index.searcher()
+        q = self._compile(query)
+        total = searcher.search(q, limit=1).count
+        return [searcher.doc(addr).get_first("post_id") for _, addr in searcher.search(q, limit=max(total, 1)).hits]
+
     def facets(self, query: Node) -> dict[str, list[tuple[str, int]]]:
         aggs = {name: {"terms": {"field": name, "size": FACET_SIZE}} for name in FACETS}
         aggs["month"]["terms"]["order"] = {"_key": "desc"}

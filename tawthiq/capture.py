@@ -24,6 +24,7 @@ from crawlers.spiders.telegram import TelegramSpider
 from crawlers.spiders.web import WebSpider
 from tawthiq.catalog import Catalog
 from tawthiq.session import CaptureSession, CaptureStats
+from tawthiq.search_index import catch_up
 from tawthiq.settings import Settings
 from tawthiq.specs import Target
 
@@ -54,6 +55,9 @@ def recover(settings: Settings, catalog: Catalog) -> list[RecoveryResult]:
         sealed = SealedFile(name, result.sealed_path, result.sealed_path.stat().st_size,
                             file_sha256(str(result.sealed_path)))
         catalog.rebuild_file(result.sealed_path, sealed=sealed, recovered=True)
+    sealed_paths = [r.sealed_path for r in results if r.sealed_path is not None]
+    if sealed_paths:
+        catch_up(settings, sealed_paths)
     catalog.mark_interrupted_runs()
     return results
 

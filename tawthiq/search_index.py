@@ -124,3 +124,19 @@ def posts_from_warcs(files: Iterable[Path]) -> Iterator[tuple[dict[str, Any], st
 def rebuild(backend: Backend, files: list[Path], *, workers: int | None = None) -> int:
     with backend.rebuild() as build:
         return build.add_encoded(analysed(posts_from_warcs(files), build.encode, workers=workers))
+
+
+def catch_up(settings: Settings, files: list[Path]) -> int:
+    """Index the posts of files sealed outside a capture (crash recovery): their batch may not
+    have been committed before the crash. A failure here is not fatal; `tawthiq search` then
+    notes the posts missing from the index and `tawthiq reindex` adds them."""
+    try:
+        backend = open_backend(settings)
+    except IndexUnavailable:
+        return 0
+    try:
+        return backend.upsert(doc_from_post(post, captured) for post, captured in posts_from_warcs(files))
+    except Exception:  # noqa: BLE001 - see the docstring
+        return 0
+    finally:
+        backend.close()

@@ -49,7 +49,8 @@ def make_backend(kind: str, root: Path) -> Backend:
 def _drop(backend: Backend) -> None:
     if backend.name == "elasticsearch":
         es = backend.es  # type: ignore[attr-defined]
-        es.indices.delete(index=f"{backend.alias}-v*", ignore_unavailable=True)  # type: ignore[attr-defined]
+        for name in backend.versioned_indices():  # type: ignore[attr-defined]
+            es.indices.delete(index=name, ignore_unavailable=True)
         es.indices.delete_index_template(name=f"{backend.alias}-template")  # type: ignore[attr-defined]
     backend.close()
 
@@ -150,6 +151,13 @@ def test_facets_count_every_matching_post(backend: Backend) -> None:
     english = {name: dict(v) for name, v in search(backend, "hospital", limit=1).facets.items()}
     assert english["platform"] == {"feed": 1, "telegram": 1}
     assert english["author"] == {"Example News Desk": 1, "شاهد": 1}
+
+
+def test_every_match_is_listed_for_export(backend: Backend) -> None:
+    from index.search import matching_ids
+
+    _, ids = matching_ids(backend, "مستشفى")
+    assert sorted(ids) == sorted(POSTS[k]["post_id"] for k in EXPECTED["مستشفى"])
 
 
 def test_date_order_and_pagination(backend: Backend) -> None:
