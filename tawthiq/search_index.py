@@ -88,6 +88,11 @@ class LiveIndexer:
 
     def close(self) -> None:
         self.flush()
+        if self.backend is None and not self.failed:
+            try:  # a capture with no posts still leaves an (empty) index, so search can answer
+                self.backend = open_backend(self.settings)
+            except Exception as exc:  # noqa: BLE001
+                self.on_error(f"search index: cannot be opened ({exc})")
         if self.backend is not None:
             self.backend.close()
             self.backend = None
