@@ -58,6 +58,17 @@ class LiveIndexer:
         self.failed = 0
         self.indexed = 0
 
+    def _open(self) -> Backend:
+        """The backend; an archive that has WARC files but no embedded index yet (made before
+        search existed, or the index was deleted) gets its index built from them first."""
+        fresh = self.settings.search_backend == "tantivy" and not (self.settings.index_dir / "tantivy" / "current").exists()
+        backend = open_backend(self.settings)
+        if fresh:
+            files = archive_files(self.settings.warcs_dir)
+            if files:
+                rebuild(backend, files, workers=1)
+        return backend
+
     def records_written(self, written: list[WrittenRecord]) -> None:
         for w in written:
             p = w.pending
@@ -80,7 +91,7 @@ class LiveIndexer:
         batch, self.pending = self.pending, []
         try:
             if self.backend is None:
-                self.backend = open_backend(self.settings)
+                self.backend = self._open()
             self.indexed += self.backend.upsert(batch)
         except Exception as exc:  # noqa: BLE001 - reported, never fatal to a capture
             self.failed += len(batch)
@@ -89,8 +100,8 @@ class LiveIndexer:
     def close(self) -> None:
         self.flush()
         if self.backend is None and not self.failed:
-            try:  # a capture with no posts still leaves an (empty) index, so search can answer
-                self.backend = open_backend(self.settings)
+            try:  # a capture with no posts still leaves an index, so search can answer
+                self.backend = self._open()
             except Exception as exc:  # noqa: BLE001
                 self.on_error(f"search index: cannot be opened ({exc})")
         if self.backend is not None:

@@ -161,3 +161,16 @@ def test_import_refuses_what_is_not_an_archive(tmp_path: Path, data_dir: Path) -
     assert not list((data_dir / "warcs").glob("*")) if (data_dir / "warcs").exists() else True
     missing = run_tawthiq(["import", str(tmp_path / "nope.wacz")], data_dir=data_dir)
     assert missing.code == 2 and "no such file" in missing.err
+
+
+def test_an_archive_without_an_index_gets_one_from_its_warc_files(demo: Demo, data_dir: Path) -> None:
+    """Archives made before search existed (or whose index was deleted) are indexed in full by
+    the next capture, not only that capture's new posts."""
+    feed = f"feed:{demo.server.url('/feed.xml')}"
+    assert run_tawthiq(["capture", feed], data_dir=data_dir, env=demo.env).code == 0
+    total = search_json(data_dir, "-zzzznothing")["total"]
+    assert total > 0
+    shutil.rmtree(data_dir / "index")
+    again = run_tawthiq(["capture", feed], data_dir=data_dir, env=demo.env)
+    assert again.code == 0, again.out + again.err
+    assert search_json(data_dir, "-zzzznothing")["total"] == total

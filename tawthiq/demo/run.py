@@ -39,7 +39,7 @@ def _show_search(settings) -> None:  # type: ignore[no-untyped-def]
     from tawthiq.cli import marked_snippet
     from tawthiq.search_index import open_backend
 
-    q = "مستشفى -قرية"
+    q = "المستشفى -تدريب"
     backend = open_backend(settings, create=False)
     try:
         result = search(backend, q, limit=3, facets=False)
