@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -223,14 +224,26 @@ def import_(
         raise typer.Exit(1)
 
 
-def _open_index(settings: Settings, backend: str | None = None):  # type: ignore[no-untyped-def]
+@contextmanager
+def _searching(settings: Settings, backend: str | None = None):  # type: ignore[no-untyped-def]
+    """The search index, open; a bad query or request becomes one line on stderr."""
     from index.backend import IndexUnavailable
+    from index.query import QuerySyntaxError
+    from index.search import SearchError
     from tawthiq.search_index import open_backend
 
     try:
-        return open_backend(settings, backend, create=False)
+        index = open_backend(settings, backend, create=False)
     except IndexUnavailable as exc:
         raise fail(str(exc)) from None
+    try:
+        yield index
+    except QuerySyntaxError as exc:
+        raise fail(f"query: {exc}\n{exc.pointer()}") from None
+    except (SearchError, IndexUnavailable) as exc:
+        raise fail(str(exc)) from None
+    finally:
+        index.close()
 
 
 def _unindexed_note(settings: Settings, in_index: int) -> str | None:
@@ -260,23 +273,14 @@ def search(
     has:image|video, since:/until:. Near-duplicates are folded into one hit."""
     import json as _json
 
-    from index.query import QuerySyntaxError
-    from index.search import SearchError
     from index.search import search as run_search
 
     settings = settings_or_exit(data_dir, config)
     if page < 1:
         raise fail(f"--page must be 1 or more, not {page}")
-    index = _open_index(settings, backend)
-    try:
+    with _searching(settings, backend) as index:
         result = run_search(index, query, sort=sort, offset=(page - 1) * limit, limit=limit)
         in_index = index.count()
-    except QuerySyntaxError as exc:
-        raise fail(f"query: {exc}\n{exc.pointer()}") from None
-    except SearchError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        index.close()
     note = _unindexed_note(settings, in_index)
     if as_json:
         out = result.as_json()
@@ -595,19 +599,10 @@ def export(
 
 
 def _query_ids(settings: Settings, query: str) -> list[str]:
-    from index.query import QuerySyntaxError
-    from index.search import SearchError, matching_ids
+    from index.search import matching_ids
 
-    index = _open_index(settings)
-    try:
-        _, found = matching_ids(index, query)
-    except QuerySyntaxError as exc:
-        raise fail(f"query: {exc}\n{exc.pointer()}") from None
-    except SearchError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        index.close()
-    return found
+    with _searching(settings) as index:
+        return matching_ids(index, query)[1]
 
 
 @app.command()
