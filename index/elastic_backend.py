@@ -69,7 +69,7 @@ def compile_query(node: Node) -> dict[str, Any]:
     if isinstance(node, Prefix):
         return {"prefix": {"words": {"value": node.word}}}
     if isinstance(node, Filter):
-        return {"term": {"has" if node.field == "has" else f"{node.field}_k": node.value}}
+        return {"term": {node.field if node.field in ("has", "id", "cluster") else f"{node.field}_k": node.value}}
     if isinstance(node, DateRange):
         span: dict[str, str] = {}
         if node.start:

@@ -9,6 +9,7 @@
 - `-part`: must not match;
 - `word*`: any word starting with it (at least two letters before the `*`);
 - filters: platform:, source:, author:, lang: (case-insensitive, exact), has:image|video|media,
+  id: and cluster: (an index key, exact: `cluster:"telegram:chan/12"` lists one near-duplicate cluster),
   since:/until: with a date (2016, 2016-11, 2016-11-01, or 2016-11-01T06:00); `until` includes
   the whole day/month/year it names.
 
@@ -26,6 +27,7 @@ from datetime import datetime, timedelta, timezone
 from index.analysis import analyze_word, split_words
 
 FILTER_FIELDS = ("platform", "source", "author", "lang")
+EXACT_FIELDS = ("id", "cluster")  # index keys, matched as given (links from the web app use them)
 HAS_VALUES = ("image", "video", "media")
 DATE_FIELDS = ("since", "until")
 
@@ -68,7 +70,7 @@ class Prefix(Node):
 
 @dataclass(frozen=True)
 class Filter(Node):
-    field: str  # platform, source, author, lang, has
+    field: str  # platform, source, author, lang (lower-cased values), has, id, cluster (exact)
     value: str  # lower-cased
 
 
@@ -272,6 +274,10 @@ class _Parser:
 
     def filter(self, name: str, value: str, col: int) -> Node:
         value = value.strip("\"“”«»")
+        if name in EXACT_FIELDS:
+            if not value:
+                raise self.error(f"{name}: needs a value", col)
+            return Filter(name, value)
         if name not in FILTER_FIELDS + DATE_FIELDS + ("has",):
             known = ", ".join(f"{f}:" for f in FILTER_FIELDS + ("has",) + DATE_FIELDS)
             raise self.error(f"unknown filter {name + ':'!r}; filters are {known}", col)

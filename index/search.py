@@ -70,7 +70,8 @@ class SearchError(ValueError):
 
 
 def search(backend: Backend, text: str | Query, *, sort: str = "relevance", offset: int = 0,
-           limit: int = 20, facets: bool = True) -> SearchResult:
+           limit: int = 20, facets: bool = True, fold: bool = True) -> SearchResult:
+    """`fold=False` lists every copy (a cluster's page)."""
     if sort not in SORTS:
         raise SearchError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
     if not 1 <= limit <= MAX_LIMIT:
@@ -85,7 +86,7 @@ def search(backend: Backend, text: str | Query, *, sort: str = "relevance", offs
         raw = backend.search(query.root, sort=sort, offset=0, limit=fetch)
         folded: dict[str, dict[str, Any]] = {}
         for h in raw.hits:
-            key = h.stored.get("cluster") or h.stored["id"]
+            key = (h.stored.get("cluster") or h.stored["id"]) if fold else h.stored["id"]
             if key not in folded:
                 folded[key] = {**h.stored, "score": h.score}
         if len(folded) >= wanted or len(raw.hits) >= raw.total or len(raw.hits) < fetch:

@@ -193,7 +193,7 @@ class TantivyBackend:
         if isinstance(node, Prefix):
             return Q.regex_query(s, "words", _regex_escape(node.word) + ".*")
         if isinstance(node, Filter):
-            field = "has" if node.field == "has" else f"{node.field}_k"
+            field = node.field if node.field in ("has", "id", "cluster") else f"{node.field}_k"
             return Q.term_query(s, field, node.value)
         if isinstance(node, DateRange):
             return Q.range_query(s, "published", tantivy.FieldType.Date, node.start, node.end,

@@ -199,6 +199,23 @@ def reindex(
     console.print(f"search index ({backend or settings.search_backend}): {posts} post(s) from {len(files)} file(s)")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on (127.0.0.1: this machine only)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8080,
+    data_dir: DataDir = None, config: ConfigFile = None,
+) -> None:
+    """Run the web app: search and read the archive, manage sources, export and verify bundles."""
+    from tawthiq.web.app import serve as run_server
+
+    settings = settings_or_exit(data_dir, config)
+    if not 0 < port < 65536:
+        raise fail(f"--port must be between 1 and 65535, not {port}")
+    mode = "read-only (set TAWTHIQ_TOKEN to allow changes)" if not settings.token else "changes need the token"
+    console.print(f"tawthiq web app on http://{host}:{port}/ for {settings.home}; {mode}", highlight=False)
+    run_server(settings, host, port)
+
+
 @app.command("import")
 def import_(
     path: Annotated[Path, typer.Argument(help="a .warc.gz, .warc or .wacz made by another tool")],
@@ -225,25 +242,31 @@ def import_(
 
 
 @contextmanager
-def _searching(settings: Settings, backend: str | None = None):  # type: ignore[no-untyped-def]
-    """The search index, open; a bad query or request becomes one line on stderr."""
+def _searching_errors():  # type: ignore[no-untyped-def]
+    """A bad query, request or missing index becomes one line on stderr."""
     from index.backend import IndexUnavailable
     from index.query import QuerySyntaxError
     from index.search import SearchError
-    from tawthiq.search_index import open_backend
 
     try:
-        index = open_backend(settings, backend, create=False)
-    except IndexUnavailable as exc:
-        raise fail(str(exc)) from None
-    try:
-        yield index
+        yield
     except QuerySyntaxError as exc:
         raise fail(f"query: {exc}\n{exc.pointer()}") from None
     except (SearchError, IndexUnavailable) as exc:
         raise fail(str(exc)) from None
-    finally:
-        index.close()
+
+
+@contextmanager
+def _searching(settings: Settings, backend: str | None = None):  # type: ignore[no-untyped-def]
+    """The search index, open, with `_searching_errors`."""
+    from tawthiq.search_index import open_backend
+
+    with _searching_errors():
+        index = open_backend(settings, backend, create=False)
+        try:
+            yield index
+        finally:
+            index.close()
 
 
 def _unindexed_note(settings: Settings, in_index: int) -> str | None:
@@ -351,24 +374,15 @@ def sources_add(
     config: ConfigFile = None,
 ) -> None:
     """Add a source with a schedule."""
-    from pydantic import ValidationError
-
-    from tawthiq.sources import Source, save_sources
+    from tawthiq.sources import SourcesError, add_source
 
     settings = settings_or_exit(data_dir, config)
-    current = _sources_or_exit(settings)
-    if any(s.name == name for s in current.sources):
-        raise fail(f"a source named {name!r} exists already (remove it first, or pick another name)")
     try:
-        source = Source(name=name, spec=spec, every=every, cron=cron, collection=collection,
-                        keywords=[k.strip() for k in (keywords or "").split(",") if k.strip()],
-                        recheck_every=recheck_every)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "source"
-        raise fail(f"{field}: {err['msg'].removeprefix('Value error, ')}") from None
-    current.sources.append(source)
-    save_sources(settings.home, current)
+        add_source(settings.home, name=name, spec=spec, every=every, cron=cron, collection=collection,
+                   keywords=[k.strip() for k in (keywords or "").split(",") if k.strip()],
+                   recheck_every=recheck_every)
+    except SourcesError as exc:
+        raise fail(str(exc)) from None
     console.print(f"added {name}: {spec}, {'every ' + every if every else 'cron ' + str(cron)}", highlight=False)
 
 
@@ -388,15 +402,13 @@ def sources_list(data_dir: DataDir = None, config: ConfigFile = None) -> None:
 
 
 def _set_paused(name: str, paused: bool, data_dir: Path | None, config: Path | None) -> None:
-    from tawthiq.sources import SourcesError, save_sources
+    from tawthiq.sources import SourcesError, set_paused
 
     settings = settings_or_exit(data_dir, config)
-    current = _sources_or_exit(settings)
     try:
-        current.get(name).paused = paused
+        set_paused(settings.home, name, paused)
     except SourcesError as exc:
         raise fail(str(exc)) from None
-    save_sources(settings.home, current)
     console.print(f"{name} {'paused' if paused else 'resumed'}")
 
 
@@ -415,15 +427,13 @@ def sources_resume(name: str, data_dir: DataDir = None, config: ConfigFile = Non
 @sources_app.command("remove")
 def sources_remove(name: str, data_dir: DataDir = None, config: ConfigFile = None) -> None:
     """Remove a source from the schedule (what was archived stays archived)."""
-    from tawthiq.sources import SourcesError, save_sources
+    from tawthiq.sources import SourcesError, remove_source
 
     settings = settings_or_exit(data_dir, config)
-    current = _sources_or_exit(settings)
     try:
-        current.sources.remove(current.get(name))
+        remove_source(settings.home, name)
     except SourcesError as exc:
         raise fail(str(exc)) from None
-    save_sources(settings.home, current)
     console.print(f"removed {name}")
 
 
@@ -554,55 +564,21 @@ def export(
     config: ConfigFile = None,
 ) -> None:
     """Export posts and every record that proves them as a signed WACZ (or .warc.gz) with a custody manifest."""
-    from archivers import signing, wacz
-    from tawthiq.catalog import Catalog
-    from tawthiq.selection import SelectionError, select_posts
+    from tawthiq.exporting import ExportFailed, export_posts
 
     settings = settings_or_exit(data_dir, config)
-    if fmt not in ("wacz", "warc"):
-        raise fail(f"--format must be wacz or warc, not {fmt!r}")
-    if not settings.catalog_path.exists():
-        raise fail(f"no catalog in {settings.home}: nothing has been captured there yet")
     id_list = [i.strip() for i in ids.split(",") if i.strip()] if ids else None
-    if query is not None:
-        if ids:
-            raise fail("give either a search query or --ids, not both")
-        id_list = _query_ids(settings, query)
-    catalog = Catalog(settings.catalog_url)
-    try:
-        selection = select_posts(
-            catalog, ids=id_list, search=query,
-            since=_parse_day(since, "--since"), until=_parse_day(until, "--until"), source=source,
-            collection=collection)
-        digests = {row.name: row.sha256 for row in catalog.warc_files()}
-    except SelectionError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        catalog.close()
-    has_key = signing.key_path(settings.home).exists()
-    try:
-        result = wacz.export(
-            refs=selection.records, items=selection.items, selection=selection.description,
-            warcs_dir=settings.warcs_dir, output=output, fmt=fmt,
-            software=f"tawthiq {__version__}", operator=settings.operator,
-            source_files={r.file: digests.get(r.file) for r in selection.records},
-            key_home=settings.home if has_key else None, tsa_url=settings.tsa_url or None,
-        )
-    except (wacz.ExportError, signing.SigningError) as exc:
-        raise fail(str(exc)) from None
-    except Exception as exc:  # a TSA failure, a full disk: nothing half-written is left behind
-        raise fail(f"export failed, nothing written: {type(exc).__name__}: {exc}") from None
+    with _searching_errors():
+        try:
+            selection, result = export_posts(
+                settings, output, fmt=fmt, query=query, ids=id_list, since=_parse_day(since, "--since"),
+                until=_parse_day(until, "--until"), source=source, collection=collection)
+        except ExportFailed as exc:
+            raise fail(str(exc)) from None
     console.print(f"wrote {result.path}: {len(selection.items)} post(s), {result.records} records, "
                   f"{human_bytes(result.bytes)}; custody manifest {result.manifest_sha256}", highlight=False)
     for note in result.notes:
         console.print(f"note: {note}", highlight=False, markup=False)
-
-
-def _query_ids(settings: Settings, query: str) -> list[str]:
-    from index.search import matching_ids
-
-    with _searching(settings) as index:
-        return matching_ids(index, query)[1]
 
 
 @app.command()

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     elasticsearch_url: str
     elasticsearch_index: str
     index_batch: int = Field(gt=0)
+    token: str = Field(repr=False)
+    blur_media: bool
 
     _files: ClassVar[tuple[Path, ...]] = (DEFAULTS_FILE,)
 

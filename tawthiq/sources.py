@@ -169,3 +169,37 @@ def save_sources(home: Path, sources: SourcesFile) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+# -- the operations the CLI and the web app share ---------------------------------------------------
+def add_source(home: Path, **fields: Any) -> Source:
+    """Validate and append a source; SourcesError names the field that is wrong."""
+    current = load_sources(home)
+    name = fields.get("name")
+    if any(s.name == name for s in current.sources):
+        raise SourcesError(f"a source named {name!r} exists already (remove it first, or pick another name)")
+    try:
+        source = Source(**fields)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "source"
+        raise SourcesError(f"{field}: {err['msg'].removeprefix('Value error, ')}") from None
+    current.sources.append(source)
+    save_sources(home, current)
+    return source
+
+
+def set_paused(home: Path, name: str, paused: bool) -> Source:
+    current = load_sources(home)
+    source = current.get(name)
+    source.paused = paused
+    save_sources(home, current)
+    return source
+
+
+def remove_source(home: Path, name: str) -> Source:
+    current = load_sources(home)
+    source = current.get(name)
+    current.sources.remove(source)
+    save_sources(home, current)
+    return source

@@ -1,0 +1,64 @@
+"""Exporting a selection as a signed bundle: one service for the CLI and the web app."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from archivers import signing, wacz
+from tawthiq import __version__
+from tawthiq.catalog import Catalog
+from tawthiq.selection import Selection, SelectionError, select_posts
+from tawthiq.settings import Settings
+
+
+class ExportFailed(ValueError):
+    """Nothing was written; the message says why."""
+
+
+def export_posts(settings: Settings, output: Path, *, fmt: str = "wacz", query: str | None = None,
+                 ids: list[str] | None = None, since: datetime | None = None, until: datetime | None = None,
+                 source: str | None = None, collection: str | None = None) -> tuple[Selection, wacz.ExportResult]:
+    if fmt not in ("wacz", "warc"):
+        raise ExportFailed(f"format must be wacz or warc, not {fmt!r}")
+    if not settings.catalog_path.exists():
+        raise ExportFailed(f"no catalog in {settings.home}: nothing has been captured there yet")
+    if query is not None:
+        if ids:
+            raise ExportFailed("give either a search query or ids, not both")
+        ids = query_post_ids(settings, query)
+    catalog = Catalog(settings.catalog_url)
+    try:
+        selection = select_posts(catalog, ids=ids, search=query, since=since, until=until, source=source,
+                                 collection=collection)
+        digests = {row.name: row.sha256 for row in catalog.warc_files()}
+    except SelectionError as exc:
+        raise ExportFailed(str(exc)) from None
+    finally:
+        catalog.close()
+    has_key = signing.key_path(settings.home).exists()
+    try:
+        result = wacz.export(
+            refs=selection.records, items=selection.items, selection=selection.description,
+            warcs_dir=settings.warcs_dir, output=output, fmt=fmt,
+            software=f"tawthiq {__version__}", operator=settings.operator,
+            source_files={r.file: digests.get(r.file) for r in selection.records},
+            key_home=settings.home if has_key else None, tsa_url=settings.tsa_url or None,
+        )
+    except (wacz.ExportError, signing.SigningError) as exc:
+        raise ExportFailed(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - a TSA failure, a full disk: nothing half-written is left
+        raise ExportFailed(f"export failed, nothing written: {type(exc).__name__}: {exc}") from None
+    return selection, result
+
+
+def query_post_ids(settings: Settings, query: str) -> list[str]:
+    """Every post a search query matches (raises QuerySyntaxError, SearchError, IndexUnavailable)."""
+    from index.search import matching_ids
+    from tawthiq.search_index import open_backend
+
+    backend = open_backend(settings, create=False)
+    try:
+        return matching_ids(backend, query)[1]
+    finally:
+        backend.close()

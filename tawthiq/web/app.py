@@ -1,0 +1,441 @@
+"""The FastAPI application: pages for people, /api for programs, one set of services below both."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, FastAPI, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
+
+from archivers.payload import PayloadError, read_payload
+from index.backend import IndexUnavailable
+from index.query import QuerySyntaxError
+from index.search import MAX_LIMIT, SORTS, SearchError, SearchResult
+from index.search import search as run_search
+from tawthiq import __version__
+from tawthiq.catalog import Catalog
+from tawthiq.posts import PostNotFound, post_detail, record_location
+from tawthiq.settings import Settings
+from tawthiq.web.security import APP_CSP, ARCHIVED_CSP, SESSION_COOKIE, Guard
+
+HERE = Path(__file__).parent
+SHOWN_TYPES = ("image/", "video/", "audio/")
+
+
+class SourceIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    spec: str = Field(min_length=1, max_length=2000)
+    every: str | None = None
+    cron: str | None = None
+    collection: str | None = None
+    keywords: list[str] = Field(default_factory=list)
+    recheck_every: str | None = None
+
+
+class Services:
+    """The settings and the catalog, opened once per app; the index per request (it may be
+    rebuilt and swapped underneath a long-running server)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.guard = Guard(settings.token)
+
+    def catalog(self) -> Catalog:
+        if not self.settings.catalog_path.exists():
+            raise HTTPException(404, f"nothing has been captured in {self.settings.home} yet")
+        return Catalog(self.settings.catalog_url)
+
+    def search(self, q: str, page: int, limit: int, sort: str, *, fold: bool = True) -> SearchResult:
+        from tawthiq.search_index import open_backend
+
+        try:
+            backend = open_backend(self.settings, create=False)
+        except IndexUnavailable as exc:
+            raise HTTPException(503, str(exc)) from None
+        try:
+            return run_search(backend, q, sort=sort, offset=(page - 1) * limit, limit=limit, fold=fold)
+        except QuerySyntaxError as exc:
+            raise HTTPException(400, f"query: {exc}") from None
+        except SearchError as exc:
+            raise HTTPException(400, str(exc)) from None
+        finally:
+            backend.close()
+
+    def post(self, platform: str, post_id: str) -> dict[str, Any]:
+        catalog = self.catalog()
+        try:
+            return post_detail(catalog, platform, post_id)
+        except PostNotFound as exc:
+            raise HTTPException(404, str(exc)) from None
+        finally:
+            catalog.close()
+
+    def payload(self, record_id: str):  # type: ignore[no-untyped-def]
+        catalog = self.catalog()
+        try:
+            for _ in range(3):  # a revisit leads to its original
+                row = record_location(catalog, record_id)
+                if row is None:
+                    raise HTTPException(404, f"no record {record_id} in the archive")
+                try:
+                    payload = read_payload(self.settings.warcs_dir, row.file, row.offset,
+                                           self.settings.max_response_size)
+                except PayloadError as exc:
+                    raise HTTPException(404, str(exc)) from None
+                if payload.record_type != "revisit" or not payload.refers_to:
+                    return payload
+                record_id = payload.refers_to
+            raise HTTPException(404, "revisit chain too long")
+        finally:
+            catalog.close()
+
+
+def create_app(settings: Settings) -> FastAPI:
+    services = Services(settings)
+    app = FastAPI(title="tawthiq", version=__version__,
+                  description="Search, read and export an evidence archive. Changes need the token.")
+    app.state.services = services
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals.update(version=__version__, quote=quote)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", APP_CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        if "frame-ancestors 'self'" not in response.headers.get("Content-Security-Policy", ""):
+            response.headers["X-Frame-Options"] = "DENY"
+        return response
+
+    def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        guard = services.guard
+        context.update(request=request, read_only=guard.read_only, logged_in=guard.logged_in(request),
+                       csrf=guard.csrf() if guard.logged_in(request) else "", blur=settings.blur_media)
+        return templates.TemplateResponse(request, name, context, status_code=status)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):  # type: ignore[no-untyped-def]
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        return render(request, "error.html", status=exc.status_code, message=exc.detail)
+
+    app.include_router(_api(services))
+    app.include_router(_pages(services, render))
+    return app
+
+
+# -- JSON API -------------------------------------------------------------------------------------
+def _api(services: Services) -> APIRouter:
+    api = APIRouter(prefix="/api", tags=["api"])
+    guard = services.guard
+
+    def can_change(request: Request) -> None:
+        guard.require_api(request)
+
+    @api.get("/search", summary="Search posts (the query language of `tawthiq search`)")
+    def search(q: Annotated[str, Query(min_length=1, max_length=2000)],
+               page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+               limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
+               sort: Annotated[str, Query(pattern="^(relevance|date)$")] = "relevance") -> dict[str, Any]:
+        return services.search(q, page, limit, sort).as_json()
+
+    @api.get("/posts/{platform}/{post_id:path}", summary="One post with its captures, media and checks")
+    def post(platform: str, post_id: str) -> dict[str, Any]:
+        return services.post(platform, post_id)
+
+    @api.get("/sources", summary="Scheduled sources")
+    def sources() -> list[dict[str, Any]]:
+        from tawthiq.sources import SourcesError, load_sources
+
+        try:
+            return [s.model_dump() for s in load_sources(services.settings.home).sources]
+        except SourcesError as exc:
+            raise HTTPException(500, str(exc)) from None
+
+    @api.post("/sources", status_code=201, dependencies=[Depends(can_change)], summary="Add a source")
+    def add(source: SourceIn) -> dict[str, Any]:
+        from tawthiq.sources import SourcesError, add_source
+
+        try:
+            return add_source(services.settings.home, **source.model_dump()).model_dump()
+        except SourcesError as exc:
+            raise HTTPException(400, str(exc)) from None
+
+    @api.post("/sources/{name}/pause", dependencies=[Depends(can_change)], summary="Pause a source")
+    def pause(name: str) -> dict[str, Any]:
+        return _set_paused(services, name, True)
+
+    @api.post("/sources/{name}/resume", dependencies=[Depends(can_change)], summary="Resume a source")
+    def resume(name: str) -> dict[str, Any]:
+        return _set_paused(services, name, False)
+
+    @api.delete("/sources/{name}", dependencies=[Depends(can_change)], summary="Remove a source")
+    def remove(name: str) -> dict[str, Any]:
+        from tawthiq.sources import SourcesError, remove_source
+
+        try:
+            return remove_source(services.settings.home, name).model_dump()
+        except SourcesError as exc:
+            raise HTTPException(404, str(exc)) from None
+
+    @api.get("/runs", summary="Capture runs, newest first")
+    def runs(limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[dict[str, Any]]:
+        return _runs(services, limit)
+
+    @api.get("/takedowns", summary="Posts a recheck found gone")
+    def takedowns() -> list[dict[str, Any]]:
+        catalog = services.catalog()
+        try:
+            return catalog.takedowns()
+        finally:
+            catalog.close()
+
+    @api.get("/export", summary="Every post a query matches, as a signed WACZ download",
+             response_class=FileResponse, responses={200: {"content": {"application/zip": {}}}})
+    def export(q: Annotated[str, Query(min_length=1, max_length=2000)]) -> FileResponse:
+        return _export(services, q)
+
+    @api.post("/verify", summary="Verify an uploaded WACZ or WARC")
+    def verify(bundle: Annotated[UploadFile, File()]) -> dict[str, Any]:
+        return _verify(bundle)
+
+    return api
+
+
+def _set_paused(services: Services, name: str, paused: bool) -> dict[str, Any]:
+    from tawthiq.sources import SourcesError, set_paused
+
+    try:
+        return set_paused(services.settings.home, name, paused).model_dump()
+    except SourcesError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+def _runs(services: Services, limit: int) -> list[dict[str, Any]]:
+    if not services.settings.catalog_path.exists():
+        return []
+    catalog = services.catalog()
+    try:
+        return [{"id": r.id, "started": r.started.isoformat() if r.started else None,
+                 "finished": r.finished.isoformat() if r.finished else None, "status": r.status, "kind": r.kind,
+                 "source": r.source, "specs": r.specs, "counts": r.counts, "errors": r.errors, "message": r.message}
+                for r in catalog.runs(limit)]
+    finally:
+        catalog.close()
+
+
+def _export(services: Services, q: str) -> FileResponse:
+    from tawthiq.exporting import ExportFailed, export_posts
+
+    folder = Path(tempfile.mkdtemp(prefix="tawthiq-export-"))
+    out = folder / "tawthiq-export.wacz"
+    try:
+        export_posts(services.settings, out, query=q)
+    except QuerySyntaxError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise HTTPException(400, f"query: {exc}") from None
+    except (ExportFailed, SearchError) as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise HTTPException(400, str(exc)) from None
+    except IndexUnavailable as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise HTTPException(503, str(exc)) from None
+    return FileResponse(out, media_type="application/zip", filename="tawthiq-export.wacz",
+                        background=BackgroundTask(shutil.rmtree, folder, True))
+
+
+def _verify(bundle: UploadFile) -> dict[str, Any]:
+    from archivers.verify import verify_wacz, verify_warc
+
+    name = Path(bundle.filename or "upload").name
+    if not name.endswith((".wacz", ".warc.gz", ".warc")):
+        raise HTTPException(400, f"{name}: upload a .wacz, .warc.gz or .warc file")
+    folder = Path(tempfile.mkdtemp(prefix="tawthiq-verify-"))
+    try:
+        path = folder / name
+        with open(path, "wb") as out:
+            shutil.copyfileobj(bundle.file, out, 8 << 20)
+        try:
+            report = verify_wacz(path) if name.endswith(".wacz") else verify_warc(path)
+        except Exception as exc:  # noqa: BLE001 - an unreadable upload is a verdict, not a crash
+            return {"file": name, "ok": False, "facts": [], "problems": [f"{name}: unreadable: {exc}"]}
+        return {"file": name, "ok": report.ok, "facts": report.facts, "problems": report.problems}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- pages ---------------------------------------------------------------------------------------
+def _pages(services: Services, render: Any) -> APIRouter:
+    pages = APIRouter(include_in_schema=False)
+    guard = services.guard
+
+    @pages.get("/")
+    def home() -> RedirectResponse:
+        return RedirectResponse("/search", status_code=303)
+
+    @pages.get("/search", response_class=HTMLResponse)
+    def search(request: Request, q: str = "", page: int = 1, sort: str = "relevance") -> HTMLResponse:
+        if sort not in SORTS:
+            raise HTTPException(400, f"sort must be one of {', '.join(SORTS)}")
+        if page < 1:
+            raise HTTPException(400, "page must be 1 or more")
+        result = services.search(q, page, 20, sort) if q.strip() else None
+        pages_total = ((result.total + 19) // 20) if result else 0
+
+        def link(**changes: Any) -> str:
+            params = {"q": q, "sort": sort, "page": page, **changes}
+            return "/search?" + urlencode(params)
+
+        return render(request, "search.html", q=q, sort=sort, page=page, result=result,
+                      pages_total=pages_total, link=link)
+
+    @pages.get("/post/{platform}/{post_id:path}", response_class=HTMLResponse)
+    def post(request: Request, platform: str, post_id: str) -> HTMLResponse:
+        detail = services.post(platform, post_id)
+        copies: list[Any] = []
+        own = services.search(f'id:"{platform}:{post_id}"', 1, 1, "date").hits
+        if own:
+            copies = services.search(f'cluster:"{own[0].cluster}"', 1, MAX_LIMIT, "date", fold=False).hits
+        return render(request, "post.html", post=detail, copies=copies, cluster=own[0].cluster if own else None)
+
+    @pages.get("/cluster/{cluster:path}", response_class=HTMLResponse)
+    def cluster(request: Request, cluster: str) -> HTMLResponse:
+        result = services.search(f'cluster:"{cluster}"', 1, MAX_LIMIT, "date", fold=False)
+        return render(request, "cluster.html", cluster=cluster, result=result)
+
+    @pages.get("/media/{record_id}")
+    def media(record_id: str) -> Response:
+        payload = services.payload(record_id)
+        ctype = payload.content_type.split(";")[0].strip().lower()
+        if not ctype.startswith(SHOWN_TYPES):
+            raise HTTPException(415, f"{record_id} is {ctype or 'untyped'}, not an image, video or audio file")
+        return Response(payload.body, media_type=ctype, headers={
+            "Content-Security-Policy": ARCHIVED_CSP, "Cache-Control": "private, max-age=3600"})
+
+    @pages.get("/raw/{record_id}")
+    def raw(record_id: str, download: bool = False) -> Response:
+        payload = services.payload(record_id)
+        if download:
+            return Response(payload.body, media_type="application/octet-stream", headers={
+                "Content-Disposition": f"attachment; filename=\"{quote(record_id.strip('<>').split(':')[-1])}.bin\"",
+                "Content-Security-Policy": ARCHIVED_CSP})
+        # Shown only as a sandboxed document: an opaque origin where scripts cannot run.
+        return Response(payload.body, media_type=payload.content_type or "application/octet-stream",
+                        headers={"Content-Security-Policy": ARCHIVED_CSP})
+
+    @pages.get("/sources", response_class=HTMLResponse)
+    def sources(request: Request, message: str = "") -> HTMLResponse:
+        from tawthiq.sources import SourcesError, load_sources
+
+        try:
+            listed = load_sources(services.settings.home).sources
+        except SourcesError as exc:
+            raise HTTPException(500, str(exc)) from None
+        return render(request, "sources.html", sources=listed, message=message)
+
+    @pages.post("/sources")
+    def add_source(request: Request, csrf: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "",
+                   spec: Annotated[str, Form()] = "", every: Annotated[str, Form()] = "",
+                   cron: Annotated[str, Form()] = "", keywords: Annotated[str, Form()] = "") -> Response:
+        from tawthiq.sources import SourcesError
+        from tawthiq.sources import add_source as add
+
+        guard.require_form(request, csrf)
+        try:
+            add(services.settings.home, name=name.strip(), spec=spec.strip(), every=every.strip() or None,
+                cron=cron.strip() or None, keywords=[k.strip() for k in keywords.split(",") if k.strip()])
+        except SourcesError as exc:
+            return render(request, "sources.html", status=400, message=str(exc), error=True,
+                          sources=_listed(services), form={"name": name, "spec": spec, "every": every,
+                                                           "cron": cron, "keywords": keywords})
+        return RedirectResponse("/sources?" + urlencode({"message": f"added {name}"}), status_code=303)
+
+    @pages.post("/sources/{name}/{action}")
+    def change_source(request: Request, name: str, action: str, csrf: Annotated[str, Form()] = "") -> Response:
+        from tawthiq.sources import SourcesError, remove_source, set_paused
+
+        guard.require_form(request, csrf)
+        try:
+            if action in ("pause", "resume"):
+                set_paused(services.settings.home, name, action == "pause")
+            elif action == "remove":
+                remove_source(services.settings.home, name)
+            else:
+                raise HTTPException(404, f"no action {action!r}")
+        except SourcesError as exc:
+            raise HTTPException(404, str(exc)) from None
+        done = {"pause": "paused", "resume": "resumed", "remove": "removed"}[action]
+        return RedirectResponse("/sources?" + urlencode({"message": f"{name} {done}"}), status_code=303)
+
+    @pages.get("/runs", response_class=HTMLResponse)
+    def runs(request: Request) -> HTMLResponse:
+        takedowns: list[dict[str, Any]] = []
+        if services.settings.catalog_path.exists():
+            catalog = services.catalog()
+            try:
+                takedowns = catalog.takedowns()
+            finally:
+                catalog.close()
+        return render(request, "runs.html", runs=_runs(services, 100), takedowns=takedowns)
+
+    @pages.get("/export")
+    def export(q: str = "") -> FileResponse:
+        if not q.strip():
+            raise HTTPException(400, "search for something first: the export holds the current search's posts")
+        return _export(services, q)
+
+    @pages.get("/verify", response_class=HTMLResponse)
+    def verify_form(request: Request) -> HTMLResponse:
+        return render(request, "verify.html", report=None)
+
+    @pages.post("/verify", response_class=HTMLResponse)
+    def verify(request: Request, bundle: Annotated[UploadFile, File()]) -> HTMLResponse:
+        return render(request, "verify.html", report=_verify(bundle))
+
+    @pages.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request) -> HTMLResponse:
+        return render(request, "login.html", message="")
+
+    @pages.post("/login")
+    def login(request: Request, token: Annotated[str, Form()] = "") -> Response:
+        if guard.read_only:
+            raise HTTPException(403, "read-only: start `tawthiq serve` with TAWTHIQ_TOKEN set to allow changes")
+        if not guard.check_token(token):
+            return render(request, "login.html", status=401, message="that is not the token")
+        response = RedirectResponse("/sources", status_code=303)
+        response.set_cookie(SESSION_COOKIE, guard.session_value(), httponly=True, samesite="strict")
+        return response
+
+    @pages.post("/logout")
+    def logout() -> Response:
+        response = RedirectResponse("/search", status_code=303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    return pages
+
+
+def _listed(services: Services) -> list[Any]:
+    from tawthiq.sources import SourcesError, load_sources
+
+    try:
+        return load_sources(services.settings.home).sources
+    except SourcesError:
+        return []
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=os.environ.get("TAWTHIQ_WEB_LOG", "info"))
