@@ -365,6 +365,11 @@ class Catalog:
                 })
         return out
 
+    def failures(self, limit: int = 200) -> list[t.Failure]:
+        """What could not be captured, newest first (each is also a metadata record in the archive)."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(t.Failure).order_by(t.Failure.id.desc()).limit(limit)).all())
+
     def warc_files(self) -> list[t.WarcFile]:
         with self.engine.connect() as conn:
             return list(conn.execute(select(t.WarcFile).order_by(t.WarcFile.name)).all())

@@ -381,13 +381,15 @@ def _pages(services: Services, render: Any) -> APIRouter:
     @pages.get("/runs", response_class=HTMLResponse)
     def runs(request: Request) -> HTMLResponse:
         takedowns: list[dict[str, Any]] = []
+        failures: list[Any] = []
         if services.settings.catalog_path.exists():
             catalog = services.catalog()
             try:
                 takedowns = catalog.takedowns()
+                failures = catalog.failures(200)
             finally:
                 catalog.close()
-        return render(request, "runs.html", runs=_runs(services, 100), takedowns=takedowns)
+        return render(request, "runs.html", runs=_runs(services, 100), takedowns=takedowns, failures=failures)
 
     @pages.get("/export")
     def export(q: str = "") -> FileResponse:
