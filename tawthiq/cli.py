@@ -131,7 +131,7 @@ def warcs(data_dir: DataDir = None, config: ConfigFile = None) -> None:
     settings = settings_or_exit(data_dir, config)
     from tawthiq.catalog import Catalog
 
-    if not settings.catalog_path.exists():
+    if not settings.has_catalog:
         raise fail(f"no catalog in {settings.home}: nothing has been captured there yet")
     catalog = Catalog(settings.catalog_url)
     rows = catalog.warc_files()
@@ -271,12 +271,15 @@ def _searching(settings: Settings, backend: str | None = None):  # type: ignore[
 
 def _unindexed_note(settings: Settings, in_index: int) -> str | None:
     """Archived posts missing from the index are said, never silently left out."""
-    if not settings.catalog_path.exists():
+    if not settings.has_catalog:
         return None
-    import sqlite3
+    from tawthiq.catalog import Catalog
 
-    with sqlite3.connect(settings.catalog_path) as conn:
-        archived = conn.execute("SELECT count(*) FROM posts WHERE indexed").fetchone()[0]
+    catalog = Catalog(settings.catalog_url)
+    try:
+        archived = catalog.count_searchable_posts()
+    finally:
+        catalog.close()
     if archived > in_index:
         return f"{archived - in_index} archived post(s) are not in the search index: run `tawthiq reindex`"
     return None
@@ -461,7 +464,7 @@ def runs(data_dir: DataDir = None, config: ConfigFile = None,
     from tawthiq.catalog import Catalog
 
     settings = settings_or_exit(data_dir, config)
-    if not settings.catalog_path.exists():
+    if not settings.has_catalog:
         raise fail(f"no catalog in {settings.home}: nothing has been captured there yet")
     catalog = Catalog(settings.catalog_url)
     for r in catalog.runs(limit):
@@ -504,7 +507,7 @@ def takedowns(data_dir: DataDir = None, config: ConfigFile = None,
     from tawthiq.catalog import Catalog
 
     settings = settings_or_exit(data_dir, config)
-    if not settings.catalog_path.exists():
+    if not settings.has_catalog:
         raise fail(f"no catalog in {settings.home}: nothing has been captured there yet")
     catalog = Catalog(settings.catalog_url)
     items = catalog.takedowns()
@@ -567,6 +570,8 @@ def export(
     from tawthiq.exporting import ExportFailed, export_posts
 
     settings = settings_or_exit(data_dir, config)
+    if fmt not in ("wacz", "warc"):
+        raise fail(f"--format must be wacz or warc, not {fmt!r}")
     id_list = [i.strip() for i in ids.split(",") if i.strip()] if ids else None
     with _searching_errors():
         try:
@@ -598,7 +603,7 @@ def verify(
         from tawthiq.catalog import Catalog
 
         digests: dict[str, str | None] = {}
-        if settings.catalog_path.exists():
+        if settings.has_catalog:
             catalog = Catalog(settings.catalog_url)
             digests = {row.name: row.sha256 for row in catalog.warc_files() if row.sealed}
             catalog.close()

@@ -21,7 +21,7 @@ def export_posts(settings: Settings, output: Path, *, fmt: str = "wacz", query: 
                  source: str | None = None, collection: str | None = None) -> tuple[Selection, wacz.ExportResult]:
     if fmt not in ("wacz", "warc"):
         raise ExportFailed(f"format must be wacz or warc, not {fmt!r}")
-    if not settings.catalog_path.exists():
+    if not settings.has_catalog:
         raise ExportFailed(f"no catalog in {settings.home}: nothing has been captured there yet")
     if query is not None:
         if ids:

@@ -19,7 +19,7 @@ def recheck_crawls(settings: Settings, target: Target) -> list[tuple[type, dict[
 
     if target.kind not in ("telegram", "feed"):
         raise NothingToCheck(f"{target.label}: only Telegram channels and feeds have posts to recheck")
-    if not settings.catalog_path.exists():
+    if not settings.has_catalog:
         raise NothingToCheck(f"{target.label}: nothing archived yet in {settings.home}")
     catalog = Catalog(settings.catalog_url)
     posts = [PostToCheck(p.platform, p.post_id, p.url, p.text) for p in catalog.posts_of(target.kind, target.value)]

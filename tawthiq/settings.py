@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     elasticsearch_index: str
     index_batch: int = Field(gt=0)
     token: str = Field(repr=False)
+    database_url: str = Field(repr=False)
     blur_media: bool
 
     _files: ClassVar[tuple[Path, ...]] = (DEFAULTS_FILE,)
@@ -102,7 +103,12 @@ class Settings(BaseSettings):
 
     @property
     def catalog_url(self) -> str:
-        return f"sqlite:///{self.catalog_path}"
+        return self.database_url or f"sqlite:///{self.catalog_path}"
+
+    @property
+    def has_catalog(self) -> bool:
+        """Whether anything has been catalogued yet (a PostgreSQL catalog always exists)."""
+        return bool(self.database_url) or self.catalog_path.exists()
 
 
 def load_settings(home: Path | None = None, config: Path | None = None, **overrides: Any) -> Settings:

@@ -125,6 +125,7 @@ class Post(Base):
     __table_args__ = (
         UniqueConstraint("platform", "post_id", name="uq_posts_platform_post"),
         Index("ix_posts_source", "platform", "source"),
+        Index("ix_posts_published", "published"),  # export --since/--until, date listings
     )
 
 
@@ -141,6 +142,11 @@ class PostCapture(Base):
     warc_offset: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     warc_length: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    __table_args__ = (
+        Index("ix_post_captures_post", "post"),  # a post's capture history
+        Index("ix_post_captures_run", "run_id"),  # export --collection
+    )
 
 
 class Failure(Base):

@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from archivers.exchange import DigestHit
 from archivers.reader import IndexedRecord, iter_records
 from archivers.writer import SealedFile, WrittenRecord
+from tawthiq.catalog import migrate
 from tawthiq.catalog import schema as t
 
 
@@ -68,6 +70,11 @@ class RecordFacts:
         )
 
 
+def insert_for(engine: Engine) -> Any:
+    """The dialect's INSERT with ON CONFLICT (the same API on SQLite and PostgreSQL)."""
+    return pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -92,7 +99,8 @@ class Catalog:
         self.engine: Engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        t.Base.metadata.create_all(self.engine)
+        migrate.upgrade(self.engine)
+        self.insert = insert_for(self.engine)
         self._buffer: list[RecordFacts] = []
         self._reader: Any = None
         self.run_id: int | None = None
@@ -105,14 +113,14 @@ class Catalog:
 
     def file_opened(self, name: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(sqlite_insert(t.WarcFile).values(
+            conn.execute(self.insert(t.WarcFile).values(
                 name=name, created=utcnow(), sealed=False, run_id=self.run_id,
             ).on_conflict_do_nothing())
 
     def file_sealed(self, sealed: SealedFile, *, recovered: bool = False) -> None:
         self.flush()
         with self.engine.begin() as conn:
-            conn.execute(sqlite_insert(t.WarcFile).values(
+            conn.execute(self.insert(t.WarcFile).values(
                 name=sealed.name, created=utcnow(), sealed=False, run_id=self.run_id,
             ).on_conflict_do_nothing())
             conn.execute(update(t.WarcFile).where(t.WarcFile.name == sealed.name).values(
@@ -140,7 +148,7 @@ class Catalog:
             if f.rec_type == "metadata" and f.document is not None:
                 documents.append(f)
         if rows:
-            conn.execute(sqlite_insert(t.Record).on_conflict_do_nothing(index_elements=["record_id"]), rows)
+            conn.execute(self.insert(t.Record).on_conflict_do_nothing(index_elements=["record_id"]), rows)
         for f in documents:
             kind = f.document.get("type") if f.document else None
             if kind == "post":
@@ -158,7 +166,7 @@ class Catalog:
         warc = post.get("warc") or {}
         digest = content_hash(post)
         captured = f.date
-        inserted = conn.execute(sqlite_insert(t.Post).values(
+        inserted = conn.execute(self.insert(t.Post).values(
             platform=post["platform"], post_id=post["post_id"], source=post["source"], url=post["url"],
             author=post.get("author"), published=_parse_dt(post.get("published")), text=post.get("text") or "",
             language=post.get("language"), data=post, content_sha256=digest, first_captured=captured,
@@ -167,7 +175,7 @@ class Catalog:
         ).on_conflict_do_nothing(index_elements=["platform", "post_id"]))
         pk = conn.execute(select(t.Post.id).where(
             t.Post.platform == post["platform"], t.Post.post_id == post["post_id"])).scalar_one()
-        added = conn.execute(sqlite_insert(t.PostCapture).values(
+        added = conn.execute(self.insert(t.PostCapture).values(
             post=pk, captured=captured, content_sha256=digest, metadata_record_id=f.record_id,
             warc_file=warc.get("file"), warc_offset=warc.get("offset"), warc_length=warc.get("length"),
             run_id=run_id,
@@ -190,7 +198,7 @@ class Catalog:
 
     def _apply_check(self, conn: Any, f: RecordFacts) -> None:
         doc = f.document or {}
-        conn.execute(sqlite_insert(t.PostCheck).values(
+        conn.execute(self.insert(t.PostCheck).values(
             platform=doc["platform"], post_id=doc["post_id"], checked=f.date, state=doc["state"],
             http_status=doc.get("http_status"), detail=doc.get("detail"), check_url=doc.get("check_url", f.uri),
             evidence_record_id=doc.get("evidence_record_id"), metadata_record_id=f.record_id,
@@ -200,7 +208,7 @@ class Catalog:
         doc = f.document or {}
         facts = doc.get("facts") or {}
         where = doc.get("warc") or {}
-        conn.execute(sqlite_insert(t.Media).values(
+        conn.execute(self.insert(t.Media).values(
             record_id=doc["record_id"], sha256=facts.get("sha256", ""), size=facts.get("size", 0),
             mime=facts.get("mime", ""), duration=facts.get("duration"), width=facts.get("width"),
             height=facts.get("height"), codec=facts.get("codec"), audio_codec=facts.get("audio_codec"),
@@ -212,7 +220,7 @@ class Catalog:
 
     def _apply_failure(self, conn: Any, f: RecordFacts, run_id: int | None) -> None:
         doc = f.document or {}
-        conn.execute(sqlite_insert(t.Failure).values(
+        conn.execute(self.insert(t.Failure).values(
             url=doc.get("url") or f.uri, error=doc.get("error", ""), kind=doc.get("kind", "fetch"),
             at=f.date, metadata_record_id=f.record_id, run_id=run_id,
         ).on_conflict_do_nothing(index_elements=["metadata_record_id"]))
@@ -249,7 +257,7 @@ class Catalog:
         """Remember what was captured: (spec, platform, name, url) per target, with its last run."""
         with self.engine.begin() as conn:
             for spec, platform, name, url in targets:
-                conn.execute(sqlite_insert(t.Source).values(
+                conn.execute(self.insert(t.Source).values(
                     spec=spec, platform=platform, name=name, url=url, collection=collection,
                     created=utcnow(), last_run_id=run_id,
                 ).on_conflict_do_update(index_elements=["spec"], set_={"last_run_id": run_id}))
@@ -364,6 +372,10 @@ class Catalog:
                     "metadata_record_id": post.metadata_record_id,
                 })
         return out
+
+    def count_searchable_posts(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(t.Post).where(t.Post.indexed)).scalar_one())
 
     def failures(self, limit: int = 200) -> list[t.Failure]:
         """What could not be captured, newest first (each is also a metadata record in the archive)."""

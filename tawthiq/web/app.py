@@ -50,7 +50,7 @@ class Services:
         self.guard = Guard(settings.token)
 
     def catalog(self) -> Catalog:
-        if not self.settings.catalog_path.exists():
+        if not self.settings.has_catalog:
             raise HTTPException(404, f"nothing has been captured in {self.settings.home} yet")
         return Catalog(self.settings.catalog_url)
 
@@ -223,7 +223,7 @@ def _set_paused(services: Services, name: str, paused: bool) -> dict[str, Any]:
 
 
 def _runs(services: Services, limit: int) -> list[dict[str, Any]]:
-    if not services.settings.catalog_path.exists():
+    if not services.settings.has_catalog:
         return []
     catalog = services.catalog()
     try:
@@ -382,7 +382,7 @@ def _pages(services: Services, render: Any) -> APIRouter:
     def runs(request: Request) -> HTMLResponse:
         takedowns: list[dict[str, Any]] = []
         failures: list[Any] = []
-        if services.settings.catalog_path.exists():
+        if services.settings.has_catalog:
             catalog = services.catalog()
             try:
                 takedowns = catalog.takedowns()
