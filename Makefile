@@ -15,12 +15,21 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# pywb, the replay tool the export tests check bundles with, in a virtualenv of its own: it pins
+# redis<3 (through fakeredis), which cannot share an environment with the capture queue's client.
+PYWB_STAMP := .venv-pywb/.installed
+$(PYWB_STAMP):
+	test -x .venv-pywb/bin/python || $(PYTHON) -m venv .venv-pywb
+	.venv-pywb/bin/pip install --quiet --upgrade pip
+	.venv-pywb/bin/pip install --quiet 'pywb>=2.8'
+	touch $(PYWB_STAMP)
+
 ## Serve the bundled synthetic demo site on 127.0.0.1 and capture it into ./tawthiq-demo-data
 demo: $(STAMP)
 	$(BIN)/tawthiq demo --data-dir ./tawthiq-demo-data
 
 ## Run the whole test suite
-test: $(STAMP)
+test: $(STAMP) $(PYWB_STAMP)
 	$(BIN)/python -m pytest
 
 ## Capture speed against wget and Scrapy without recording (needs nginx and wget)
@@ -40,4 +49,4 @@ bench-search: $(STAMP)
 	$(BIN)/python -m bench.search.run
 
 clean:
-	rm -rf $(VENV) tawthiq-demo-data tawthiq-data .pytest_cache
+	rm -rf $(VENV) .venv-pywb tawthiq-demo-data tawthiq-data .pytest_cache

@@ -200,6 +200,25 @@ def reindex(
 
 
 @app.command()
+def worker(
+    burst: Annotated[bool, typer.Option(help="stop when the queue is empty")] = False,
+    data_dir: DataDir = None, config: ConfigFile = None,
+) -> None:
+    """Take capture runs from the Redis queue (scale-out: needs redis_url / TAWTHIQ_REDIS_URL)."""
+    from tawthiq.queue import run_worker, worker_identity
+
+    settings = settings_or_exit(data_dir, config)
+    if not settings.redis_url:
+        raise fail("a worker needs a queue: set redis_url (TAWTHIQ_REDIS_URL), e.g. redis://127.0.0.1:6379/0")
+    console.print(f"tawthiq worker {worker_identity(settings.worker_id)}: taking captures from "
+                  f"{settings.redis_url.split('@')[-1]} for {settings.home}", highlight=False)
+    try:
+        run_worker(settings, burst=burst)
+    except Exception as exc:  # noqa: BLE001 - e.g. Redis unreachable: one line
+        raise fail(f"worker stopped: {type(exc).__name__}: {exc}") from None
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on (127.0.0.1: this machine only)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8080,

@@ -66,19 +66,37 @@ def _spawn(args: list[str], home: str, time_limit: float | None, label: str) -> 
     return proc.returncode
 
 
-def capture_job(home: str, name: str, time_limit: float | None = None) -> None:
-    """APScheduler job: one capture of one source (read fresh from sources.yaml)."""
+def capture_args(home: Path, name: str) -> list[str] | None:
+    """The `tawthiq capture` arguments for a source, read fresh from sources.yaml."""
     try:
-        source = load_sources(Path(home)).get(name)
+        source = load_sources(home).get(name)
     except SourcesError as exc:
         log.error("cannot run %s: %s", name, exc)
-        return
+        return None
     args = ["capture", source.spec, "--source", source.name]
     if source.collection:
         args += ["--collection", source.collection]
     if source.keywords:
         args += ["--keywords", ",".join(source.keywords)]
-    _spawn(args, home, time_limit, f"capture {name}")
+    return args
+
+
+def capture_job(home: str, name: str, time_limit: float | None = None) -> None:
+    """APScheduler job: one capture of one source, as a child of this process."""
+    args = capture_args(Path(home), name)
+    if args is not None:
+        _spawn(args, home, time_limit, f"capture {name}")
+
+
+def queue_capture_job(home: str, name: str, time_limit: float | None = None) -> None:
+    """APScheduler job in scale-out mode: put the capture on the queue for a worker."""
+    from tawthiq.queue import enqueue_capture, redis_from
+    from tawthiq.settings import load_settings
+
+    try:
+        enqueue_capture(redis_from(load_settings(Path(home)).redis_url), home, name, time_limit)
+    except Exception as exc:  # noqa: BLE001 - Redis down: said, and the next run time tries again
+        log.error("cannot queue capture %s: %s", name, exc)
 
 
 def recheck_job(home: str, name: str, time_limit: float | None = None) -> None:
@@ -124,9 +142,10 @@ class Daemon:
         """Make the stored jobs match sources.yaml, keeping next run times that did not change."""
         sources = load_sources(Path(self.home)).sources
         wanted: dict[str, tuple[Any, Any, list[Any], bool]] = {}
+        capture = queue_capture_job if self.settings.redis_url else capture_job
         for source in sources:
             args = [self.home, source.name, self.time_limit]
-            wanted[f"capture:{source.name}"] = (capture_job, _trigger(source.every, source.cron, self.jitter),
+            wanted[f"capture:{source.name}"] = (capture, _trigger(source.every, source.cron, self.jitter),
                                                 args, source.paused)
             if source.recheck_every:
                 wanted[f"recheck:{source.name}"] = (recheck_job, _trigger(source.recheck_every, None, self.jitter),
@@ -137,7 +156,8 @@ class Daemon:
                 job.remove()
         for job_id, (func, trigger, args, paused) in wanted.items():
             job = self.scheduler.get_job(job_id)
-            if job is None or not _same_trigger(job.trigger, trigger) or list(job.args) != args:
+            if (job is None or not _same_trigger(job.trigger, trigger) or list(job.args) != args
+                    or job.func is not func):
                 log.info("schedule %s: %s", job_id, trigger)
                 job = self.scheduler.add_job(func, trigger, args=args, id=job_id, name=job_id,
                                              replace_existing=True)
@@ -157,6 +177,8 @@ class Daemon:
         _stopping.clear()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: _stopping.set())
+        if self.settings.redis_url:
+            return self._run_as_candidate()
         self.scheduler.start(paused=True)
         self._sources_changed()
         self.sync()
@@ -176,6 +198,51 @@ class Daemon:
             for proc in _children:
                 proc.send_signal(signal.SIGTERM)
         self.scheduler.shutdown(wait=True)
+        log.info("stopped at %s", datetime.now(timezone.utc).isoformat())
+        return 0
+
+
+    def _run_as_candidate(self) -> int:
+        """Scale-out mode: several schedulers may run; the one holding the leader lease schedules
+        (and requeues abandoned runs), the others wait and take over when its lease expires."""
+        from tawthiq.leases import Lease, holder_of
+        from tawthiq.queue import redis_from, requeue_abandoned, worker_identity
+
+        redis = redis_from(self.settings.redis_url)
+        me = f"scheduler-{worker_identity(self.settings.worker_id)}-{__import__('os').getpid()}"
+        lease = Lease(redis, "tawthiq:scheduler-leader", me, self.settings.lease_seconds)
+        leading, started = False, False
+        poll = min(self.poll_seconds, self.settings.lease_seconds / 3)
+        log.info("%s: waiting to lead (leader now: %s)", me, holder_of(redis, "tawthiq:scheduler-leader"))
+        while not _stopping.wait(poll):
+            try:
+                if not leading:
+                    if lease.acquire():
+                        leading = True
+                        log.info("%s leads: scheduling", me)
+                        if not started:
+                            self.scheduler.start(paused=True)
+                            started = True
+                        self._sources_changed()
+                        self.sync()
+                        self.scheduler.resume()
+                    continue
+                if not lease.renew():
+                    leading = False
+                    self.scheduler.pause()
+                    log.warning("%s lost the lead: waiting", me)
+                    continue
+                requeue_abandoned(redis)
+                if self._sources_changed():
+                    self.sync()
+            except SourcesError as exc:
+                log.error("%s (schedules left as they were)", exc)
+            except Exception as exc:  # noqa: BLE001 - Redis unreachable for a moment
+                log.error("scheduler: %s", exc)
+        if started:
+            self.scheduler.shutdown(wait=False)
+        if leading:
+            lease.release()
         log.info("stopped at %s", datetime.now(timezone.utc).isoformat())
         return 0
 

@@ -71,6 +71,7 @@ def warcinfo_fields(settings: Settings, specs: list[str], run_id: int | None) ->
         "http-header-user-agent": settings.user_agent,
         "robots": "obey" if settings.obey_robots_txt else "ignore",
         "tawthiq-run": str(run_id) if run_id is not None else "",
+        "tawthiq-worker": settings.worker_id or socket.gethostname(),
         "tawthiq-specs": " ".join(specs),
         "tawthiq-limits": (f"max-response-size={settings.max_response_size}; depth={settings.depth_limit}; "
                            f"pages={settings.page_limit}; telegram-pages={settings.telegram_max_pages}; "

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     index_batch: int = Field(gt=0)
     token: str = Field(repr=False)
     database_url: str = Field(repr=False)
+    redis_url: str = Field(repr=False)
+    lease_seconds: float = Field(gt=1)
+    worker_id: str
     blur_media: bool
 
     _files: ClassVar[tuple[Path, ...]] = (DEFAULTS_FILE,)

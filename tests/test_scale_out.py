@@ -1,0 +1,147 @@
+"""Scale-out on one machine: Debian's redis-server on 127.0.0.1, two schedulers (one leads), three
+workers, thirty Telegram-format channels. A worker is killed with kill -9 in the middle of a run
+and the leading scheduler is killed too; every post must still be archived exactly once and every
+WARC file must verify."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tawthiq.demo.server import Incoming, LocalServer
+from tawthiq.demo.site import DemoChannel
+from tests.conftest import ROOT, query, run_tawthiq
+
+REDIS = shutil.which("redis-server")
+CHANNELS = 30
+pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (.ci/run installs it)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def channels() -> Iterator[tuple[LocalServer, list[DemoChannel]]]:
+    srv = LocalServer()
+    made = [DemoChannel(srv.base_url, name=f"witness_{i:02d}", videos=False) for i in range(CHANNELS)]
+    for ch in made:
+        srv.routes[f"/s/{ch.name}"] = ch.render
+
+    def files(incoming: Incoming):  # type: ignore[no-untyped-def]
+        from tawthiq.demo.site import _file
+
+        return _file(incoming) if incoming.path.startswith("/file/") else None
+
+    srv.fallback = files
+    with srv:
+        yield srv, made
+
+
+def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tawthiq.cli", *args], cwd=ROOT, env=env, start_new_session=True,
+                            stdout=open(log, "w"), stderr=subprocess.STDOUT)
+
+
+def _kill_group(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def test_three_workers_two_schedulers_and_kill_9(redis_url: str, channels, data_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from redis import Redis
+
+    srv, made = channels
+    for ch in made:
+        assert run_tawthiq(["sources", "add", ch.name, f"telegram:{ch.name}", "--every", "15s"],
+                           data_dir=data_dir).code == 0
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("TAWTHIQ_")}
+    base_env.update(TAWTHIQ_REDIS_URL=redis_url, TAWTHIQ_TELEGRAM_BASE_URL=srv.base_url, TAWTHIQ_LEASE_SECONDS="4",
+                    PYTHONWARNINGS="ignore")
+    home = ["--data-dir", str(data_dir)]
+    schedulers = [_spawn(["run", "--jitter", "0", *home], {**base_env, "TAWTHIQ_WORKER_ID": f"s{i}"},
+                         tmp_path / f"scheduler{i}.log") for i in (1, 2)]
+    workers = {f"w{i}": _spawn(["worker", *home], {**base_env, "TAWTHIQ_WORKER_ID": f"w{i}"}, tmp_path / f"w{i}.log")
+               for i in (1, 2, 3)}
+    r = Redis.from_url(redis_url)
+    try:
+        # kill -9 a worker (its whole process group: worker, job and capture) while it captures
+        victim = None
+        deadline = time.monotonic() + 120
+        while victim is None and time.monotonic() < deadline:
+            for key in r.scan_iter("tawthiq:lease:*"):
+                holder = (r.get(key) or b"").decode()
+                if holder in workers:
+                    victim = holder
+                    break
+            time.sleep(0.05)
+        assert victim is not None, "no capture started"
+        time.sleep(0.3)
+        _kill_group(workers.pop(victim))
+        # kill -9 the leading scheduler; the other must take over
+        leader = (r.get("tawthiq:scheduler-leader") or b"").decode()
+        lead_proc = schedulers[0] if "-s1-" in leader else schedulers[1]
+        _kill_group(lead_proc)
+        names = {ch.name for ch in made}
+        deadline = time.monotonic() + 420
+        while time.monotonic() < deadline:
+            done = {row[0] for row in query(data_dir, "select distinct source from capture_runs where status = 'finished'")}
+            new_leader = (r.get("tawthiq:scheduler-leader") or b"").decode()
+            if names <= done and new_leader and new_leader != leader:
+                break
+            time.sleep(1)
+        assert names <= done, f"never captured: {sorted(names - done)}"
+        assert new_leader != leader, "the second scheduler did not take over"
+    finally:
+        for proc in [*schedulers, *workers.values()]:
+            _kill_group(proc, signal.SIGTERM)
+        for proc in [*schedulers, *workers.values()]:
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+    logs = "\n".join(p.read_text(errors="replace")[-2000:] for p in tmp_path.glob("*.log"))
+    # the killed worker's run was retried elsewhere
+    assert "abandoned" in logs or "queued again" in logs, logs
+    # every post archived exactly once
+    posts = query(data_dir, "select p.post_id, count(c.id) from posts p join post_captures c on c.post = p.id "
+                            "group by p.id")
+    assert len(posts) == CHANNELS * len(made[0].posts)
+    assert all(count == 1 for _, count in posts), [p for p in posts if p[1] != 1][:5]
+    # the dead worker's .open file was repaired by a later run; every file verifies
+    run_tawthiq(["recover"], data_dir=data_dir)
+    assert not list((data_dir / "warcs").glob("*.open"))
+    verified = run_tawthiq(["verify", str(data_dir)])
+    assert verified.code == 0, verified.out[-2000:]
+    prefixes = {p.name.split("-")[1] for p in (data_dir / "warcs").glob("tawthiq-w*.warc.gz")}
+    assert len(prefixes) >= 2, prefixes  # files carry the worker that wrote them
