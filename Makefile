@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install bench bench-video bench-export bench-search clean
+.PHONY: demo test install bench bench-video bench-export bench-search bench-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench-export: $(STAMP)
 ## Search at 1 million generated posts: index build rate and query latency against a SQL LIKE scan
 bench-search: $(STAMP)
 	$(BIN)/python -m bench.search.run
+
+## Queue workers (1, 2, 4) against the single-process capture (needs redis-server)
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.scale.run
 
 clean:
 	rm -rf $(VENV) .venv-pywb tawthiq-demo-data tawthiq-data .pytest_cache

@@ -106,7 +106,7 @@ def run_capture(
     settings.warcs_dir.mkdir(parents=True, exist_ok=True)
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     settings.exports_dir.mkdir(parents=True, exist_ok=True)
-    catalog = Catalog(settings.catalog_url)
+    catalog = Catalog(settings.catalog_url, worker=settings.worker_id or None)
     recovered = recover(settings, catalog)
     specs = [t.label for t in targets] or [kind]
     run_id = catalog.start_run(specs, settings.collection, source=source_name, kind=kind)

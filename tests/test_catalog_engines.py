@@ -70,6 +70,7 @@ def _upgraded_in_place(url: str, data_dir: Path, env: dict[str, str]) -> None:
     assert migrate.current(engine) == migrate.head()
     assert "ix_posts_published" in {i["name"] for i in inspect(engine).get_indexes("posts")}
     assert "ix_post_captures_post" in {i["name"] for i in inspect(engine).get_indexes("post_captures")}
+    assert "location" in {c["name"] for c in inspect(engine).get_columns("warc_files")}
     engine.dispose()
     assert _counts(url) == before  # nothing lost
 

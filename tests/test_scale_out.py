@@ -145,3 +145,6 @@ def test_three_workers_two_schedulers_and_kill_9(redis_url: str, channels, data_
     assert verified.code == 0, verified.out[-2000:]
     prefixes = {p.name.split("-")[1] for p in (data_dir / "warcs").glob("tawthiq-w*.warc.gz")}
     assert len(prefixes) >= 2, prefixes  # files carry the worker that wrote them
+    locations = query(data_dir, "select name, location from warc_files where sealed")
+    assert all(loc and loc.split(":")[0] in ("w1", "w2", "w3") and loc.endswith(name) for name, loc in locations
+               if name.startswith("tawthiq-w")), locations[:3]

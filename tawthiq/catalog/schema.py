@@ -70,6 +70,9 @@ class WarcFile(Base):
     sealed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("capture_runs.id"), nullable=True)
     recovered: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Which machine wrote it and where it lies there ("WORKER:/abs/path"); with several
+    # workers the catalog is the one place that knows every file's location.
+    location: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Record(Base):

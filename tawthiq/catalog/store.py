@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -93,7 +94,8 @@ def content_hash(post: dict[str, Any]) -> str:
 class Catalog:
     FLUSH_EVERY = 500
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, worker: str | None = None) -> None:
+        self.worker = worker or socket.gethostname()
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = create_engine(url, future=True)
@@ -125,6 +127,7 @@ class Catalog:
             ).on_conflict_do_nothing())
             conn.execute(update(t.WarcFile).where(t.WarcFile.name == sealed.name).values(
                 size=sealed.size, sha256=sealed.sha256, sealed=True, sealed_at=utcnow(), recovered=recovered,
+                location=f"{self.worker}:{Path(sealed.path).resolve()}",
             ))
 
     def flush(self) -> None:

@@ -1,0 +1,108 @@
+"""bench/scale: posts archived per second by 1, 2 and 4 queue workers against the single-process
+capture of the same channels, on this machine (Redis from Debian's redis-server on 127.0.0.1).
+
+Each round captures CHANNELS Telegram-format channels (28 posts, 3 pages, photos) into a fresh
+data directory: once with one `tawthiq capture` of all channels, then through the queue with k
+`tawthiq worker --burst` processes. It also counts the Redis commands and catalog rows per run,
+for the projection in the README. Run with `make bench-scale`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import ROOT, clean_env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _posts(home: Path) -> int:
+    with sqlite3.connect(home / "catalog.sqlite") as conn:
+        return conn.execute("select count(*) from posts").fetchone()[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--channels", type=int, default=24)
+    parser.add_argument("--workers", default="1,2,4")
+    args = parser.parse_args()
+    redis_bin = shutil.which("redis-server")
+    if not redis_bin:
+        raise SystemExit("bench: needs redis-server (apt-get install redis-server)")
+    from redis import Redis
+
+    from tawthiq.demo.server import LocalServer
+    from tawthiq.demo.site import DemoChannel, _file
+    from tawthiq.queue import QUEUE, enqueue_capture
+
+    port = _free_port()
+    redis_proc = subprocess.Popen([redis_bin, "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+                                  stdout=subprocess.DEVNULL)
+    time.sleep(0.5)
+    url = f"redis://127.0.0.1:{port}/0"
+    srv = LocalServer()
+    chans = [DemoChannel(srv.base_url, name=f"bench_{i:03d}", videos=False) for i in range(args.channels)]
+    for ch in chans:
+        srv.routes[f"/s/{ch.name}"] = ch.render
+    srv.fallback = lambda inc: _file(inc) if inc.path.startswith("/file/") else None
+    results: dict[str, float] = {}
+    env = {**clean_env(), "TAWTHIQ_TELEGRAM_BASE_URL": srv.base_url, "PYTHONWARNINGS": "ignore"}
+    with srv:
+        work = Path(tempfile.mkdtemp(prefix="tawthiq-bench-scale-"))
+        home = work / "single"
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "tawthiq.cli", "capture", *[f"telegram:{c.name}" for c in chans],
+                        "--data-dir", str(home)], env=env, cwd=ROOT, capture_output=True, check=True)
+        results["single process"] = _posts(home) / (time.perf_counter() - started)
+        redis = Redis.from_url(url)
+        for k in [int(x) for x in args.workers.split(",")]:
+            redis.flushdb()
+            home = work / f"workers-{k}"
+            home.mkdir()
+            (home / "sources.yaml").write_text("sources:\n" + "".join(
+                f"  - name: {c.name}\n    spec: telegram:{c.name}\n    every: 1h\n" for c in chans))
+            wenv = {**env, "TAWTHIQ_REDIS_URL": url}
+            before = redis.info("commandstats")
+            calls_before = sum(v["calls"] for v in before.values())
+            started = time.perf_counter()
+            for c in chans:
+                enqueue_capture(redis, str(home), c.name, 600)
+            procs = [subprocess.Popen([sys.executable, "-m", "tawthiq.cli", "worker", "--burst", "--data-dir", str(home)],
+                                      env={**wenv, "TAWTHIQ_WORKER_ID": f"b{i}"}, cwd=ROOT,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(k)]
+            for p in procs:
+                p.wait()
+            elapsed = time.perf_counter() - started
+            calls = sum(v["calls"] for v in redis.info("commandstats").values()) - calls_before
+            results[f"{k} worker(s)"] = _posts(home) / elapsed
+            results[f"redis commands per run ({k})"] = calls / len(chans)
+            assert _posts(home) == 28 * len(chans), "posts missing"
+        with sqlite3.connect(work / "workers-1" / "catalog.sqlite") as conn:
+            rows = sum(conn.execute(f"select count(*) from {t}").fetchone()[0]
+                       for t in ("records", "posts", "post_captures", "media", "failures", "warc_files", "capture_runs"))
+        results["catalog rows per post"] = rows / (28 * len(chans))
+        results["seconds per run (1 worker)"] = (28 * len(chans) / results["1 worker(s)"]) / len(chans) \
+            if "1 worker(s)" in results else 0
+    redis_proc.terminate()
+    print(f"{args.channels} channels x 28 posts on {os.cpu_count()} cores")
+    for key, value in results.items():
+        print(f"  {key:34} {value:10.1f}")
+    print(json.dumps({k: round(v, 2) for k, v in results.items()}))
+
+
+if __name__ == "__main__":
+    main()
