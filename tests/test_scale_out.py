@@ -1,5 +1,5 @@
-"""Scale-out on one machine: Debian's redis-server on 127.0.0.1, two schedulers (one leads), three
-workers, thirty Telegram-format channels. A worker is killed with kill -9 in the middle of a run
+"""Scale-out on one machine: Debian's redis-server and postgresql on 127.0.0.1 (the queue and the
+shared catalog), two schedulers (one leads), three workers, thirty Telegram-format channels. A worker is killed with kill -9 in the middle of a run
 and the leading scheduler is killed too; every post must still be archived exactly once and every
 WARC file must verify."""
 
@@ -17,9 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from sqlalchemy import create_engine, text
+
 from tawthiq.demo.server import Incoming, LocalServer
 from tawthiq.demo.site import DemoChannel
-from tests.conftest import ROOT, query, run_tawthiq
+from tests.conftest import ROOT, run_tawthiq
+from tests.local_postgres import pg_bin, postgres_server
 
 REDIS = shutil.which("redis-server")
 CHANNELS = 30
@@ -47,6 +50,27 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
     yield f"redis://127.0.0.1:{port}/0"
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture
+def catalog_url(data_dir: Path) -> Iterator[str]:
+    """The shared catalog: PostgreSQL as a real deployment has it (SQLite where it is not installed)."""
+    if pg_bin() is None:
+        yield f"sqlite:///{data_dir / 'catalog.sqlite'}"
+        return
+    with postgres_server() as url:
+        yield url
+
+
+def _query(url: str, sql: str) -> list[tuple]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql)).all()]
+    except Exception:  # noqa: BLE001 - the catalog's tables are not there yet
+        return []
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
@@ -78,7 +102,8 @@ def _kill_group(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
         pass
 
 
-def test_three_workers_two_schedulers_and_kill_9(redis_url: str, channels, data_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_three_workers_two_schedulers_and_kill_9(redis_url: str, catalog_url: str, channels, data_dir: Path,  # type: ignore[no-untyped-def]
+                                                 tmp_path: Path) -> None:
     from redis import Redis
 
     srv, made = channels
@@ -87,7 +112,7 @@ def test_three_workers_two_schedulers_and_kill_9(redis_url: str, channels, data_
                            data_dir=data_dir).code == 0
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("TAWTHIQ_")}
     base_env.update(TAWTHIQ_REDIS_URL=redis_url, TAWTHIQ_TELEGRAM_BASE_URL=srv.base_url, TAWTHIQ_LEASE_SECONDS="4",
-                    PYTHONWARNINGS="ignore")
+                    PYTHONWARNINGS="ignore", TAWTHIQ_DATABASE_URL=catalog_url if catalog_url.startswith("postgresql") else "")
     home = ["--data-dir", str(data_dir)]
     schedulers = [_spawn(["run", "--jitter", "0", *home], {**base_env, "TAWTHIQ_WORKER_ID": f"s{i}"},
                          tmp_path / f"scheduler{i}.log") for i in (1, 2)]
@@ -115,7 +140,7 @@ def test_three_workers_two_schedulers_and_kill_9(redis_url: str, channels, data_
         names = {ch.name for ch in made}
         deadline = time.monotonic() + 420
         while time.monotonic() < deadline:
-            done = {row[0] for row in query(data_dir, "select distinct source from capture_runs where status = 'finished'")}
+            done = {row[0] for row in _query(catalog_url, "select distinct source from capture_runs where status = 'finished'")}
             new_leader = (r.get("tawthiq:scheduler-leader") or b"").decode()
             if names <= done and new_leader and new_leader != leader:
                 break
@@ -134,17 +159,18 @@ def test_three_workers_two_schedulers_and_kill_9(redis_url: str, channels, data_
     # the killed worker's run was retried elsewhere
     assert "abandoned" in logs or "queued again" in logs, logs
     # every post archived exactly once
-    posts = query(data_dir, "select p.post_id, count(c.id) from posts p join post_captures c on c.post = p.id "
-                            "group by p.id")
+    posts = _query(catalog_url, "select p.post_id, count(c.id) from posts p join post_captures c on c.post = p.id "
+                                "group by p.id")
     assert len(posts) == CHANNELS * len(made[0].posts)
     assert all(count == 1 for _, count in posts), [p for p in posts if p[1] != 1][:5]
     # the dead worker's .open file was repaired by a later run; every file verifies
-    run_tawthiq(["recover"], data_dir=data_dir)
+    env = {"TAWTHIQ_DATABASE_URL": base_env["TAWTHIQ_DATABASE_URL"]}
+    run_tawthiq(["recover"], data_dir=data_dir, env=env)
     assert not list((data_dir / "warcs").glob("*.open"))
-    verified = run_tawthiq(["verify", str(data_dir)])
+    verified = run_tawthiq(["verify", str(data_dir)], env=env)
     assert verified.code == 0, verified.out[-2000:]
     prefixes = {p.name.split("-")[1] for p in (data_dir / "warcs").glob("tawthiq-w*.warc.gz")}
     assert len(prefixes) >= 2, prefixes  # files carry the worker that wrote them
-    locations = query(data_dir, "select name, location from warc_files where sealed")
+    locations = _query(catalog_url, "select name, location from warc_files where sealed")
     assert all(loc and loc.split(":")[0] in ("w1", "w2", "w3") and loc.endswith(name) for name, loc in locations
                if name.startswith("tawthiq-w")), locations[:3]

@@ -1,7 +1,7 @@
 """bench/scale: posts archived per second by 1, 2 and 4 queue workers against the single-process
 capture of the same channels, on this machine (Redis from Debian's redis-server on 127.0.0.1).
 
-Each round captures CHANNELS Telegram-format channels (28 posts, 3 pages, photos) into a fresh
+Each round captures CHANNELS Telegram-format channels (the demo channel: 25 posts, pages, photos) into a fresh
 data directory: once with one `tawthiq capture` of all channels, then through the queue with k
 `tawthiq worker --burst` processes. It also counts the Redis commands and catalog rows per run,
 for the projection in the README. Run with `make bench-scale`.
@@ -43,22 +43,29 @@ def main() -> None:
     redis_bin = shutil.which("redis-server")
     if not redis_bin:
         raise SystemExit("bench: needs redis-server (apt-get install redis-server)")
+    port = _free_port()
+    redis_proc = subprocess.Popen([redis_bin, "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _measure(args, f"redis://127.0.0.1:{port}/0")
+    finally:
+        redis_proc.terminate()
+
+
+def _measure(args: argparse.Namespace, url: str) -> None:
     from redis import Redis
 
     from tawthiq.demo.server import LocalServer
     from tawthiq.demo.site import DemoChannel, _file
-    from tawthiq.queue import QUEUE, enqueue_capture
+    from tawthiq.queue import enqueue_capture
 
-    port = _free_port()
-    redis_proc = subprocess.Popen([redis_bin, "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-                                  stdout=subprocess.DEVNULL)
     time.sleep(0.5)
-    url = f"redis://127.0.0.1:{port}/0"
     srv = LocalServer()
     chans = [DemoChannel(srv.base_url, name=f"bench_{i:03d}", videos=False) for i in range(args.channels)]
     for ch in chans:
         srv.routes[f"/s/{ch.name}"] = ch.render
     srv.fallback = lambda inc: _file(inc) if inc.path.startswith("/file/") else None
+    per_channel = len(chans[0].posts)
     results: dict[str, float] = {}
     env = {**clean_env(), "TAWTHIQ_TELEGRAM_BASE_URL": srv.base_url, "PYTHONWARNINGS": "ignore"}
     with srv:
@@ -90,15 +97,14 @@ def main() -> None:
             calls = sum(v["calls"] for v in redis.info("commandstats").values()) - calls_before
             results[f"{k} worker(s)"] = _posts(home) / elapsed
             results[f"redis commands per run ({k})"] = calls / len(chans)
-            assert _posts(home) == 28 * len(chans), "posts missing"
+            if _posts(home) != per_channel * len(chans):
+                raise SystemExit(f"bench: {k} worker(s) archived {_posts(home)} posts, not {per_channel * len(chans)}")
         with sqlite3.connect(work / "workers-1" / "catalog.sqlite") as conn:
             rows = sum(conn.execute(f"select count(*) from {t}").fetchone()[0]
                        for t in ("records", "posts", "post_captures", "media", "failures", "warc_files", "capture_runs"))
-        results["catalog rows per post"] = rows / (28 * len(chans))
-        results["seconds per run (1 worker)"] = (28 * len(chans) / results["1 worker(s)"]) / len(chans) \
-            if "1 worker(s)" in results else 0
-    redis_proc.terminate()
-    print(f"{args.channels} channels x 28 posts on {os.cpu_count()} cores")
+        results["catalog rows per post"] = rows / (per_channel * len(chans))
+        results["seconds per run (1 worker)"] = (per_channel / results["1 worker(s)"]) if "1 worker(s)" in results else 0
+    print(f"{args.channels} channels x {per_channel} posts on {os.cpu_count()} cores")
     for key, value in results.items():
         print(f"  {key:34} {value:10.1f}")
     print(json.dumps({k: round(v, 2) for k, v in results.items()}))
