@@ -250,11 +250,14 @@ class Daemon:
 def setup_logging(settings: Settings) -> None:
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+    queue_log = logging.getLogger("tawthiq.queue")  # enqueues and requeues, in scale-out mode
     for handler in (logging.FileHandler(settings.logs_dir / "daemon.log"), logging.StreamHandler(sys.stdout)):
         handler.setFormatter(fmt)
         log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
+        queue_log.addHandler(handler)
+    for logger in (log, queue_log):
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 

@@ -77,8 +77,15 @@ def _query(url: str, sql: str) -> list[tuple]:
 def channels() -> Iterator[tuple[LocalServer, list[DemoChannel]]]:
     srv = LocalServer()
     made = [DemoChannel(srv.base_url, name=f"witness_{i:02d}", videos=False) for i in range(CHANNELS)]
+
+    def slow(render):  # type: ignore[no-untyped-def]
+        def page(incoming: Incoming):  # type: ignore[no-untyped-def]
+            time.sleep(0.7)  # each run lasts a few seconds, so the kill lands in the middle of one
+            return render(incoming)
+        return page
+
     for ch in made:
-        srv.routes[f"/s/{ch.name}"] = ch.render
+        srv.routes[f"/s/{ch.name}"] = slow(ch.render)
 
     def files(incoming: Incoming):  # type: ignore[no-untyped-def]
         from tawthiq.demo.site import _file
@@ -131,7 +138,6 @@ def test_three_workers_two_schedulers_and_kill_9(redis_url: str, catalog_url: st
                     break
             time.sleep(0.05)
         assert victim is not None, "no capture started"
-        time.sleep(0.3)
         _kill_group(workers.pop(victim))
         # kill -9 the leading scheduler; the other must take over
         leader = (r.get("tawthiq:scheduler-leader") or b"").decode()
@@ -155,9 +161,9 @@ def test_three_workers_two_schedulers_and_kill_9(redis_url: str, catalog_url: st
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
-    logs = "\n".join(p.read_text(errors="replace")[-2000:] for p in tmp_path.glob("*.log"))
+    scheduler_logs = "\n".join(p.read_text(errors="replace") for p in tmp_path.glob("scheduler*.log"))
     # the killed worker's run was retried elsewhere
-    assert "abandoned" in logs or "queued again" in logs, logs
+    assert "was abandoned" in scheduler_logs, scheduler_logs[-3000:]
     # every post archived exactly once
     posts = _query(catalog_url, "select p.post_id, count(c.id) from posts p join post_captures c on c.post = p.id "
                                 "group by p.id")
