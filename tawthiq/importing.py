@@ -10,7 +10,6 @@ are then rebuilt from WARC files alone, imported pages included.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import zipfile

@@ -6,10 +6,8 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -19,6 +17,7 @@ import pytest
 
 from tests.conftest import Demo, run_tawthiq
 from tests.local_tsa import LocalTSA
+from tests.ports import free_port, wait_for_port
 
 
 @pytest.fixture
@@ -185,11 +184,6 @@ def test_plain_warc_export_and_bad_requests(corpus: Demo, data_dir: Path, tmp_pa
     assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]  # nothing half-written left
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 # pywb pins an old redis client (through fakeredis) that the capture queue's cannot live with, so
 # the Makefile installs it into a virtualenv of its own: .venv-pywb.
@@ -206,20 +200,12 @@ def test_pywb_replays_the_export(corpus: Demo, data_dir: Path, tmp_path: Path) -
     subprocess.run([str(bindir / "wb-manager"), "init", "case"], cwd=site, check=True, capture_output=True)
     subprocess.run([str(bindir / "wb-manager"), "add", "case", str(out), "--unpack-wacz"], cwd=site, check=True,
                    capture_output=True)
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([str(bindir / "wayback"), "-b", "127.0.0.1", "-p", str(port)], cwd=site,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}/case/2030id_/"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        assert wait_for_port(port), "pywb did not start"
         image = urllib.request.urlopen(base + corpus.server.url("/file/bulletin-101.jpg"), timeout=30).read()
         assert image == corpus.server.served["/file/bulletin-101.jpg"]
         page = urllib.request.urlopen(base + corpus.server.url(f"/s/{corpus.channel.name}"), timeout=30).read()

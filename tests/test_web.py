@@ -11,10 +11,8 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +22,7 @@ import pytest
 from tawthiq.demo.server import LocalServer, Resource
 from tawthiq.demo.site import install_demo_site
 from tests.conftest import ROOT, query, run_tawthiq
+from tests.ports import free_port, wait_for_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SHOTS = ROOT / "build" / "screenshots"
@@ -35,11 +34,6 @@ EVIL = ("<html><head><title>Field report</title></head><body><p>تقرير عن 
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -63,19 +57,12 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def app_url(archive: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAWTHIQ_")}
     env.update(TAWTHIQ_TOKEN=TOKEN, TAWTHIQ_WEB_LOG="warning")
     proc = subprocess.Popen([sys.executable, "-m", "tawthiq.cli", "serve", "--port", str(port), "--data-dir",
                              str(archive)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
+    if not wait_for_port(port):
         proc.kill()
         pytest.fail("tawthiq serve did not start: " + (proc.stdout.read() or b"").decode())
     yield f"http://127.0.0.1:{port}"
