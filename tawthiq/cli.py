@@ -212,6 +212,10 @@ def worker(
         raise fail("a worker needs a queue: set redis_url (TAWTHIQ_REDIS_URL), e.g. redis://127.0.0.1:6379/0")
     console.print(f"tawthiq worker {worker_identity(settings.worker_id)}: taking captures from "
                   f"{settings.redis_url.split('@')[-1]} for {settings.home}", highlight=False)
+    if settings.search_backend == "tantivy":
+        err.print("note: the search index is the embedded one, so this machine's index holds only what it "
+                  "archives; with workers on several machines set search_backend = \"elasticsearch\"",
+                  highlight=False)
     try:
         run_worker(settings, burst=burst)
     except Exception as exc:  # noqa: BLE001 - e.g. Redis unreachable: one line
