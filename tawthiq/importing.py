@@ -100,19 +100,19 @@ def import_archive(settings: Settings, path: Path) -> ImportResult:
         for tmp, _, _ in staged:
             tmp.unlink(missing_ok=True)
         raise
-    copied: list[Path] = []
+    copied: list[tuple[Path, str]] = []  # (file in the archive, sha256)
     for tmp, name, digest in staged:
-        if not name:
+        if not name:  # already imported
             tmp.unlink(missing_ok=True)
             continue
         final = settings.warcs_dir / name
         os.replace(tmp, final)
-        copied.append(final)
+        copied.append((final, digest))
     fsync_dir(settings.warcs_dir)
 
     catalog = Catalog(settings.catalog_url)
     try:
-        for (_, name, digest), final in zip([s for s in staged if s[1]], copied):
+        for final, digest in copied:
             result.files.append(final.name)
             result.records += catalog.rebuild_file(
                 final, sealed=SealedFile(final.name, final, final.stat().st_size, digest))
@@ -127,7 +127,7 @@ def import_archive(settings: Settings, path: Path) -> ImportResult:
         indexer = LiveIndexer(settings, result.errors.append)
         archiver = Archiver(writer, None, [catalog, indexer])
         try:
-            for final in copied:
+            for final, _ in copied:
                 for page in pages(final):
                     post = page_post(page, final.name)
                     archiver.metadata(post.url, post.archive_document(), kind="post", refers_to=page.record_id)

@@ -40,7 +40,19 @@ def current(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+_done: set[str] = set()  # catalogs this process has brought up to date
+
+
 def upgrade(engine: Engine) -> None:
+    """Once per process and catalog: a web server or a capture opens the catalog many times."""
+    key = engine.url.render_as_string(hide_password=False)
+    if key in _done:
+        return
+    _upgrade(engine)
+    _done.add(key)
+
+
+def _upgrade(engine: Engine) -> None:
     cfg = _config()
     for attempt in range(5):
         try:

@@ -242,15 +242,10 @@ def _export(services: Services, q: str) -> FileResponse:
     out = folder / "tawthiq-export.wacz"
     try:
         export_posts(services.settings, out, query=q)
-    except QuerySyntaxError as exc:
+    except (QuerySyntaxError, ExportFailed, SearchError, IndexUnavailable) as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        raise HTTPException(400, f"query: {exc}") from None
-    except (ExportFailed, SearchError) as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise HTTPException(400, str(exc)) from None
-    except IndexUnavailable as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise HTTPException(503, str(exc)) from None
+        status = 503 if isinstance(exc, IndexUnavailable) else 400
+        raise HTTPException(status, f"query: {exc}" if isinstance(exc, QuerySyntaxError) else str(exc)) from None
     return FileResponse(out, media_type="application/zip", filename="tawthiq-export.wacz",
                         background=BackgroundTask(shutil.rmtree, folder, True))
 
