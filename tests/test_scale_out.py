@@ -101,6 +101,10 @@ def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
                             stdout=open(log, "w"), stderr=subprocess.STDOUT)
 
 
+def _logs(tmp_path: Path) -> str:
+    return "\n".join(p.read_text(errors="replace") for p in sorted(tmp_path.glob("scheduler*.log")))
+
+
 def _kill_group(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
     try:
         os.killpg(proc.pid, sig)
@@ -127,7 +131,7 @@ def test_three_workers_two_schedulers_and_kill_9(redis_url: str, catalog_url: st
     r = Redis.from_url(redis_url)
     try:
         # kill -9 a worker (its whole process group: worker, job and capture) while it captures
-        victim = None
+        victim = victim_source = None
         deadline = time.monotonic() + 120
         while victim is None and time.monotonic() < deadline:
             for key in r.scan_iter("tawthiq:lease:*"):
@@ -137,10 +141,12 @@ def test_three_workers_two_schedulers_and_kill_9(redis_url: str, catalog_url: st
                                               "and status = 'running'")
                 if holder in workers and started and _age(started[0][0]) < 1.0:
                     victim = holder  # its capture started under a second ago: runs last over two
+                    victim_source = source
                     break
             time.sleep(0.05)
         assert victim is not None, "no capture started"
         _kill_group(workers.pop(victim))
+        killed_at = time.monotonic()
         # kill -9 the leading scheduler; the other must take over
         leader = (r.get("tawthiq:scheduler-leader") or b"").decode()
         lead_proc = schedulers[0] if "-s1-" in leader else schedulers[1]
@@ -150,7 +156,12 @@ def test_three_workers_two_schedulers_and_kill_9(redis_url: str, catalog_url: st
         while time.monotonic() < deadline:
             done = {row[0] for row in _query(catalog_url, "select distinct source from capture_runs where status = 'finished'")}
             new_leader = (r.get("tawthiq:scheduler-leader") or b"").decode()
-            if names <= done and new_leader and new_leader != leader:
+            # the victim's source may have finished an earlier run already: wait for the retry too
+            retried = _query(catalog_url, f"select started from capture_runs where source = '{victim_source}' "
+                                          "and status = 'finished'")
+            requeued = "was abandoned" in _logs(tmp_path) and any(
+                _age(row[0]) < time.monotonic() - killed_at for row in retried)
+            if names <= done and new_leader and new_leader != leader and requeued:
                 break
             time.sleep(1)
         assert names <= done, f"never captured: {sorted(names - done)}"
@@ -163,7 +174,7 @@ def test_three_workers_two_schedulers_and_kill_9(redis_url: str, catalog_url: st
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
-    scheduler_logs = "\n".join(p.read_text(errors="replace") for p in tmp_path.glob("scheduler*.log"))
+    scheduler_logs = _logs(tmp_path)
     # the killed worker's run was retried elsewhere
     assert "was abandoned" in scheduler_logs, scheduler_logs[-3000:]
     # every post archived exactly once
