@@ -1,0 +1,252 @@
+"""Which archived items is a new image or video a near-duplicate of, and which cluster it joins.
+
+Candidates come from the two indexes (hash views within a radius; shared local descriptors);
+every candidate is then verified on the pixels (dedupe.local), because a close hash alone is not
+proof: two bulletins from one template hashed 2 bits apart in our tests. Only verified pairs are
+matches. A new item joins the cluster of its best match and never merges two clusters (a collage
+holding two people's portraits must not fold their bulletins together); an item with no match
+starts its own cluster. Nothing is ever removed: a cluster only groups copies.
+
+This module is storage-free: callers feed it items (from the catalog, or from a folder for
+`tawthiq dedupe scan`) and a way to fetch an item's pixels again for verification.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dedupe import hashes, keypoints, local
+from dedupe.hamming import HammingIndex
+from dedupe.signature import Analysed, ImageSignature
+from dedupe.video import FRAME_RADIUS, VideoSignature, compare
+
+HASH_RADIUS = 10  # pHash bits between a whole image and a view of the other
+VOTED = 24  # items taken from the descriptor index for geometric re-ranking
+MIN_QUICK_INLIERS = 5
+LOCAL_CANDIDATES = 6  # the best re-ranked items get verified on the pixels
+QUERY_DESCRIPTORS = 3000
+VIEWS = len(hashes.VIEW_NAMES)
+
+
+@dataclass
+class Item:
+    key: str  # a media file's sha256 in the archive, a path in a folder scan
+    kind: str  # image | video
+    signature: ImageSignature | VideoSignature = field(repr=False)
+    cluster: str = ""  # the key of the cluster's first item
+    distance: int | None = None  # pHash bits to the cluster's first item (images)
+
+
+@dataclass
+class Match:
+    item: Item
+    method: str  # "hash" (aligned by the matching view), "local" (features + geometry), "video"
+    distance: int | None  # smallest pHash distance, whole against any view, either way round
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def rank(self) -> tuple[int, int]:
+        return ({"hash": 0, "video": 0, "local": 1}[self.method], self.distance if self.distance is not None else 99)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    cluster: str
+    matched: str | None  # the item it matched, None when it starts a cluster
+    method: str | None
+    distance: int | None  # to the cluster's first item
+    detail: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"cluster": self.cluster, "matched": self.matched, "method": self.method,
+                "distance": self.distance, "detail": self.detail}
+
+
+def view_distance(a: ImageSignature, b: ImageSignature) -> tuple[int, int, int]:
+    """(bits, view of a, view of b): the closest whole-against-view pair, either way round."""
+    da = hashes.hamming(a.phash[hashes.WHOLE], b.phash)
+    db = hashes.hamming(b.phash[hashes.WHOLE], a.phash)
+    ia, ib = int(da.argmin()), int(db.argmin())
+    if da[ia] <= db[ib]:
+        return int(da[ia]), hashes.WHOLE, ia
+    return int(db[ib]), ib, hashes.WHOLE
+
+
+class Matcher:
+    def __init__(self, pixels: Callable[[Item], np.ndarray | None] | None = None, *, cache: int = 256) -> None:
+        self.items: list[Item] = []
+        self.by_key: dict[str, int] = {}
+        self.views = HammingIndex()  # payload: item * VIEWS + view
+        self.descriptors = keypoints.DescriptorIndex()
+        self.frames = HammingIndex()  # payload: item
+        self.pixels = pixels
+        self._cache: OrderedDict[int, tuple[np.ndarray, local.Features]] = OrderedDict()
+        self._cache_size = cache
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    # -- filling ---------------------------------------------------------------------------
+    def add(self, item: Item, analysed: Analysed | None = None) -> int:
+        n = len(self.items)
+        self.items.append(item)
+        self.by_key[item.key] = n
+        sig = item.signature
+        if isinstance(sig, ImageSignature):
+            self.views.add(sig.phash, n * VIEWS + np.arange(VIEWS))
+            self.descriptors.add(n, sig.descriptors)
+            if analysed is not None:
+                self._remember(n, analysed.gray, analysed.features)
+        else:
+            self.frames.add(sig.frames, n)
+        return n
+
+    def _remember(self, n: int, gray: np.ndarray, feats: local.Features) -> None:
+        self._cache[n] = (gray, feats)
+        self._cache.move_to_end(n)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    def _pixels_of(self, n: int) -> tuple[np.ndarray, local.Features] | None:
+        if n in self._cache:
+            self._cache.move_to_end(n)
+            return self._cache[n]
+        gray = self.pixels(self.items[n]) if self.pixels else None
+        if gray is None:
+            return None
+        feats = local.features(gray)
+        self._remember(n, gray, feats)
+        return gray, feats
+
+    # -- finding ---------------------------------------------------------------------------
+    def matches(self, query: Analysed | VideoSignature, *, exclude: str | None = None,
+                first_per_cluster: bool = False, enough: int | None = None) -> list[Match]:
+        """Verified near-duplicates of `query` among the items, best first. To place a new item,
+        one verified member per cluster and a few clusters are `enough` (a cluster of 500 copies
+        is not verified 500 times)."""
+        if isinstance(query, VideoSignature):
+            return self._video_matches(query, exclude)
+        return self._image_matches(query, exclude, first_per_cluster, enough)
+
+    def _image_matches(self, query: Analysed, exclude: str | None, first_per_cluster: bool = False,
+                       enough: int | None = None) -> list[Match]:
+        sig = query.signature
+        hinted: dict[int, tuple[int, int, int]] = {}  # item -> (bits, query view, item view)
+        for qv, value in enumerate(sig.phash):
+            payload, dist = self.views.search(int(value), HASH_RADIUS)
+            for p, d in zip(payload.tolist(), dist.tolist()):
+                n, iv = divmod(p, VIEWS)
+                if qv != hashes.WHOLE and iv != hashes.WHOLE:
+                    continue  # a view against a view proves little (two crops of two photos)
+                if n not in hinted or d < hinted[n][0]:
+                    hinted[n] = (d, qv, iv)
+        voted = self._shortlist(query.features)
+        mirrored = local.features(np.ascontiguousarray(query.gray[:, ::-1]))
+        voted += self._shortlist(mirrored)
+        order = sorted(hinted, key=lambda k: hinted[k][0]) + [n for n in voted if n not in hinted]
+        found: list[Match] = []
+        seen: set[int] = set()
+        placed: set[str] = set()
+        for n in order:
+            if n in seen:
+                continue
+            seen.add(n)
+            item = self.items[n]
+            if item.key == exclude or not isinstance(item.signature, ImageSignature):
+                continue
+            if first_per_cluster and item.cluster in placed:
+                continue
+            verdict = self._verify(query, n, hinted.get(n))
+            if verdict is not None:
+                found.append(verdict)
+                placed.add(item.cluster)
+                if enough is not None and len(found) >= enough:
+                    break
+        return sorted(found, key=Match.rank)
+
+    def _shortlist(self, feats: local.Features) -> list[int]:
+        """Items sharing descriptors with the query, re-ranked by how many of those agree on one
+        geometry (from the stored positions alone): the few best go on to verification."""
+        voted = self.descriptors.candidates(keypoints.select(feats, keep=QUERY_DESCRIPTORS), limit=VOTED)
+        ranked = []
+        for n, _ in voted:
+            sig = self.items[n].signature
+            if isinstance(sig, ImageSignature):
+                inliers = local.quick_inliers(feats, sig.descriptors, sig.points)
+                if inliers >= MIN_QUICK_INLIERS:
+                    ranked.append((inliers, n))
+        return [n for _, n in sorted(ranked, reverse=True)[:LOCAL_CANDIDATES]]
+
+    def _verify(self, query: Analysed, n: int, hint: tuple[int, int, int] | None) -> Match | None:
+        item = self.items[n]
+        sig = item.signature
+        assert isinstance(sig, ImageSignature)
+        bits = view_distance(query.signature, sig)[0]
+        stored = self._pixels_of(n)
+        if stored is None:
+            return None  # pixels unavailable: no verified match (a hash alone is no proof)
+        gray, feats = stored
+        if hint is not None:
+            _, qv, iv = hint
+            mirrored = (qv == hashes.MIRROR) != (iv == hashes.MIRROR)
+            matrix = local.view_matrix(query.gray.shape, gray.shape, hashes.view_boxes(query.signature.main)[qv],
+                                       hashes.view_boxes(sig.main)[iv], mirrored=mirrored)
+            al = local.check_aligned(query.gray, gray, matrix)
+            if local.accept(al) and local.framed_pictures_agree(query.gray, gray, matrix, query.signature.main,
+                                                                 sig.main):
+                return Match(item, "hash", bits, {"view": [hashes.VIEW_NAMES[qv], hashes.VIEW_NAMES[iv]],
+                                                  "coverage": round(al.coverage, 3),
+                                                  "agreement": round(al.agreement, 3)})
+        verdict = local.verify(query.gray, gray, query.features, feats, main_a=query.signature.main, main_b=sig.main)
+        if verdict.matched:
+            return Match(item, "local", bits, verdict.as_dict())
+        return None
+
+    def _video_matches(self, query: VideoSignature, exclude: str | None) -> list[Match]:
+        counts: dict[int, int] = {}
+        for value in query.frames:
+            payload, _ = self.frames.search(int(value), FRAME_RADIUS)
+            for n in set(payload.tolist()):
+                counts[n] = counts.get(n, 0) + 1
+        found = []
+        for n in sorted(counts, key=lambda k: -counts[k]):
+            item = self.items[n]
+            if item.key == exclude or not isinstance(item.signature, VideoSignature):
+                continue
+            verdict = compare(query, item.signature)
+            if verdict.matched:
+                found.append(Match(item, "video", None, verdict.as_dict()))
+        return sorted(found, key=lambda m: -max(m.detail["share_a"], m.detail["share_b"]))
+
+    # -- clustering ------------------------------------------------------------------------
+    def assign(self, key: str, query: Analysed | VideoSignature) -> Assignment:
+        """Find the new item's cluster (joining its best match's) and add it."""
+        if key in self.by_key:  # the same bytes again: same cluster
+            known = self.items[self.by_key[key]]
+            return Assignment(known.cluster, known.key, "identical", known.distance, {})
+        found = self.matches(query, first_per_cluster=True, enough=3)
+        signature = query.signature if isinstance(query, Analysed) else query
+        kind = "image" if isinstance(signature, ImageSignature) else "video"
+        if found:
+            best = found[0]
+            cluster = best.item.cluster
+            first = self.items[self.by_key[cluster]] if cluster in self.by_key else best.item
+            distance = (view_distance(signature, first.signature)[0]
+                        if isinstance(signature, ImageSignature) and isinstance(first.signature, ImageSignature)
+                        else None)
+            result = Assignment(cluster, best.item.key, best.method, distance, best.detail)
+        else:
+            result = Assignment(key, None, None, 0 if kind == "image" else None, {})
+        self.add(Item(key, kind, signature, result.cluster, result.distance),
+                 query if isinstance(query, Analysed) else None)
+        return result
+
+    def clusters(self) -> dict[str, list[Item]]:
+        out: dict[str, list[Item]] = {}
+        for item in self.items:
+            out.setdefault(item.cluster, []).append(item)
+        return out
