@@ -5,6 +5,7 @@ capture archives, and rebuilding an index from the WARC files alone.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,12 @@ def open_backend(settings: Settings, name: str | None = None, *, create: bool = 
     raise IndexUnavailable(f"unknown search backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
 
+def cluster_key(media_sha256: str) -> str:
+    """The index's cluster value for posts whose first photo or video is in a near-duplicate
+    cluster (named by the sha256 of the cluster's first file)."""
+    return f"media:{media_sha256}"
+
+
 def post_doc(document: dict[str, Any] | None, captured: str) -> IndexDoc | None:
     """The index document for a post metadata record, or None when it is not a post or a
     keyword filter kept it out of search (it stays archived and catalogued)."""
@@ -50,10 +57,13 @@ class LiveIndexer:
     batches. An index that cannot be written never stops a capture: the failure is reported
     (the posts are archived and catalogued; `tawthiq reindex` adds them)."""
 
-    def __init__(self, settings: Settings, on_error: Any) -> None:
+    def __init__(self, settings: Settings, on_error: Any, clusters_of: Any = None) -> None:
         self.settings = settings
         self.on_error = on_error
+        self.clusters_of = clusters_of  # post URLs -> cluster, for media archived by earlier runs
         self.pending: list[IndexDoc] = []
+        self.clusters: dict[str, str] = {}  # post URL -> cluster, from this run's media records
+        self.flushed: dict[str, IndexDoc] = {}  # post URL -> document already sent this run
         self.backend: Backend | None = None
         self.failed = 0
         self.indexed = 0
@@ -76,6 +86,8 @@ class LiveIndexer:
                 doc = post_doc(p.info.get("document"), p.date)
                 if doc is not None:
                     self.pending.append(doc)
+            elif p.rec_type == "metadata" and p.info.get("kind") == "media":
+                self._media_cluster(p.info.get("document") or {})
         if len(self.pending) >= self.settings.index_batch:
             self.flush()
 
@@ -85,10 +97,32 @@ class LiveIndexer:
     def file_sealed(self, sealed: Any) -> None:
         pass
 
+    def _media_cluster(self, document: dict[str, Any]) -> None:
+        """A photo or video joined a cluster: its post folds with its copies. A post indexed
+        before its media arrived is sent again with the cluster."""
+        url, near = document.get("post_url"), document.get("dedupe") or {}
+        if not url or not near.get("cluster") or url in self.clusters:
+            return
+        self.clusters[url] = cluster_key(near["cluster"])
+        sent = self.flushed.get(url)
+        if sent is not None and sent.cluster != self.clusters[url]:
+            self.pending.append(replace(sent, cluster=self.clusters[url]))
+
+    def _set_clusters(self, batch: list[IndexDoc]) -> list[IndexDoc]:
+        missing = [d.url for d in batch if d.url and d.url not in self.clusters]
+        if missing and self.clusters_of is not None:
+            try:
+                self.clusters.update({u: cluster_key(c) for u, c in self.clusters_of(missing).items()})
+            except Exception as exc:  # noqa: BLE001 - the post is still indexed, unfolded
+                self.on_error(f"search index: near-duplicate clusters not read ({exc})")
+        out = [replace(d, cluster=self.clusters[d.url]) if d.url in self.clusters else d for d in batch]
+        self.flushed.update({d.url: d for d in out if d.url})
+        return out
+
     def flush(self) -> None:
         if not self.pending:
             return
-        batch, self.pending = self.pending, []
+        batch, self.pending = self._set_clusters(self.pending), []
         try:
             if self.backend is None:
                 self.backend = self._open()
@@ -116,10 +150,38 @@ def archive_files(warcs_dir: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.name)
 
 
-def posts_from_warcs(files: Iterable[Path]) -> Iterator[tuple[dict[str, Any], str]]:
-    """(post, capture date) from the archive's metadata records, newest capture of each post
-    last: an older capture met after a newer one is skipped, so replacing by id keeps the newest.
-    Posts a keyword filter kept out of search are left out."""
+def clusters_from_warcs(files: Iterable[Path]) -> dict[str, str]:
+    """post URL -> index cluster, from the `dedupe` part of media metadata records (the first
+    photo or video archived for a post decides; a revisit of the same bytes has its cluster)."""
+    by_sha: dict[str, str] = {}
+    first_media: dict[str, list[str]] = {}
+    for path in files:
+        for rec in iter_records(path):
+            if rec.rec_type != "metadata" or rec.kind != "media" or not rec.document:
+                continue
+            doc = rec.document
+            sha = (doc.get("facts") or {}).get("sha256")
+            near = doc.get("dedupe") or {}
+            if sha and near.get("cluster"):
+                by_sha.setdefault(sha, near["cluster"])
+            if sha and doc.get("post_url"):
+                first_media.setdefault(doc["post_url"], []).append(sha)
+    out = {}
+    for url, shas in first_media.items():
+        found = next((by_sha[s] for s in shas if s in by_sha), None)
+        if found:
+            out[url] = cluster_key(found)
+    return out
+
+
+def posts_from_warcs(files: Iterable[Path], clusters: dict[str, str] | None = None
+                     ) -> Iterator[tuple[dict[str, Any], str, str | None]]:
+    """(post, capture date, cluster) from the archive's metadata records, newest capture of each
+    post last: an older capture met after a newer one is skipped, so replacing by id keeps the
+    newest. Posts a keyword filter kept out of search are left out."""
+    files = list(files)
+    if clusters is None:
+        clusters = clusters_from_warcs(files)
     newest: dict[str, str] = {}
     for path in files:
         for rec in iter_records(path):
@@ -134,12 +196,15 @@ def posts_from_warcs(files: Iterable[Path]) -> Iterator[tuple[dict[str, Any], st
             if newest.get(key, "") > rec.date:
                 continue
             newest[key] = rec.date
-            yield post, rec.date
+            yield post, rec.date, clusters.get(post.get("url") or "")
 
 
-def rebuild(backend: Backend, files: list[Path], *, workers: int | None = None) -> int:
+def rebuild(backend: Backend, files: list[Path], *, workers: int | None = None,
+            clusters: dict[str, str] | None = None) -> int:
+    """`clusters` (post URL -> index cluster) from the catalog when it is known to be current;
+    otherwise read from the files first."""
     with backend.rebuild() as build:
-        return build.add_encoded(analysed(posts_from_warcs(files), build.encode, workers=workers))
+        return build.add_encoded(analysed(posts_from_warcs(files, clusters), build.encode, workers=workers))
 
 
 def catch_up(settings: Settings, files: list[Path]) -> int:
@@ -151,7 +216,8 @@ def catch_up(settings: Settings, files: list[Path]) -> int:
     except IndexUnavailable:
         return 0
     try:
-        return backend.upsert(doc_from_post(post, captured) for post, captured in posts_from_warcs(files))
+        return backend.upsert(doc_from_post(post, captured, cluster=cluster)
+                              for post, captured, cluster in posts_from_warcs(files))
     except Exception:  # noqa: BLE001 - see the docstring
         return 0
     finally:

@@ -11,6 +11,7 @@ import io
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from scrapy import Request
@@ -30,6 +31,7 @@ from crawlers.spiders.base import ROLE
 from crawlers.wire import WireCapture
 from tawthiq import __version__
 from tawthiq.catalog import Catalog
+from tawthiq.near_duplicates import NearDuplicates
 from tawthiq.search_index import LiveIndexer
 from tawthiq.settings import Settings
 
@@ -90,11 +92,17 @@ class CaptureSession:
             settings.warcs_dir, prefix=settings.warc_prefix, max_size=settings.warc_max_size,
             warcinfo_fields=warcinfo_fields(settings, specs, run_id),
         )
-        self.indexer = LiveIndexer(settings, lambda message: self.stats.errors.append(("search index", message)))
+        self.indexer = LiveIndexer(settings, lambda message: self.stats.errors.append(("search index", message)),
+                                   clusters_of=self._post_clusters)
+        self.near_duplicates = NearDuplicates(settings, catalog)
         self.archiver = Archiver(writer, DigestIndex(catalog.find_digest), [catalog, self, self.indexer])
         self._sealed_bytes = 0
         self.video_queue: list[tuple[str, str | None]] = []
         self._video_urls: set[str] = set()
+
+    def _post_clusters(self, urls: list[str]) -> dict[str, str]:
+        self.catalog.flush()
+        return self.catalog.post_clusters(urls)
 
     # -- archive listener: keep byte and file counts ----------------------------------------
     def records_written(self, written: list[Any]) -> None:
@@ -160,16 +168,20 @@ class CaptureSession:
             return
         response = archived.response
         sha256 = (response.pending.payload_digest or "").removeprefix("sha256:")
+        near = None
         if archived.is_revisit:
             facts = MediaFacts(sha256=sha256, size=response.pending.info.get("payload_length", 0), mime=mime)
         else:
             facts = facts_from_bytes(msg.body, mime, sha256)
+            if not archived.response.pending.info.get("truncated"):
+                near = self.near_duplicates.media(msg.body, sha256, mime)
         self.archiver.metadata(url, {
             "type": "media", "role": "media", "source_url": url, "page_url": post_url, "post_url": post_url,
             "record_id": response.pending.record_id,
             "warc": {"file": response.filename, "offset": response.offset, "length": response.length},
             "facts": facts.as_dict(),
             "revisit_of": response.pending.info.get("refers_to") if archived.is_revisit else None,
+            **({"dedupe": near} if near else {}),
         }, kind="media", refers_to=response.pending.record_id)
 
     def _keep_unparseable(self, exchange: Exchange, reason: str) -> None:
@@ -278,15 +290,18 @@ class CaptureSession:
                 self.stats.videos += 1
             if stored.revisit_of is not None:
                 self.stats.revisits += 1
-            media_docs.append((role, source, stored))
+            media_docs.append((role, source, stored, path))
         assert stored_main is not None
         info_record = self.archiver.metadata(
             info.get("webpage_url") or url,
             {"type": "video-info", "url": url, "extractor": info.get("extractor"), "info": info},
             kind="video-info", refers_to=stored_main.record.pending.record_id,
         )
-        for role, source, stored in media_docs:
+        for role, source, stored, path in media_docs:
             written = stored.record
+            near = None
+            if stored.revisit_of is None and role in ("media", "thumbnail"):
+                near = self.near_duplicates.media(Path(path), stored.facts.sha256, stored.facts.mime)
             self.archiver.metadata(source, {
                 "type": "media", "role": role, "source_url": source, "page_url": info.get("webpage_url") or url,
                 "post_url": post_url, "record_id": written.pending.record_id,
@@ -294,6 +309,7 @@ class CaptureSession:
                 "facts": stored.facts.as_dict(),
                 "revisit_of": stored.revisit_of.record_id if stored.revisit_of else None,
                 "info_record_id": info_record.pending.record_id,
+                **({"dedupe": near} if near else {}),
             }, kind="media", refers_to=written.pending.record_id)
         self.stats.bytes_written = self.current_bytes()
 

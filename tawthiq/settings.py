@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(gt=1)
     worker_id: str
     blur_media: bool
+    dedupe: bool
+    dedupe_max_pixels: int = Field(gt=0)
 
     _files: ClassVar[tuple[Path, ...]] = (DEFAULTS_FILE,)
 

@@ -206,3 +206,24 @@ class PostCheck(Base):
     metadata_record_id: Mapped[str] = mapped_column(String, unique=True)
 
     __table_args__ = (Index("ix_post_checks_post", "platform", "post_id"),)
+
+
+class NearDuplicate(Base):
+    """A media file's perceptual signature and its near-duplicate cluster (issue 9), one row per
+    distinct file (by sha256). Read from the `dedupe` part of the media's metadata record, so a
+    catalog rebuilt from the WARC files has the same clusters."""
+
+    __tablename__ = "near_duplicates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String, unique=True)
+    kind: Mapped[str] = mapped_column(String)  # image | video
+    cluster: Mapped[str] = mapped_column(String)  # sha256 of the cluster's first item
+    matched: Mapped[str | None] = mapped_column(String, nullable=True)  # the item it was matched to
+    method: Mapped[str | None] = mapped_column(String, nullable=True)  # hash | local | video
+    distance: Mapped[int | None] = mapped_column(Integer, nullable=True)  # pHash bits to the first item
+    detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    signature: Mapped[dict] = mapped_column(JSON)
+    media_record_id: Mapped[str] = mapped_column(String)
+    seen: Mapped[str] = mapped_column(String)
+
+    __table_args__ = (Index("ix_near_duplicates_cluster", "cluster"),)

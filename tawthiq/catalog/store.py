@@ -220,6 +220,14 @@ class Catalog:
             warc_length=where.get("length", 0), revisit_of=doc.get("revisit_of"),
             info_record_id=doc.get("info_record_id"),
         ).on_conflict_do_nothing(index_elements=["record_id"]))
+        near = doc.get("dedupe") or {}
+        if near.get("signature") and facts.get("sha256"):
+            # the first assignment of a file stands (the same bytes seen again keep their cluster)
+            conn.execute(self.insert(t.NearDuplicate).values(
+                sha256=facts["sha256"], kind=near["signature"].get("kind", "image"), cluster=near["cluster"],
+                matched=near.get("matched"), method=near.get("method"), distance=near.get("distance"),
+                detail=near.get("detail"), signature=near["signature"], media_record_id=doc["record_id"], seen=f.date,
+            ).on_conflict_do_nothing(index_elements=["sha256"]))
 
     def _apply_failure(self, conn: Any, f: RecordFacts, run_id: int | None) -> None:
         doc = f.document or {}
@@ -384,6 +392,66 @@ class Catalog:
         """What could not be captured, newest first (each is also a metadata record in the archive)."""
         with self.engine.connect() as conn:
             return list(conn.execute(select(t.Failure).order_by(t.Failure.id.desc()).limit(limit)).all())
+
+    # -- near-duplicates (issue 9) --------------------------------------------------------------
+    def near_duplicates(self, after: int = 0) -> list[t.NearDuplicate]:
+        """Signatures and clusters in the order they were assigned (rows after id `after`)."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(t.NearDuplicate).where(t.NearDuplicate.id > after)
+                                     .order_by(t.NearDuplicate.id)).all())
+
+    def near_duplicate(self, sha256: str) -> t.NearDuplicate | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.NearDuplicate).where(t.NearDuplicate.sha256 == sha256)).first()
+
+    def media_copy(self, sha256: str) -> t.Media | None:
+        """Where the bytes of a media file lie (its first stored record, not a revisit)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.Media).where(t.Media.sha256 == sha256, t.Media.revisit_of.is_(None))
+                                .order_by(t.Media.id).limit(1)).first()
+
+    def clusters(self, min_size: int = 2) -> list[dict[str, Any]]:
+        """Near-duplicate clusters with at least `min_size` distinct files, largest first; each
+        member with the posts that carried it (who posted it, when)."""
+        with self.engine.connect() as conn:
+            sizes = conn.execute(select(t.NearDuplicate.cluster, func.count().label("n"))
+                                 .group_by(t.NearDuplicate.cluster).having(func.count() >= min_size)
+                                 .order_by(func.count().desc(), t.NearDuplicate.cluster)).all()
+            out = []
+            for cluster, n in sizes:
+                members = []
+                for row in conn.execute(select(t.NearDuplicate).where(t.NearDuplicate.cluster == cluster)
+                                        .order_by(t.NearDuplicate.id)).all():
+                    posts = conn.execute(
+                        select(t.Post.platform, t.Post.post_id, t.Post.source, t.Post.author, t.Post.published, t.Post.url)
+                        .join(t.Media, t.Media.post_url == t.Post.url).where(t.Media.sha256 == row.sha256)
+                        .distinct()).all()
+                    members.append({
+                        "sha256": row.sha256, "kind": row.kind, "method": row.method, "distance": row.distance,
+                        "matched": row.matched, "seen": row.seen,
+                        "posts": [{"id": f"{p.platform}:{p.post_id}", "source": p.source, "author": p.author,
+                                   "published": p.published.isoformat() if p.published else None, "url": p.url}
+                                  for p in posts],
+                    })
+                out.append({"cluster": cluster, "size": n, "members": members})
+            return out
+
+    def post_clusters(self, urls: list[str] | None = None) -> dict[str, str]:
+        """post URL -> cluster of the first media file archived for it (for the search index)."""
+        query = (select(t.Media.post_url, t.NearDuplicate.cluster)
+                 .join(t.NearDuplicate, t.NearDuplicate.sha256 == t.Media.sha256)
+                 .where(t.Media.post_url.is_not(None)).order_by(t.Media.id))
+        rows = []
+        with self.engine.connect() as conn:
+            if urls is None:
+                rows = conn.execute(query).all()
+            else:
+                for i in range(0, len(urls), 500):
+                    rows += conn.execute(query.where(t.Media.post_url.in_(urls[i:i + 500]))).all()
+        out: dict[str, str] = {}
+        for url, cluster in rows:
+            out.setdefault(url, cluster)
+        return out
 
     def warc_files(self) -> list[t.WarcFile]:
         with self.engine.connect() as conn:

@@ -30,3 +30,16 @@ def photo(seed: str, size: tuple[int, int] = (320, 240), fmt: str = "JPEG") -> b
     out = io.BytesIO()
     img.save(out, format=fmt, quality=85) if fmt == "JPEG" else img.save(out, format=fmt)
     return out.getvalue()
+
+
+def repost(original: bytes, channel: str = "@namudhaj_news") -> bytes:
+    """What a forwarding channel does to a photo: crops its edges, stamps its name on it and
+    recompresses it harder (a near-duplicate, not the same bytes)."""
+    img = Image.open(io.BytesIO(original)).convert("RGB")
+    w, h = img.size
+    img = img.crop((w // 25, h // 30, w - w // 40, h - h // 25))
+    draw = ImageDraw.Draw(img)
+    draw.text((8, img.height - 22), channel, fill=(255, 255, 255))
+    out = io.BytesIO()
+    img.save(out, format="JPEG", quality=55)
+    return out.getvalue()

@@ -16,7 +16,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from tawthiq.demo import content
-from tawthiq.demo.images import photo
+from tawthiq.demo.images import photo, repost
 from tawthiq.demo.server import Incoming, LocalServer, Resource
 from tawthiq.demo.video import mp4
 
@@ -26,6 +26,10 @@ _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesc
 
 @lru_cache(maxsize=256)
 def _jpeg(seed: str) -> bytes:
+    if seed.startswith("forward-") and seed[8:-4].isdigit():
+        # a forwarded post carries the bulletin photo posted three posts earlier, re-posted
+        # (cropped, stamped, recompressed): the demo's near-duplicates
+        return repost(photo(f"bulletin-{int(seed[8:-4]) - 3}.jpg"))
     return photo(seed)
 
 

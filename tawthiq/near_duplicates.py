@@ -1,0 +1,97 @@
+"""Near-duplicate clustering at capture time: the glue between the archive and `dedupe/`.
+
+Each new photo or video is signed and matched against everything archived before it, and the
+outcome (signature, cluster, the item it matched, distance, the evidence) goes into the media's
+metadata record, from which the catalog's `near_duplicates` table is filled. So the WARC files
+still hold everything: a rebuilt catalog and a rebuilt index have the same clusters, without
+re-running the matcher (whose answers depend on the order items arrived in).
+
+The matcher lives in memory, loaded from the catalog when the first media file of a run needs
+it, and topped up with what other captures added since. Verification re-reads a candidate's
+archived bytes from its WARC file. A file that cannot be decoded is said so in its record (and
+the capture goes on); it is never silently skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from archivers.payload import PayloadError, read_payload
+from dedupe.images import ImageRejected, reduce
+from dedupe.matcher import Item, Matcher
+from dedupe.signature import ImageSignature, analyse_image
+from dedupe.video import VideoRejected, VideoSignature, video_signature
+from tawthiq.catalog.store import Catalog
+from tawthiq.settings import Settings
+
+log = logging.getLogger("tawthiq.dedupe")
+
+MAX_IMAGE_BYTES = 64 << 20  # a photo re-read for verification
+
+
+def signature_from(data: dict[str, Any]) -> ImageSignature | VideoSignature:
+    return ImageSignature.from_dict(data) if data.get("kind") == "image" else VideoSignature.from_dict(data)
+
+
+class NearDuplicates:
+    def __init__(self, settings: Settings, catalog: Catalog) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self._matcher: Matcher | None = None
+        self._last_row = 0
+
+    def matcher(self) -> Matcher:
+        if self._matcher is None:
+            self._matcher = Matcher(self._pixels)
+        self.catalog.flush()
+        for row in self.catalog.near_duplicates(after=self._last_row):
+            self._last_row = row.id
+            if row.sha256 in self._matcher.by_key:
+                continue  # assigned by this process already
+            try:
+                sig = signature_from(row.signature)
+            except (ValueError, KeyError) as exc:
+                log.warning("near-duplicate signature of %s unreadable (%s): left out of matching", row.sha256, exc)
+                continue
+            self._matcher.add(Item(row.sha256, row.kind, sig, row.cluster, row.distance))
+        return self._matcher
+
+    def _pixels(self, item: Item) -> Any:
+        media = self.catalog.media_copy(item.key)
+        if media is None:
+            return None
+        try:
+            payload = read_payload(self.settings.warcs_dir, media.warc_file, media.warc_offset, MAX_IMAGE_BYTES)
+            return reduce(payload.body, max_pixels=self.settings.dedupe_max_pixels).gray
+        except (PayloadError, ImageRejected, OSError) as exc:
+            log.warning("cannot re-read %s from %s for verification: %s", item.key, media.warc_file, exc)
+            return None
+
+    def image(self, data: bytes | Path, sha256: str) -> dict[str, Any]:
+        """The `dedupe` part of an image's media record."""
+        try:
+            analysed = analyse_image(data, max_pixels=self.settings.dedupe_max_pixels)
+        except ImageRejected as exc:
+            return {"error": str(exc)}
+        assigned = self.matcher().assign(sha256, analysed)
+        return {"signature": analysed.signature.as_dict(), **assigned.as_dict()}
+
+    def video(self, data: bytes | Path, sha256: str) -> dict[str, Any]:
+        try:
+            sig = video_signature(data, max_pixels=self.settings.dedupe_max_pixels)
+        except VideoRejected as exc:
+            return {"error": str(exc)}
+        assigned = self.matcher().assign(sha256, sig)
+        return {"signature": sig.as_dict(), **assigned.as_dict()}
+
+    def media(self, data: bytes | Path, sha256: str, mime: str) -> dict[str, Any] | None:
+        """Sign and cluster a photo or video (None for other media: audio, subtitles)."""
+        if not self.settings.dedupe or not sha256:
+            return None
+        if mime.startswith("image/"):
+            return self.image(data, sha256)
+        if mime.startswith("video/"):
+            return self.video(data, sha256)
+        return None
