@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install bench bench-video bench-export bench-search bench-scale clean
+.PHONY: demo test install bench bench-video bench-export bench-search bench-scale bench-dedupe clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ bench-search: $(STAMP)
 ## Queue workers (1, 2, 4) against the single-process capture (needs redis-server)
 bench-scale: $(STAMP)
 	$(BIN)/python -m bench.scale.run
+
+## Near-duplicates: hashing rate on 1,000 camera-size JPEGs against imagehash, radius queries at
+## 1 million signatures against brute force, precision/recall per kind of edit
+bench-dedupe: $(STAMP)
+	$(BIN)/python -m bench.dedupe.run
 
 clean:
 	rm -rf $(VENV) .venv-pywb tawthiq-demo-data tawthiq-data .pytest_cache

@@ -546,6 +546,10 @@ def takedowns(data_dir: DataDir = None, config: ConfigFile = None,
             f"archived in {item['warc_file']} at {item['warc_offset']}", highlight=False, markup=False)
 
 
+from tawthiq.cli_dedupe import dedupe_app  # noqa: E402 - the sub-commands' module imports nothing at load
+
+app.add_typer(dedupe_app, name="dedupe")
+
 keys_app = typer.Typer(help="The key that signs exports.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 

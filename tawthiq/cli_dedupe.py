@@ -1,0 +1,151 @@
+"""`tawthiq dedupe ...`: near-duplicate clusters of a folder or of the archive, and why two files
+do or do not match."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.markup import escape
+
+dedupe_app = typer.Typer(help="Near-duplicate photos and videos: scan a folder, list the archive's clusters, "
+                              "explain a pair.", no_args_is_help=True)
+
+DataDir = Annotated[Optional[Path], typer.Option("--data-dir", "-d", help="data directory (TAWTHIQ_HOME)")]
+ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="settings file (TOML)")]
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+@dedupe_app.command()
+def scan(
+    paths: Annotated[list[Path], typer.Argument(help="image and video files, or folders (searched recursively)")],
+    as_json: Annotated[bool, typer.Option("--json", help='print {"clusters": [[path, ...], ...], "errors": [...]}')] = False,
+    max_pixels: Annotated[int, typer.Option(help="refuse images with more pixels than this")] = 150_000_000,
+) -> None:
+    """Cluster a folder of images and videos on its own (no archive needed). Exit 1 if a file
+    could not be read (it is listed)."""
+    from tawthiq.cli import console, err, fail
+
+    from dedupe.scan import scan as run_scan
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise fail(f"no such file or folder: {missing[0]}")
+    result = run_scan(paths, max_pixels=max_pixels)
+    if as_json:
+        _print_json(result.as_dict())
+    else:
+        console.print(f"{result.files} file(s), {len(result.clusters)} cluster(s) of near-duplicates", highlight=False)
+        for i, members in enumerate(result.clusters, 1):
+            console.print(f"\n[bold]cluster {i}[/] ({len(members)} files)")
+            for path in members:
+                how = result.details.get(path, {})
+                method = f"  [dim]{how.get('method')}, {how.get('distance')} bits from the first[/]" if how.get("method") else ""
+                console.print(f"  {escape(path)}{method}", highlight=False)
+        for e in result.errors:
+            err.print(f"not read: {escape(e['path'])}: {escape(e['error'])}", highlight=False)
+    if result.errors:
+        raise typer.Exit(1)
+
+
+@dedupe_app.command()
+def clusters(
+    as_json: Annotated[bool, typer.Option("--json", help="print the clusters as JSON")] = False,
+    min_size: Annotated[int, typer.Option(help="list clusters with at least this many distinct files")] = 2,
+    data_dir: DataDir = None, config: ConfigFile = None,
+) -> None:
+    """The archive's near-duplicate clusters, largest first, each copy with who posted it and when."""
+    from tawthiq.cli import console, fail, settings_or_exit
+    from tawthiq.catalog import Catalog
+
+    settings = settings_or_exit(data_dir, config)
+    if not settings.has_catalog:
+        raise fail(f"no archive at {settings.home} (nothing captured yet)")
+    if min_size < 1:
+        raise fail(f"--min-size must be 1 or more, not {min_size}")
+    catalog = Catalog(settings.catalog_url)
+    try:
+        found = catalog.clusters(min_size)
+    finally:
+        catalog.close()
+    if as_json:
+        _print_json({"clusters": found})
+        return
+    console.print(f"{len(found)} cluster(s) with {min_size} or more files", highlight=False)
+    for c in found:
+        console.print(f"\n[bold]{c['cluster'][:16]}[/] {c['size']} files", highlight=False)
+        for m in c["members"]:
+            how = f"{m['method']}, {m['distance']} bits" if m["method"] else "first"
+            posts = ", ".join(f"{p['id']} ({p['author'] or p['source']}, {p['published'] or '?'})" for p in m["posts"]) \
+                or "no post (captured on its own)"
+            console.print(f"  {m['kind']} {m['sha256'][:16]}  [dim]{how}[/]  {escape(posts)}", highlight=False)
+
+
+def _load(ref: str, settings: Any) -> Any:
+    """A file path, or the sha256 (or a prefix of 8+ characters) of an archived media file."""
+    from tawthiq.cli import fail
+
+    from dedupe.images import ImageRejected
+    from dedupe.scan import analyse_file
+    from dedupe.signature import analyse_image
+    from dedupe.video import VideoRejected, video_signature
+
+    path = Path(ref)
+    try:
+        if path.exists():
+            return analyse_file(path)
+        if settings is None or len(ref) < 8 or any(c not in "0123456789abcdef" for c in ref.lower()):
+            raise fail(f"{ref!r} is neither a file nor the sha256 of an archived media file")
+        from sqlalchemy import select
+
+        from archivers.payload import PayloadError, read_payload
+        from tawthiq.catalog import Catalog
+        from tawthiq.catalog import schema as t
+
+        catalog = Catalog(settings.catalog_url)
+        try:
+            with catalog.engine.connect() as conn:
+                rows = conn.execute(select(t.Media).where(t.Media.sha256.like(ref.lower() + "%"),
+                                                          t.Media.revisit_of.is_(None)).limit(2)).all()
+        finally:
+            catalog.close()
+        if len({r.sha256 for r in rows}) != 1:
+            raise fail(f"{ref!r} names {'no' if not rows else 'more than one'} archived media file")
+        media = rows[0]
+        try:
+            body = read_payload(settings.warcs_dir, media.warc_file, media.warc_offset, 2 << 30).body
+        except PayloadError as exc:
+            raise fail(f"{ref}: {exc}") from None
+        return video_signature(body) if media.mime.startswith("video/") else analyse_image(body)
+    except (ImageRejected, VideoRejected) as exc:
+        raise fail(f"{ref}: {exc}") from None
+
+
+@dedupe_app.command()
+def explain(
+    a: Annotated[str, typer.Argument(help="a file, or an archived media file's sha256 (8+ characters)")],
+    b: Annotated[str, typer.Argument(help="the other one")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the measurements as JSON")] = False,
+    data_dir: DataDir = None, config: ConfigFile = None,
+) -> None:
+    """Print the distances and checks for a pair of files, and the verdict."""
+    from tawthiq.cli import console, settings_or_exit
+
+    from dedupe.explain import explain as run_explain
+
+    settings = settings_or_exit(data_dir, config) if not (Path(a).exists() and Path(b).exists()) else None
+    report = run_explain(_load(a, settings), _load(b, settings))
+    if as_json:
+        _print_json(report)
+        return
+    console.print(f"[bold]{report['verdict']}[/]" + (f" ({report['method']})" if report.get("method") else ""),
+                  highlight=False)
+    for key, value in report.items():
+        if key not in ("verdict", "method"):
+            console.print(f"  {key}: {value}", highlight=False)
