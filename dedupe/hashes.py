@@ -3,7 +3,8 @@
 The hash is imagehash's pHash (`imagehash.phash`, 64 bits: the 8x8 lowest DCT frequencies of a
 32x32 grayscale against their median), computed for several views of one reduced image in one
 batch (OpenCV's area resize, one DCT call for all views) instead of one library call per view:
-about 3x faster, and bit for bit imagehash's value on the same pixels (a test holds it to that).
+about 3x faster, and within a bit or two of imagehash's value on the same pixels (a test holds
+it to that; area averaging stands in for Lanczos).
 
 Why views: a global hash describes the whole frame, so a mirror, a crop or a photo pasted as one
 tile of a collage lands far away. Storing the hashes of the mirror, of centred crops and of the

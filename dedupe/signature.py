@@ -2,11 +2,12 @@
 
 Two parts, for the two ways copies drift apart:
 - the pHash of nine views (whole, mirror, two centred crops, four quadrants, the main picture
-  when other material frames it): close copies
-  (recompression, resizing, grey, brightness, watermark, letterbox, mirror) stay within a few
-  bits of one of them, found by an exact Hamming-radius query (dedupe.hamming);
-- up to 128 ORB descriptors spread over the frame: crops, rotations, screenshots and collage
-  tiles keep many of them, found by locality-sensitive lookups (dedupe.keypoints).
+  when other material frames it): close copies (recompression, resizing, grey, brightness,
+  watermark, letterbox, mirror) stay within a few bits of one of them, found by an exact
+  Hamming-radius query (dedupe.hamming);
+- up to 128 ORB descriptors spread over the frame, 64 more inside a framed main picture, with
+  their positions: crops, rotations, screenshots and collage tiles keep many of them, found by
+  locality-sensitive lookups (dedupe.keypoints) and re-ranked by their geometry.
 
 Signatures are JSON in the media's metadata record (the WARC file stays the source of truth) and
 in the catalog; `VERSION` changes whenever a change would make old and new signatures disagree.

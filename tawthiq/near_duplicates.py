@@ -15,6 +15,7 @@ the capture goes on); it is never silently skipped.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from tawthiq.settings import Settings
 log = logging.getLogger("tawthiq.dedupe")
 
 MAX_IMAGE_BYTES = 64 << 20  # a photo re-read for verification
+RELOAD_SECONDS = 10.0
 
 
 def signature_from(data: dict[str, Any]) -> ImageSignature | VideoSignature:
@@ -41,11 +43,17 @@ class NearDuplicates:
         self.catalog = catalog
         self._matcher: Matcher | None = None
         self._last_row = 0
+        self._loaded_at = 0.0
 
     def matcher(self) -> Matcher:
+        """Loaded at the first media file of a run; what other captures added is read again at
+        most every RELOAD_SECONDS (this process's own items are in it already)."""
+        now = time.monotonic()
+        if self._matcher is not None and now - self._loaded_at < RELOAD_SECONDS:
+            return self._matcher
         if self._matcher is None:
             self._matcher = Matcher(self._pixels)
-        self.catalog.flush()
+        self._loaded_at = now
         for row in self.catalog.near_duplicates(after=self._last_row):
             self._last_row = row.id
             if row.sha256 in self._matcher.by_key:
