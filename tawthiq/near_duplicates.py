@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from archivers.payload import PayloadError, read_payload
+from archivers.writer import OPEN_SUFFIX
 from dedupe.images import ImageRejected, reduce
 from dedupe.matcher import Item, Matcher
 from dedupe.signature import ImageSignature, analyse_image
@@ -44,6 +45,7 @@ class NearDuplicates:
         self._matcher: Matcher | None = None
         self._last_row = 0
         self._loaded_at = 0.0
+        self._where: dict[str, tuple[str, int]] = {}  # this run's media: sha256 -> (WARC file, offset)
 
     def matcher(self) -> Matcher:
         """Loaded at the first media file of a run; what other captures added is read again at
@@ -67,14 +69,22 @@ class NearDuplicates:
         return self._matcher
 
     def _pixels(self, item: Item) -> Any:
-        media = self.catalog.media_copy(item.key)
-        if media is None:
-            return None
+        """The archived bytes of an item, decoded again (for verifying a candidate). Files of this
+        run may still be open (`NAME.open`) and their records not yet in the catalog."""
+        where = self._where.get(item.key)
+        if where is None:
+            media = self.catalog.media_copy(item.key)
+            if media is None:
+                return None
+            where = (media.warc_file, media.warc_offset)
+        name, offset = where
+        if not (self.settings.warcs_dir / name).exists() and (self.settings.warcs_dir / (name + OPEN_SUFFIX)).exists():
+            name += OPEN_SUFFIX
         try:
-            payload = read_payload(self.settings.warcs_dir, media.warc_file, media.warc_offset, MAX_IMAGE_BYTES)
+            payload = read_payload(self.settings.warcs_dir, name, offset, MAX_IMAGE_BYTES)
             return reduce(payload.body, max_pixels=self.settings.dedupe_max_pixels).gray
         except (PayloadError, ImageRejected, OSError) as exc:
-            log.warning("cannot re-read %s from %s for verification: %s", item.key, media.warc_file, exc)
+            log.warning("cannot re-read %s from %s for verification: %s", item.key, name, exc)
             return None
 
     def image(self, data: bytes | Path, sha256: str) -> dict[str, Any]:
@@ -94,10 +104,14 @@ class NearDuplicates:
         assigned = self.matcher().assign(sha256, sig)
         return {"signature": sig.as_dict(), **assigned.as_dict()}
 
-    def media(self, data: bytes | Path, sha256: str, mime: str) -> dict[str, Any] | None:
-        """Sign and cluster a photo or video (None for other media: audio, subtitles)."""
+    def media(self, data: bytes | Path, sha256: str, mime: str, *, stored_at: tuple[str, int] | None = None
+              ) -> dict[str, Any] | None:
+        """Sign and cluster a photo or video (None for other media: audio, subtitles).
+        `stored_at`: the WARC file and offset of its record, to read it back for verification."""
         if not self.settings.dedupe or not sha256:
             return None
+        if stored_at is not None:
+            self._where[sha256] = stored_at
         if mime.startswith("image/"):
             return self.image(data, sha256)
         if mime.startswith("video/"):

@@ -174,7 +174,8 @@ class CaptureSession:
         else:
             facts = facts_from_bytes(msg.body, mime, sha256)
             if not archived.response.pending.info.get("truncated"):
-                near = self.near_duplicates.media(msg.body, sha256, mime)
+                near = self.near_duplicates.media(msg.body, sha256, mime,
+                                                  stored_at=(response.filename, response.offset))
         self.archiver.metadata(url, {
             "type": "media", "role": "media", "source_url": url, "page_url": post_url, "post_url": post_url,
             "record_id": response.pending.record_id,
@@ -301,7 +302,8 @@ class CaptureSession:
             written = stored.record
             near = None
             if stored.revisit_of is None and role in ("media", "thumbnail"):
-                near = self.near_duplicates.media(Path(path), stored.facts.sha256, stored.facts.mime)
+                near = self.near_duplicates.media(Path(path), stored.facts.sha256, stored.facts.mime,
+                                                  stored_at=(written.filename, written.offset))
             self.archiver.metadata(source, {
                 "type": "media", "role": role, "source_url": source, "page_url": info.get("webpage_url") or url,
                 "post_url": post_url, "record_id": written.pending.record_id,

@@ -269,3 +269,23 @@ def test_an_undecodable_photo_is_archived_with_the_reason(demo: Demo, data_dir: 
     bombed = [d for d in media_docs if d["source_url"].endswith("/file/bulletin-101.jpg")]
     assert bombed and "over the limit" in bombed[0]["dedupe"]["error"]
     assert any(d.get("dedupe", {}).get("signature") for d in media_docs)  # the others were signed
+
+
+def test_a_later_capture_verifies_copies_against_the_archived_bytes(demo: Demo, data_dir: Path) -> None:
+    """A repost captured in a later run is matched against a photo archived by an earlier run,
+    whose pixels are read back from its WARC file (a new process, nothing cached)."""
+    everything = list(demo.channel.posts)
+    demo.channel.posts = everything[:14]  # up to the bulletin that post 14 will repost
+    assert run_tawthiq(["capture", f"telegram:{demo.channel.name}"], data_dir=data_dir, env=demo.env).code == 0
+    early = {c["cluster"] for c in json.loads(run_tawthiq(["dedupe", "clusters", "--json"], data_dir=data_dir).out)["clusters"]}
+    demo.channel.posts = everything
+    later = run_tawthiq(["capture", f"telegram:{demo.channel.name}"], data_dir=data_dir, env=demo.env)
+    assert later.code == 0, later.out + later.err
+    found = json.loads(run_tawthiq(["dedupe", "clusters", "--json"], data_dir=data_dir).out)["clusters"]
+    forward = everything[15]
+    assert forward.forwarded_from and everything[12].photos
+    (cluster,) = [c for c in found if any(p["id"].endswith(f"/{forward.id}") for m in c["members"] for p in m["posts"])]
+    first, copy = cluster["members"]
+    assert any(p["id"].endswith(f"/{everything[12].id}") for p in first["posts"])
+    assert copy["method"] in ("hash", "local") and cluster["cluster"] not in early
+    assert len(found) == sum(1 for p in everything if p.forwarded_from and p.photos)
