@@ -5,8 +5,8 @@ capture archives, and rebuilding an index from the WARC files alone.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,7 @@ class LiveIndexer:
         self.clusters_of = clusters_of  # post URLs -> cluster, for media archived by earlier runs
         self.pending: list[IndexDoc] = []
         self.clusters: dict[str, str] = {}  # post URL -> cluster, from this run's media records
-        self.flushed: dict[str, IndexDoc] = {}  # post URL -> document already sent this run
+        self.flushed: dict[str, IndexDoc] = {}  # post URL -> document sent this run without a cluster
         self.backend: Backend | None = None
         self.failed = 0
         self.indexed = 0
@@ -116,7 +116,8 @@ class LiveIndexer:
             except Exception as exc:  # noqa: BLE001 - the post is still indexed, unfolded
                 self.on_error(f"search index: near-duplicate clusters not read ({exc})")
         out = [replace(d, cluster=self.clusters[d.url]) if d.url in self.clusters else d for d in batch]
-        self.flushed.update({d.url: d for d in out if d.url})
+        # only a post still alone may need sending again, when its photo's cluster arrives
+        self.flushed.update({d.url: d for d in out if d.url and d.cluster == d.id})
         return out
 
     def flush(self) -> None:
@@ -199,12 +200,9 @@ def posts_from_warcs(files: Iterable[Path], clusters: dict[str, str] | None = No
             yield post, rec.date, clusters.get(post.get("url") or "")
 
 
-def rebuild(backend: Backend, files: list[Path], *, workers: int | None = None,
-            clusters: dict[str, str] | None = None) -> int:
-    """`clusters` (post URL -> index cluster) from the catalog when it is known to be current;
-    otherwise read from the files first."""
+def rebuild(backend: Backend, files: list[Path], *, workers: int | None = None) -> int:
     with backend.rebuild() as build:
-        return build.add_encoded(analysed(posts_from_warcs(files, clusters), build.encode, workers=workers))
+        return build.add_encoded(analysed(posts_from_warcs(files), build.encode, workers=workers))
 
 
 def catch_up(settings: Settings, files: list[Path]) -> int:
