@@ -23,6 +23,7 @@ MIN_AGREEMENT = 0.5  # share of informative blocks whose contents correlate
 SMALL_PATCH = 2  # a solid region, in blocks a side, that does not correlate: a caption, a logo ...
 MAX_PATCH = 4  # ... up to this, if little else disagrees; more means a different picture there
 MAX_DISAGREEMENT = 0.2
+MAX_TILT = 20.0  # degrees off a quarter turn
 BLOCK_NCC = 0.5
 GRID = 16  # blocks per side of the overlap
 
@@ -104,6 +105,7 @@ def quick_inliers(query: Features, descriptors: np.ndarray, points: np.ndarray) 
         return 0
     src = points[[m.queryIdx for m in good]].astype(np.float32)
     dst = query.points[[m.trainIdx for m in good]]
+    cv2.setRNGSeed(0)  # RANSAC samples at random: the same pair must always get the same answer
     matrix, mask = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=5.0)
     return int(mask.sum()) if matrix is not None else 0
 
@@ -118,6 +120,7 @@ def _try(a: np.ndarray, b: np.ndarray, fa: Features, fb: Features, *, mirrored: 
         return NO_MATCH
     src = fb.points[[m.queryIdx for m in good]]
     dst = fa.points[[m.trainIdx for m in good]]
+    cv2.setRNGSeed(0)
     matrix, mask = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=4.0,
                                                maxIters=4000, confidence=0.995)
     if matrix is None:
@@ -125,7 +128,7 @@ def _try(a: np.ndarray, b: np.ndarray, fa: Features, fb: Features, *, mirrored: 
     inliers = int(mask.sum())
     scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))
     angle = float(np.degrees(np.arctan2(matrix[1, 0], matrix[0, 0])))
-    if inliers < MIN_INLIERS or not 0.15 < scale < 7.0:
+    if inliers < MIN_INLIERS or not 0.15 < scale < 7.0 or not plausible_angle(angle):
         return LocalVerdict(False, inliers, 0.0, 0.0, GRID, 1.0, mirrored, scale, angle)
     al = check_aligned(a, b, matrix)
     matched = accept(al) and framed_pictures_agree(a, b, matrix, main_a, main_b)
@@ -160,6 +163,13 @@ def _compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
     """outer after inner, both 2x3 affine maps."""
     full = lambda m: np.vstack([m, [0, 0, 1]])  # noqa: E731
     return (full(outer) @ full(inner))[:2]
+
+
+def plausible_angle(degrees: float) -> bool:
+    """Reposts are turned a little (a photographed screen, a tilted scan) or by quarter turns (a
+    lost orientation flag); a fit at 40 degrees between two pictures is a coincidence of corners."""
+    off = abs(degrees) % 90.0
+    return min(off, 90.0 - off) <= MAX_TILT
 
 
 def accept(al: "Alignment") -> bool:

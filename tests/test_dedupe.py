@@ -289,3 +289,23 @@ def test_a_later_capture_verifies_copies_against_the_archived_bytes(demo: Demo, 
     assert any(p["id"].endswith(f"/{everything[12].id}") for p in first["posts"])
     assert copy["method"] in ("hash", "local") and cluster["cluster"] not in early
     assert len(found) == sum(1 for p in everything if p.forwarded_from and p.photos)
+
+
+def test_drawn_look_alike_pictures_stay_apart_and_their_reposts_meet(tmp_path: Path) -> None:
+    """The demo's synthetic street scenes share everything but their layout (flat sky, flat
+    ground, grids of windows): only each scene and its repost may meet. (A degenerate fit, a
+    fifth the size and turned 43 degrees, once matched two of them.)"""
+    from dedupe.scan import scan
+    from tawthiq.demo.images import photo, repost
+
+    folder = tmp_path / "scenes"
+    folder.mkdir()
+    names = [f"news-{i}.jpg" for i in range(12)] + [f"scene-{i}-a.jpg" for i in range(12)] + \
+        ["site-banner-1280.jpg", "site-banner-640.jpg", "channel.jpg"]
+    for name in names:
+        (folder / name).write_bytes(photo(name))
+    for name in names[:6]:
+        (folder / f"repost-{name}").write_bytes(repost(photo(name)))
+    result = scan([folder])
+    got = sorted(sorted(Path(p).name for p in c) for c in result.clusters)
+    assert got == sorted(sorted([n, f"repost-{n}"]) for n in names[:6])

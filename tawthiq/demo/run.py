@@ -28,7 +28,22 @@ def run_demo(data_dir: Path, port: int = 0) -> int:
         code = capture_with_display(settings, targets, expected_failures={f"{base}/site/missing.html"})
     console.print(f"archive in {data_dir}/warcs; list it with: .venv/bin/tawthiq warcs --data-dir {data_dir}")
     _show_search(settings)
+    _show_clusters(settings)
     return code
+
+
+def _show_clusters(settings) -> None:  # type: ignore[no-untyped-def]
+    """The forwarded posts re-posted earlier bulletins' photos: they are folded, not deleted."""
+    from tawthiq.catalog import Catalog
+
+    catalog = Catalog(settings.catalog_url)
+    try:
+        clusters = catalog.clusters(2)
+    finally:
+        catalog.close()
+    copies = sum(c["size"] for c in clusters)
+    console.print(f"\n{len(clusters)} photo(s) were re-posted ({copies} copies kept, folded in search); list them "
+                  f"with: .venv/bin/tawthiq dedupe clusters --data-dir {settings.home}", highlight=False)
 
 
 def _show_search(settings) -> None:  # type: ignore[no-untyped-def]
