@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tawthiq import __version__
+from tawthiq.cli_options import ConfigFile, DataDir
 from tawthiq.settings import Settings, SettingsError, load_settings
 from tawthiq.specs import SpecError, parse_spec
 
@@ -29,9 +30,6 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
-
-DataDir = Annotated[Optional[Path], typer.Option("--data-dir", "-d", help="data directory (TAWTHIQ_HOME)")]
-ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="settings file (TOML)")]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

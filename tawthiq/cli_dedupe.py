@@ -6,16 +6,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
+from tawthiq.cli_options import ConfigFile, DataDir
+
 dedupe_app = typer.Typer(help="Near-duplicate photos and videos: scan a folder, list the archive's clusters, "
                               "explain a pair.", no_args_is_help=True)
-
-DataDir = Annotated[Optional[Path], typer.Option("--data-dir", "-d", help="data directory (TAWTHIQ_HOME)")]
-ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="settings file (TOML)")]
 
 
 def _print_json(data: Any) -> None:

@@ -23,7 +23,7 @@ from archivers.payload import PayloadError, read_payload
 from archivers.writer import OPEN_SUFFIX
 from dedupe.images import ImageRejected, reduce
 from dedupe.matcher import Item, Matcher
-from dedupe.signature import ImageSignature, analyse_image
+from dedupe.signature import Analysed, ImageSignature, analyse_image
 from dedupe.video import VideoRejected, VideoSignature, video_signature
 from tawthiq.catalog.store import Catalog
 from tawthiq.settings import Settings
@@ -87,33 +87,21 @@ class NearDuplicates:
             log.warning("cannot re-read %s from %s for verification: %s", item.key, name, exc)
             return None
 
-    def image(self, data: bytes | Path, sha256: str) -> dict[str, Any]:
-        """The `dedupe` part of an image's media record."""
-        try:
-            analysed = analyse_image(data, max_pixels=self.settings.dedupe_max_pixels)
-        except ImageRejected as exc:
-            return {"error": str(exc)}
-        assigned = self.matcher().assign(sha256, analysed)
-        return {"signature": analysed.signature.as_dict(), **assigned.as_dict()}
-
-    def video(self, data: bytes | Path, sha256: str) -> dict[str, Any]:
-        try:
-            sig = video_signature(data, max_pixels=self.settings.dedupe_max_pixels)
-        except VideoRejected as exc:
-            return {"error": str(exc)}
-        assigned = self.matcher().assign(sha256, sig)
-        return {"signature": sig.as_dict(), **assigned.as_dict()}
-
     def media(self, data: bytes | Path, sha256: str, mime: str, *, stored_at: tuple[str, int] | None = None
               ) -> dict[str, Any] | None:
-        """Sign and cluster a photo or video (None for other media: audio, subtitles).
-        `stored_at`: the WARC file and offset of its record, to read it back for verification."""
-        if not self.settings.dedupe or not sha256:
+        """The `dedupe` part of a photo's or video's media record: its signature and cluster, or
+        why it could not be read (None for other media: audio, subtitles). `stored_at`: the WARC
+        file and offset of its record, to read it back for verification."""
+        if not self.settings.dedupe or not sha256 or not mime.startswith(("image/", "video/")):
             return None
         if stored_at is not None:
             self._where[sha256] = stored_at
-        if mime.startswith("image/"):
-            return self.image(data, sha256)
-        if mime.startswith("video/"):
-            return self.video(data, sha256)
-        return None
+        limit = self.settings.dedupe_max_pixels
+        try:
+            query = analyse_image(data, max_pixels=limit) if mime.startswith("image/") else \
+                video_signature(data, max_pixels=limit)
+        except (ImageRejected, VideoRejected) as exc:
+            return {"error": str(exc)}
+        assigned = self.matcher().assign(sha256, query)
+        signature = query.signature if isinstance(query, Analysed) else query
+        return {"signature": signature.as_dict(), **assigned.as_dict()}
