@@ -412,29 +412,32 @@ class Catalog:
 
     def clusters(self, min_size: int = 2) -> list[dict[str, Any]]:
         """Near-duplicate clusters with at least `min_size` distinct files, largest first; each
-        member with the posts that carried it (who posted it, when)."""
+        member with the posts that carried it (who posted it, when). Three queries, whatever the
+        number of clusters."""
+        nd = t.NearDuplicate
         with self.engine.connect() as conn:
-            sizes = conn.execute(select(t.NearDuplicate.cluster, func.count().label("n"))
-                                 .group_by(t.NearDuplicate.cluster).having(func.count() >= min_size)
-                                 .order_by(func.count().desc(), t.NearDuplicate.cluster)).all()
-            out = []
-            for cluster, n in sizes:
-                members = []
-                for row in conn.execute(select(t.NearDuplicate).where(t.NearDuplicate.cluster == cluster)
-                                        .order_by(t.NearDuplicate.id)).all():
-                    posts = conn.execute(
-                        select(t.Post.platform, t.Post.post_id, t.Post.source, t.Post.author, t.Post.published, t.Post.url)
-                        .join(t.Media, t.Media.post_url == t.Post.url).where(t.Media.sha256 == row.sha256)
-                        .distinct()).all()
-                    members.append({
-                        "sha256": row.sha256, "kind": row.kind, "method": row.method, "distance": row.distance,
-                        "matched": row.matched, "seen": row.seen,
-                        "posts": [{"id": f"{p.platform}:{p.post_id}", "source": p.source, "author": p.author,
-                                   "published": p.published.isoformat() if p.published else None, "url": p.url}
-                                  for p in posts],
-                    })
-                out.append({"cluster": cluster, "size": n, "members": members})
-            return out
+            sizes = conn.execute(select(nd.cluster, func.count().label("n")).group_by(nd.cluster)
+                                 .having(func.count() >= min_size)
+                                 .order_by(func.count().desc(), nd.cluster)).all()
+            big = select(nd.cluster).group_by(nd.cluster).having(func.count() >= min_size)
+            rows = conn.execute(select(nd).where(nd.cluster.in_(big)).order_by(nd.id)).all()
+            carried = conn.execute(
+                select(t.Media.sha256, t.Post.platform, t.Post.post_id, t.Post.source, t.Post.author,
+                       t.Post.published, t.Post.url)
+                .join(t.Media, t.Media.post_url == t.Post.url)
+                .where(t.Media.sha256.in_(select(nd.sha256).where(nd.cluster.in_(big))))
+                .distinct().order_by(t.Media.sha256, t.Post.platform, t.Post.post_id)).all()
+        posts: dict[str, list[dict[str, Any]]] = {}
+        for p in carried:
+            posts.setdefault(p.sha256, []).append({
+                "id": f"{p.platform}:{p.post_id}", "source": p.source, "author": p.author,
+                "published": p.published.isoformat() if p.published else None, "url": p.url})
+        members: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            members.setdefault(row.cluster, []).append({
+                "sha256": row.sha256, "kind": row.kind, "method": row.method, "distance": row.distance,
+                "matched": row.matched, "seen": row.seen, "posts": posts.get(row.sha256, [])})
+        return [{"cluster": cluster, "size": n, "members": members.get(cluster, [])} for cluster, n in sizes]
 
     def post_clusters(self, urls: list[str] | None = None) -> dict[str, str]:
         """post URL -> cluster of the first media file archived for it (for the search index)."""
