@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 _READ = 1 << 20
+# Compressed bytes fed to zlib at a time: deflate expands at most ~1032:1, so one call yields at
+# most ~17 MB however hostile the member (a gzip bomb costs time to hash, never memory).
+_INFLATE_IN = 16 << 10
 _HTTP_TYPES = ("response", "request")
 
 
@@ -25,6 +28,8 @@ class RecordCheck:
     member_sha256: str
     headers: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # Digests the record does not carry (reported, never silently skipped): "WARC-Block-Digest", ...
+    missing_digests: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -91,12 +96,13 @@ def check_members(fh: BinaryIO, start: int = 0, end: int | None = None) -> Itera
         block_len = 0
         expected_len = None
         tail = b""
+        tail_len = 0
         data = pending
         pending = b""
         broken = None
         while not d.eof:
             if not data:
-                want = _READ if end is None else min(_READ, end - pos)
+                want = _INFLATE_IN if end is None else min(_INFLATE_IN, end - pos)
                 data = fh.read(want) if want > 0 else b""
                 if not data:
                     if member_start == pos and not header and block is None:
@@ -139,7 +145,9 @@ def check_members(fh: BinaryIO, start: int = 0, end: int | None = None) -> Itera
             take = out[: max(0, expected_len - block_len)]
             block.update(take)
             block_len += len(take)
-            tail += out[len(take):]
+            extra = out[len(take):]
+            tail_len += len(extra)
+            tail = (tail + extra)[:8]  # only what the check below needs: a bomb after the block costs nothing
         check.length = pos - member_start
         check.member_sha256 = member_hash.hexdigest()
         if broken:
@@ -160,8 +168,10 @@ def check_members(fh: BinaryIO, start: int = 0, end: int | None = None) -> Itera
         else:
             if block_len != expected_len:
                 check.problems.append(f"block is {block_len} bytes, Content-Length says {expected_len}")
-            if tail != b"\r\n\r\n":
+            if tail != b"\r\n\r\n" or tail_len != 4:
                 check.problems.append("record does not end with CRLF CRLF")
+            if not check.headers.get("WARC-Block-Digest"):
+                check.missing_digests.append("WARC-Block-Digest")
             if _digest_matches(check.headers.get("WARC-Block-Digest"), block.block256, block.block1) is False:
                 check.problems.append("block digest mismatch: the record was altered")
             rec_type = check.headers.get("WARC-Type", "")

@@ -613,18 +613,32 @@ def export(
 
 @app.command()
 def verify(
-    path: Annotated[Path, typer.Argument(help="a .wacz, a .warc.gz, or a data directory")],
+    path: Annotated[Path, typer.Argument(help="a .wacz, a .warc.gz (with its .manifest.json sidecars), or a data directory")],
     key_fingerprint: Annotated[Optional[str], typer.Option(help="require signatures by this key (sha256:...)")] = None,
+    tsa_cert: Annotated[Optional[list[Path]], typer.Option(
+        "--tsa-cert", help="trust time-stamps from this TSA (PEM certificate or CA bundle; repeatable; "
+                           "adds to the tsa_certificate setting)")] = None,
     config: ConfigFile = None,
 ) -> None:
-    """Recompute every digest, check signatures and time-stamps; one line per problem, then a verdict."""
+    """Recompute every digest, check signatures and time-stamps; one line per problem, then a verdict:
+    VERIFIED (exit 0), INTACT BUT UNPROVEN (exit 3: nothing proves who made it, anyone could have),
+    FAILED (exit 1). Exit 2 is a mistake in the command itself."""
+    import os
+
+    from archivers.timestamps import TimestampError, load_trusted
     from archivers.verify import verify_archive, verify_wacz, verify_warc
 
     if not path.exists():
         raise fail(f"{path}: no such file or folder")
-    tsa_cert = None
+    if key_fingerprint is not None and not (key_fingerprint.startswith("sha256:") and len(key_fingerprint) == 71):
+        raise fail(f"--key-fingerprint: {key_fingerprint!r} is not a key fingerprint (sha256: and 64 hex digits)")
+    settings = settings_or_exit(path if path.is_dir() else None, config)
+    cert_files = [Path(p) for p in settings.tsa_certificate.split(os.pathsep) if p.strip()] if settings.tsa_certificate else []
+    try:
+        trusted = load_trusted(cert_files + list(tsa_cert or []))
+    except TimestampError as exc:
+        raise fail(str(exc)) from None
     if path.is_dir():
-        settings = settings_or_exit(path, config)
         from tawthiq.catalog import Catalog
 
         digests: dict[str, str | None] = {}
@@ -632,22 +646,20 @@ def verify(
             catalog = Catalog(settings.catalog_url)
             digests = {row.name: row.sha256 for row in catalog.warc_files() if row.sealed}
             catalog.close()
-        if settings.tsa_certificate:
-            tsa_cert = Path(settings.tsa_certificate).read_bytes()
-        report = verify_archive(settings.warcs_dir, digests, tsa_certificate=tsa_cert)
+        report = verify_archive(settings.warcs_dir, digests, trusted=trusted)
     elif path.suffix == ".wacz":
-        report = verify_wacz(path, key_fingerprint=key_fingerprint)
+        report = verify_wacz(path, key_fingerprint=key_fingerprint, trusted=trusted)
     else:
-        report = verify_warc(path)
+        report = verify_warc(path, key_fingerprint=key_fingerprint, trusted=trusted)
     for fact in report.facts:
         console.print(f"  {fact}", highlight=False, markup=False)
     for problem in report.problems:
         console.print(f"PROBLEM {problem}", highlight=False, markup=False, soft_wrap=True)
-    if report.ok:
-        console.print(f"VERIFIED: {path}", highlight=False)
-        return
-    console.print(f"FAILED: {path}: {len(report.problems)} problem(s)", highlight=False)
-    raise typer.Exit(1)
+    console.print(f"{report.verdict}: {path}", highlight=False, markup=False)
+    for line in report.summary():
+        console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
 
 
 @app.command()

@@ -6,6 +6,7 @@ the tokens are real RFC 3161 tokens that any verifier can check against that cer
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -42,12 +43,19 @@ ess_cert_id_alg = sha256
 
 
 class LocalTSA:
-    def __init__(self) -> None:
+    """`backdate_days`: the TSA's clock runs that many days behind (libfaketime), as a forger's
+    self-made authority would, to back-date evidence; its certificate is back-dated with it."""
+
+    def __init__(self, backdate_days: int = 0) -> None:
+        wrap = ["faketime", "-f", f"-{backdate_days}d"] if backdate_days else []
+        if wrap and shutil.which("faketime") is None:
+            raise RuntimeError("a back-dated TSA needs libfaketime (Debian package faketime)")
         self.dir = Path(tempfile.mkdtemp(prefix="tawthiq-tsa-"))
         self.config = self.dir / "tsa.cnf"
         self.config.write_text(CONFIG.format(dir=self.dir))
         (self.dir / "serial").write_text("01\n")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+        self.certificate_path = self.dir / "tsa.crt"
+        subprocess.run([*wrap, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
                         str(self.dir / "tsa.key"), "-out", str(self.dir / "tsa.crt"), "-days", "2",
                         "-config", str(self.config), "-extensions", "tsa_ext"], check=True, capture_output=True)
         self.certificate = (self.dir / "tsa.crt").read_bytes()
@@ -61,7 +69,7 @@ class LocalTSA:
                 query = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with tempfile.TemporaryDirectory(dir=tsa.dir) as tmp:
                     (Path(tmp) / "q.tsq").write_bytes(query)
-                    subprocess.run(["openssl", "ts", "-reply", "-config", str(tsa.config), "-queryfile",
+                    subprocess.run([*wrap, "openssl", "ts", "-reply", "-config", str(tsa.config), "-queryfile",
                                     str(Path(tmp) / "q.tsq"), "-out", str(Path(tmp) / "r.tsr")],
                                    check=True, capture_output=True)
                     reply = (Path(tmp) / "r.tsr").read_bytes()

@@ -140,19 +140,29 @@ def test_time_stamps_from_a_local_tsa(tsa: LocalTSA, demo: Demo, data_dir: Path,
     env = {**demo.env, "TAWTHIQ_TSA_URL": tsa.url}
     result = run_tawthiq(["capture", f"telegram:{demo.channel.name}"], data_dir=data_dir, env=env)
     assert result.code == 0, result.out + result.err
+    assert run_tawthiq(["keys", "create"], data_dir=data_dir).code == 0
     warcs = sorted((data_dir / "warcs").glob("*.warc.gz"))
     assert warcs and all((w.parent / (w.name + ".tsr")).exists() for w in warcs)  # one token beside each file
     out = tmp_path / "case.wacz"
     exported = _export(data_dir, out, "--source", demo.channel.name, env=env)
     assert exported.code == 0 and "time-stamp" not in exported.out, exported.out
-    result = run_tawthiq(["verify", str(out)])
-    assert result.code == 0 and "custody manifest time-stamped at" in result.out, result.out
-    archive = run_tawthiq(["verify", str(data_dir)])
-    assert archive.code == 0 and "time-stamped by its TSA" in archive.out, archive.out
+    trust = ["--tsa-cert", str(tsa.certificate_path)]
+    result = run_tawthiq(["verify", str(out), *trust])
+    assert result.code == 0 and "VERIFIED" in result.out, result.out
+    assert "custody manifest: time-stamped at" in result.out and "time proven by a trusted" in result.out
+    # The same token, but its authority is not one the reader trusts: the time is only claimed.
+    untrusted = run_tawthiq(["verify", str(out)])
+    assert untrusted.code == 3 and "INTACT BUT UNPROVEN" in untrusted.out and "not anchored" in untrusted.out
+    # The setting does what the option does.
+    setting = run_tawthiq(["verify", str(out)], env={"TAWTHIQ_TSA_CERTIFICATE": str(tsa.certificate_path)})
+    assert setting.code == 0, setting.out
+    # A data directory is never signed: intact at best, with each file's token checked.
+    archive = run_tawthiq(["verify", str(data_dir), *trust])
+    assert archive.code == 3 and "time-stamped at" in archive.out and "not signed" in archive.out, archive.out
     # A token covers exactly its file: change the file and the token no longer verifies.
     with open(warcs[0], "ab") as fh:
         fh.write(gzip.compress(b"appended later"))
-    archive = run_tawthiq(["verify", str(data_dir)])
+    archive = run_tawthiq(["verify", str(data_dir), *trust])
     assert archive.code == 1 and "time-stamp token does not verify" in archive.out
 
 
@@ -164,7 +174,8 @@ def test_plain_warc_export_and_bad_requests(corpus: Demo, data_dir: Path, tmp_pa
     assert check.returncode == 0, check.stdout
     manifest = json.loads((tmp_path / "case.warc.gz.manifest.json").read_text())
     assert manifest["items"] and all(i["published"].startswith(("2026-10-01", "2026-10-02")) for i in manifest["items"])
-    assert run_tawthiq(["verify", str(out)]).code == 0
+    verified = run_tawthiq(["verify", str(out)])
+    assert verified.code == 0 and "VERIFIED" in verified.out, verified.out  # the signed sidecar manifest
 
     for args, message in [
         ([], "choose what to export"),

@@ -264,8 +264,10 @@ def _verify(bundle: UploadFile) -> dict[str, Any]:
         try:
             report = verify_wacz(path) if name.endswith(".wacz") else verify_warc(path)
         except Exception as exc:  # noqa: BLE001 - an unreadable upload is a verdict, not a crash
-            return {"file": name, "ok": False, "facts": [], "problems": [f"{name}: unreadable: {exc}"]}
-        return {"file": name, "ok": report.ok, "facts": report.facts, "problems": report.problems}
+            return {"file": name, "ok": False, "verdict": "FAILED", "facts": [], "problems": [f"{name}: unreadable: {exc}"],
+                    "unproven": [], "summary": []}
+        return {"file": name, "ok": report.ok, "verdict": report.verdict, "facts": report.facts,
+                "problems": report.problems, "unproven": report.unproven, "summary": report.summary()}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
