@@ -94,7 +94,7 @@ def test_export_a_search_query(demo: Demo, data_dir: Path, tmp_path: Path) -> No
         manifest = json.loads(zf.read("custody/manifest.json"))
     assert manifest["selection"]["query"] == q
     assert {i["post_id"] for i in manifest["items"]} == ids
-    assert run_tawthiq(["verify", str(out)]).code == 0
+    assert run_tawthiq(["verify", str(out)]).code == 3  # intact; unsigned (no key), so unproven
     none = run_tawthiq(["export", "zzzznothing", "-o", str(tmp_path / "none.wacz")], data_dir=data_dir)
     assert none.code == 2 and "matches no post" in none.err and not (tmp_path / "none.wacz").exists()
 
@@ -150,7 +150,7 @@ def test_import_a_wget_warc_and_a_wacz(tmp_path: Path, data_dir: Path) -> None:
     shutil.rmtree(other / "index")
     assert run_tawthiq(["reindex"], data_dir=other).code == 0
     assert search_json(other, "مستشفى")["total"] == 1
-    assert run_tawthiq(["verify", str(other)]).code == 0
+    assert run_tawthiq(["verify", str(other)]).code == 3  # intact; a data directory is never signed
 
 
 def test_import_refuses_what_is_not_an_archive(tmp_path: Path, data_dir: Path) -> None:
