@@ -3,11 +3,14 @@
 Besides the request and the response, an exchange may bring:
 - interim 1xx responses (103 Early Hints, 100 Continue): the final response is the `response`
   record (what a replay must show); the interim heads, byte for byte, go into a `metadata`
-  record (`application/http; msgtype=response`) with `WARC-Concurrent-To` the response;
+  record (`application/http; msgtype=response`) with `WARC-Concurrent-To` the response, under
+  the URI `urn:tawthiq:interim:<page URI>`: pywb indexes metadata records, and under the page
+  URI it replayed the 103 head as the page;
 - earlier attempts: Twisted retries an idempotent request once on a new connection when a
   reused keep-alive connection was closed under it. Each failed attempt keeps its `request`
   record, concurrent to a JSON `metadata` record that says what happened (and holds any
-  bytes received, base64), so the archive shows every request that was sent;
+  bytes received, base64), so the archive shows every request that was sent; the metadata
+  record's URI is `urn:tawthiq:attempt:<page URI>`, so pywb cannot replay it as the page;
 - unparseable responses (`unparsed_records`): the bytes are not HTTP, so they must not become
   a record a replay would serve as the page. They are kept as a `resource` record under a
   `urn:tawthiq:unparsed:` URI (application/octet-stream), with the request record (under the
@@ -20,11 +23,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Protocol
 
-from archivers import records as rec
 import base64
 import io
 import uuid
 
+from archivers import records as rec
 from archivers.digests import warc_digest
 from archivers.httpblock import HTTPMessage, HTTPParseError, parse_response, response_has_no_body, split_interim
 from archivers.records import PendingRecord
@@ -108,7 +111,7 @@ def build_records(exchange: Exchange, lookup: DigestLookup | None) -> ExchangeRe
     )
     extra = attempt_records(exchange, date)
     if interim:
-        extra.append(rec.interim(exchange.uri, interim, date=date, ip=exchange.ip, concurrent_to=response_id))
+        extra.append(rec.interim(f"urn:tawthiq:interim:{exchange.uri}", interim, date=date, ip=exchange.ip, concurrent_to=response_id))
     return ExchangeRecords(request=request, response=response, message=msg, is_revisit=hit is not None,
                            extra=extra)
 
@@ -122,7 +125,7 @@ def attempt_records(exchange: Exchange, date: str) -> list[PendingRecord]:
         document = {"type": "attempt", "url": exchange.uri, "attempt": number, "outcome": what,
                     "received_bytes": len(raw_response),
                     "received_base64": base64.b64encode(raw_response).decode("ascii")}
-        meta = rec.metadata(exchange.uri, document, refers_to=None, date=date)
+        meta = rec.metadata(f"urn:tawthiq:attempt:{exchange.uri}", document, refers_to=None, date=date)
         out.append(meta)
         out.append(rec.request(exchange.uri, raw_request, date=date, ip=exchange.ip,
                                concurrent_to=meta.record_id, extra=exchange.extra_headers))
