@@ -10,16 +10,16 @@ bytes are archived all the same; only the spider does not get to parse past the 
 Accept-Encoding lists only codings that warcio and pywb decode on replay (Scrapy adds zstd).
 """
 
-# What warcio and pywb can decode; Scrapy's default list adds zstd, which they cannot.
-ACCEPT_ENCODING = "gzip, deflate, br"
-# Decoded size past which a spider is not handed a body (the raw bytes are archived anyway).
-MAX_DECODED_BYTES = 64 * 1024 * 1024
-
 from __future__ import annotations
 
 from typing import Any
 
 HANDLER = "crawlers.wire.RecordingDownloadHandler"
+
+# What warcio and pywb can decode; Scrapy's default list adds zstd, which they cannot.
+ACCEPT_ENCODING = "gzip, deflate, br"
+# Decoded size past which a spider is not handed a body (the raw bytes are archived anyway).
+MAX_DECODED_BYTES = 32 * 1024 * 1024
 
 
 def scrapy_settings(

@@ -406,6 +406,7 @@ def test_gzip_bomb_is_bounded_archived_and_the_run_goes_on(tmp_path: Path) -> No
         env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("TAWTHIQ_")}
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300).stdout
         peak_kb, code = (int(x) for x in out.split("\n", 1)[0].split())
+        print(f"capture peak RSS {peak_kb // 1024} MB")
         assert peak_kb < 300 * 1024, f"peak {peak_kb // 1024} MB: {out}"
         headers, block = _the_response(server, data_dir, "/bomb")
         assert block == server.sent["/bomb"]  # archived raw, as sent
