@@ -62,7 +62,7 @@ class Archiver:
     def exchange(self, exchange: Exchange) -> ArchivedExchange:
         built = build_records(exchange, self.digests)
         # The response goes first so a reader meets the record the request points to.
-        response, request = self.writer.write([built.response, built.request])
+        response, request, *_extra = self.writer.write([built.response, built.request, *built.extra])
         pending = built.response
         if not built.is_revisit and not pending.info.get("truncated") and pending.payload_digest:
             self.digests.add(pending.payload_digest, DigestHit(pending.record_id, pending.uri, pending.date))

@@ -1,4 +1,21 @@
-"""One HTTP exchange as captured on the wire, and the WARC records it becomes."""
+"""One HTTP exchange as captured on the wire, and the WARC records it becomes.
+
+Besides the request and the response, an exchange may bring:
+- interim 1xx responses (103 Early Hints, 100 Continue): the final response is the `response`
+  record (what a replay must show); the interim heads, byte for byte, go into a `metadata`
+  record (`application/http; msgtype=response`) with `WARC-Concurrent-To` the response, under
+  the URI `urn:tawthiq:interim:<page URI>`: pywb indexes metadata records, and under the page
+  URI it replayed the 103 head as the page;
+- earlier attempts: Twisted retries an idempotent request once on a new connection when a
+  reused keep-alive connection was closed under it. Each failed attempt keeps its `request`
+  record, concurrent to a JSON `metadata` record that says what happened (and holds any
+  bytes received, base64), so the archive shows every request that was sent; the metadata
+  record's URI is `urn:tawthiq:attempt:<page URI>`, so pywb cannot replay it as the page;
+- unparseable responses (`unparsed_records`): the bytes are not HTTP, so they must not become
+  a record a replay would serve as the page. They are kept as a `resource` record under a
+  `urn:tawthiq:unparsed:` URI (application/octet-stream), with the request record (under the
+  page URI) concurrent to it, so the request bytes are kept too.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Protocol
 
+import base64
+import io
+import uuid
+
 from archivers import records as rec
-from archivers.httpblock import HTTPMessage, HTTPParseError, parse_response, response_has_no_body
+from archivers.digests import warc_digest
+from archivers.httpblock import HTTPMessage, HTTPParseError, parse_response, response_has_no_body, split_interim
 from archivers.records import PendingRecord
 
 
@@ -25,6 +47,8 @@ class Exchange:
     error: str | None = None
     # Extra WARC headers, e.g. how the exchange was recorded when it was not taken off the wire.
     extra_headers: list[tuple[str, str]] = field(default_factory=list)
+    # Attempts that failed before this one on a dropped connection: (request, response bytes, what happened).
+    attempts: list[tuple[bytes, bytes, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -46,6 +70,7 @@ class ExchangeRecords:
     response: PendingRecord
     message: HTTPMessage
     is_revisit: bool
+    extra: list[PendingRecord] = field(default_factory=list)  # interim responses, earlier attempts
 
 
 # Below this size a revisit record is no smaller than the payload it replaces.
@@ -56,9 +81,10 @@ def build_records(exchange: Exchange, lookup: DigestLookup | None) -> ExchangeRe
     """Request + response (or revisit) records for a captured exchange."""
     if not exchange.raw_request:
         raise HTTPParseError("no request bytes were captured")
-    msg = parse_response(exchange.raw_response)
+    interim, final = split_interim(exchange.raw_response)
+    msg = parse_response(final)
     if response_has_no_body(exchange.method, msg.status):
-        msg = parse_response(exchange.raw_response, head_only=True)
+        msg = parse_response(final, head_only=True)
     truncated = exchange.truncated
     if msg.incomplete_chunking and not truncated:
         truncated = "disconnect"
@@ -83,4 +109,38 @@ def build_records(exchange: Exchange, lookup: DigestLookup | None) -> ExchangeRe
         exchange.uri, exchange.raw_request, date=date, ip=exchange.ip, concurrent_to=response_id,
         extra=exchange.extra_headers,
     )
-    return ExchangeRecords(request=request, response=response, message=msg, is_revisit=hit is not None)
+    extra = attempt_records(exchange, date)
+    if interim:
+        extra.append(rec.interim(f"urn:tawthiq:interim:{exchange.uri}", interim, date=date, ip=exchange.ip, concurrent_to=response_id))
+    return ExchangeRecords(request=request, response=response, message=msg, is_revisit=hit is not None,
+                           extra=extra)
+
+
+def attempt_records(exchange: Exchange, date: str) -> list[PendingRecord]:
+    """Request + metadata records for each earlier, failed attempt of this exchange."""
+    out: list[PendingRecord] = []
+    for number, (raw_request, raw_response, what) in enumerate(exchange.attempts, start=1):
+        if not raw_request:
+            continue
+        document = {"type": "attempt", "url": exchange.uri, "attempt": number, "outcome": what,
+                    "received_bytes": len(raw_response),
+                    "received_base64": base64.b64encode(raw_response).decode("ascii")}
+        meta = rec.metadata(f"urn:tawthiq:attempt:{exchange.uri}", document, refers_to=None, date=date)
+        out.append(meta)
+        out.append(rec.request(exchange.uri, raw_request, date=date, ip=exchange.ip,
+                               concurrent_to=meta.record_id, extra=exchange.extra_headers))
+    return out
+
+
+def unparsed_records(exchange: Exchange) -> list[PendingRecord]:
+    """Records for a response that is not HTTP: raw bytes under a URI no replay serves as the
+    page, and the request as sent, concurrent to them."""
+    date = rec.warc_date(exchange.started)
+    data = exchange.raw_response
+    raw = rec.resource(f"urn:tawthiq:unparsed:{uuid.uuid4()}", io.BytesIO(data), len(data), warc_digest(data),
+                       "application/octet-stream", date=date)
+    out = [raw]
+    if exchange.raw_request:
+        out.append(rec.request(exchange.uri, exchange.raw_request, date=date, ip=exchange.ip,
+                               concurrent_to=raw.record_id, extra=exchange.extra_headers))
+    return out + attempt_records(exchange, date)

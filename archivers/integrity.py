@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from archivers.httpblock import ChunkDecoder, head_end, is_chunked
+
 _READ = 1 << 20
 # Compressed bytes fed to zlib at a time: deflate expands at most ~1032:1, so one call yields at
 # most ~17 MB however hostile the member (a gzip bomb costs time to hash, never memory).
@@ -53,7 +55,11 @@ def _digest_matches(expected: str | None, actual_sha256: "hashlib._Hash", data_s
 
 
 class _Block:
-    """Hashes a record block as it streams by: whole block, and the HTTP payload within it."""
+    """Hashes a record block as it streams by: whole block, and the HTTP payload within it.
+
+    The payload of an HTTP record starts after its header block (CRLF or bare-LF lines, as
+    stored from the wire); a response stored with its chunk framing has its payload digest
+    over the de-chunked body (WARC 1.1), so the framing is removed while hashing."""
 
     def __init__(self, rec_type: str, content_type: str) -> None:
         self.block256 = hashlib.sha256()
@@ -63,22 +69,30 @@ class _Block:
         self.http = rec_type in _HTTP_TYPES and "application/http" in content_type
         self.in_payload = not self.http
         self.head = b""
+        self.chunks: ChunkDecoder | None = None
+
+    def _payload(self, data: bytes) -> None:
+        if self.chunks is not None:
+            data = self.chunks.feed(data)
+        self.pay256.update(data)
+        self.pay1.update(data)
 
     def update(self, data: bytes) -> None:
         self.block256.update(data)
         self.block1.update(data)
         if self.in_payload:
-            self.pay256.update(data)
-            self.pay1.update(data)
+            self._payload(data)
             return
         self.head += data
-        end = self.head.find(b"\r\n\r\n")
+        end, sep = head_end(self.head)
         if end >= 0:
             self.in_payload = True
-            rest = self.head[end + 4 :]
-            self.pay256.update(rest)
-            self.pay1.update(rest)
+            head = self.head[:end].replace(b"\r\n", b"\n").split(b"\n")
+            if head[0].startswith(b"HTTP/") and is_chunked(head[1:]):
+                self.chunks = ChunkDecoder()
+            rest = self.head[end + sep :]
             self.head = b""
+            self._payload(rest)
 
 
 def check_members(fh: BinaryIO, start: int = 0, end: int | None = None) -> Iterator[RecordCheck]:

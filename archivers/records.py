@@ -18,7 +18,7 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 
 from archivers.digests import warc_digest
-from archivers.httpblock import HTTPMessage
+from archivers.httpblock import HTTPMessage, HTTPParseError, parse_request
 
 WARC_VERSION = "WARC/1.1"
 REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
@@ -98,7 +98,10 @@ def warcinfo(filename: str, fields: dict[str, str]) -> PendingRecord:
 
 def request(uri: str, raw_request: bytes, *, date: str, ip: str | None, concurrent_to: str,
             extra: list[tuple[str, str]] | None = None) -> PendingRecord:
-    _head, _sep, body = raw_request.partition(b"\r\n\r\n")
+    try:
+        body = parse_request(raw_request).body
+    except HTTPParseError:
+        body = b""
     headers = [("WARC-Concurrent-To", concurrent_to), ("WARC-Payload-Digest", warc_digest(body))]
     if ip:
         headers.append(("WARC-IP-Address", ip))
@@ -139,6 +142,19 @@ def response(
         payload_digest=payload_digest, length_hint=len(block),
         info={"truncated": truncated, "payload_length": len(msg.body)},
     )
+
+
+def interim(uri: str, heads: list[bytes], *, date: str, ip: str | None, concurrent_to: str) -> PendingRecord:
+    """Interim 1xx responses that came before the final one, byte for byte, in order. A
+    metadata record, so no replay mistakes them for the response they preceded."""
+    block = b"".join(heads)
+    headers = [("WARC-Concurrent-To", concurrent_to), ("WARC-Payload-Digest", warc_digest(block))]
+    if ip:
+        headers.append(("WARC-IP-Address", ip))
+    record, rid = _build("metadata", uri, block, len(block), "application/http; msgtype=response",
+                         headers, date=date)
+    return PendingRecord(record, rid, "metadata", uri, date, payload_digest=warc_digest(block),
+                         length_hint=len(block), info={"concurrent_to": concurrent_to})
 
 
 def _revisit_headers(digest: str, refers_to: str, refers_to_uri: str, refers_to_date: str) -> list[tuple[str, str]]:

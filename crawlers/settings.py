@@ -2,7 +2,12 @@
 
 Decompression stays in place for the spiders (they need decoded HTML); the handler archives
 each response before any middleware sees it. Scrapy's own size limit is off: ours (in the wire
-capture) truncates and keeps, where Scrapy's would drop the response.
+capture) truncates and keeps, where Scrapy's would drop the response. DOWNLOAD_MAXSIZE still
+bounds decompression: the handler ignores it for downloads, HttpCompressionMiddleware refuses to
+decode past it (0 would uncap it: a 1 MB gzip of zeros would become 1 GB in memory). The raw
+bytes are archived all the same; only the spider does not get to parse past the bound.
+
+Accept-Encoding lists only codings that warcio and pywb decode on replay (Scrapy adds zstd).
 """
 
 from __future__ import annotations
@@ -10,6 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 HANDLER = "crawlers.wire.RecordingDownloadHandler"
+
+# What warcio and pywb can decode; Scrapy's default list adds zstd, which they cannot.
+ACCEPT_ENCODING = "gzip, deflate, br"
+# Decoded size past which a spider is not handed a body (the raw bytes are archived anyway).
+MAX_DECODED_BYTES = 32 * 1024 * 1024
 
 
 def scrapy_settings(
@@ -37,7 +47,12 @@ def scrapy_settings(
         "DOWNLOAD_DELAY": download_delay,
         "DOWNLOAD_TIMEOUT": download_timeout,
         "RETRY_TIMES": retry_times,
-        "DOWNLOAD_MAXSIZE": 0,
+        "DOWNLOAD_MAXSIZE": MAX_DECODED_BYTES,
+        "DEFAULT_REQUEST_HEADERS": {
+            "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            "Accept-Language": "en",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        },
         "DOWNLOAD_WARNSIZE": 0,
         "DOWNLOAD_FAIL_ON_DATALOSS": True,
         "COOKIES_ENABLED": True,

@@ -9,6 +9,14 @@ copied, before Twisted parses anything and before Scrapy decompresses anything.
 How a Scrapy request finds its wire capture: the handler adds a private header carrying a
 token; the protocol removes it before a single byte is written, and attaches the capture
 registered under that token. Nothing private ever reaches the server or the archive.
+
+Twisted retries an idempotent request once, on a new connection, when a reused keep-alive
+connection is closed under it (most CDNs close idle connections). The retry passes the same
+Twisted request object to a new protocol, without the token (already removed), so the capture
+is also pinned on that object: the retry finds it, the failed attempt's bytes are set aside as
+an earlier attempt (archived with it), and the new attempt is recorded from its first byte.
+
+A download that times out is labelled `WARC-Truncated: time`, not `disconnect`.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from typing import Any
 from urllib.parse import urldefrag
 
 from scrapy import Request
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadTimeoutError, IgnoreRequest
 from scrapy.core.downloader.handlers.http11 import (
     HTTP11DownloadHandler,
     _LenientHTTP11ClientFactory,
@@ -28,6 +36,7 @@ from scrapy.core.downloader.handlers.http11 import (
 )
 from scrapy.crawler import Crawler
 from scrapy.http import Response
+from twisted.internet import defer, error
 from twisted.internet.interfaces import ITCPTransport
 
 from crawlers.recorder import hand_over
@@ -51,6 +60,15 @@ class WireCapture:
     started: datetime | None = None
     truncated: str | None = None
     error: BaseException | None = None
+    # Earlier attempts on connections that closed under them: (request bytes, response bytes, outcome).
+    attempts: list[tuple[bytes, bytes, str]] = field(default_factory=list)
+
+    def new_attempt(self, outcome: str) -> None:
+        """Set the bytes of a failed attempt aside; the retry is recorded afresh."""
+        self.attempts.append((bytes(self.request_bytes), bytes(self.response_bytes), outcome))
+        self.request_bytes = bytearray()
+        self.response_bytes = bytearray()
+        self.truncated = None
 
     def take_response(self, data: bytes) -> bool:
         """Keep received bytes up to the limit; False once the limit is reached."""
@@ -102,6 +120,13 @@ class RecordingProtocol(_LenientHTTP11ClientProtocol):
         tokens = request.headers.getRawHeaders(_TOKEN_HEADER) or []
         request.headers.removeHeader(_TOKEN_HEADER)
         capture = _pending.pop(tokens[0], None) if tokens else None
+        if capture is not None:
+            request._tawthiq_capture = capture  # found again by Twisted's retry, see module doc
+        else:
+            capture = getattr(request, "_tawthiq_capture", None)
+            if capture is not None:
+                capture.new_attempt("the server closed the reused keep-alive connection before a response "
+                                    "arrived; retried on a new connection")
         self.capture = capture
         if capture is not None:
             capture.started = datetime.now(timezone.utc)
@@ -134,6 +159,9 @@ class RecordingDownloadHandler(HTTP11DownloadHandler):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self._pool._factory = RecordingClientFactory
+        # DOWNLOAD_MAXSIZE bounds decompression (HttpCompressionMiddleware) only; the size of
+        # a download is bounded by our own limit, which truncates and keeps.
+        self._default_maxsize = 0
         self._limit = crawler.settings.getint("TAWTHIQ_MAX_RESPONSE_BYTES", 0)
         self._sink = sink_for(crawler)
 
@@ -148,6 +176,8 @@ class RecordingDownloadHandler(HTTP11DownloadHandler):
             response = await super().download_request(request)
         except BaseException as exc:
             capture.error = exc
+            if isinstance(exc, (TimeoutError, DownloadTimeoutError, defer.TimeoutError, error.TimeoutError)) and not capture.truncated:
+                capture.truncated = "time"
             self._forget(request, token)
             hand_over(self._sink, request, capture, exc)
             if capture.truncated == "length":

@@ -20,7 +20,7 @@ import archivers.records as rec
 from archivers import timestamps
 from archivers.archiver import Archiver
 from archivers.digests import warc_digest
-from archivers.exchange import Exchange
+from archivers.exchange import unparsed_records, Exchange
 from archivers.httpblock import HTTPParseError
 from archivers.media import MediaFacts, facts_from_bytes, store_file
 from archivers.revisits import DigestIndex
@@ -133,6 +133,7 @@ class CaptureSession:
             uri=capture.url, method=capture.method, raw_request=bytes(capture.request_bytes),
             raw_response=bytes(capture.response_bytes), ip=capture.ip,
             started=capture.started or datetime.now(timezone.utc), truncated=capture.truncated,
+            attempts=list(capture.attempts),
         )
         try:
             archived = self.archiver.exchange(exchange)
@@ -186,13 +187,11 @@ class CaptureSession:
         }, kind="media", refers_to=response.pending.record_id)
 
     def _keep_unparseable(self, exchange: Exchange, reason: str) -> None:
-        """Bytes that are not HTTP still go into the archive, as a resource record."""
-        data = exchange.raw_response
-        pending = rec.resource(exchange.uri, io.BytesIO(data), len(data), warc_digest(data),
-                               "application/octet-stream")
-        self.archiver.writer.write([pending])
+        """Bytes that are not HTTP still go into the archive, never as the page (see exchange)."""
+        records = unparsed_records(exchange)
+        self.archiver.writer.write(records)
         self._failure(exchange.uri, f"response is not valid HTTP ({reason}); raw bytes kept",
-                      kind="unparseable", refers_to=pending.record_id)
+                      kind="unparseable", refers_to=records[0].record_id)
 
     def attempt_failed(self, request: Request, error: str, capture: WireCapture | None) -> None:
         refers_to = None

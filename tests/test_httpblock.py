@@ -1,19 +1,40 @@
-"""Splitting raw HTTP bytes: headers kept byte for byte, chunking removed and declared."""
+"""Splitting raw HTTP bytes: everything stored as received, the payload de-chunked for its digest."""
 
 from __future__ import annotations
 
-from archivers.httpblock import dechunk, parse_request, parse_response
+from archivers.httpblock import dechunk, parse_request, parse_response, split_interim
 
 
-def test_chunked_body_is_dechunked_and_headers_rewritten_consistently() -> None:
+def test_chunked_body_is_stored_as_received_with_trailers_and_payload_dechunked() -> None:
     raw = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\n"
            b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n")
     msg = parse_response(raw)
     assert msg.body == b"hello world"
     assert msg.dechunked and not msg.incomplete_chunking
-    assert msg.header_lines == [b"X-Tawthiq-Orig-Transfer-Encoding: chunked", b"Set-Cookie: a=1",
-                                b"Set-Cookie: b=2", b"Content-Length: 11"]
-    assert msg.start_line == b"HTTP/1.1 200 OK"
+    assert msg.to_bytes() == raw  # framing and the trailer kept, as wget and Heritrix store them
+    assert msg.header("Set-Cookie") == "a=1" and msg.start_line == b"HTTP/1.1 200 OK"
+
+
+def test_bare_lf_head_is_kept_as_sent() -> None:
+    raw = b"HTTP/1.1 200 OK\nContent-Type: text/plain\nContent-Length: 5\n\nhello"
+    msg = parse_response(raw)
+    assert msg.to_bytes() == raw and msg.body == b"hello" and msg.content_type == "text/plain"
+
+
+def test_gzip_then_chunked_removes_only_the_chunking() -> None:
+    raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\n\x1f\x8b\x08\r\n0\r\n\r\n"
+    msg = parse_response(raw)
+    assert msg.body == b"\x1f\x8b\x08" and msg.to_bytes() == raw
+
+
+def test_interim_responses_are_split_off() -> None:
+    hints = b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+    cont = b"HTTP/1.1 100 Continue\r\n\r\n"
+    final = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    assert split_interim(hints + cont + final) == ([hints, cont], final)
+    assert split_interim(hints) == ([], hints)  # nothing after it: it stays the (cut-off) response
+    switching = b"HTTP/1.1 101 Switching Protocols\r\n\r\nxx"
+    assert split_interim(switching) == ([], switching)
 
 
 def test_unchunked_response_is_untouched() -> None:
