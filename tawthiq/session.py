@@ -249,6 +249,7 @@ class CaptureSession:
             max_height=s.video_max_height or None, max_filesize=s.video_max_filesize or None,
             retries=s.video_retries, rate_limit=s.video_rate_limit or None,
             cookies_file=s.video_cookies_file or None, time_limit=s.video_time_limit or None,
+            archive_credentials=s.archive_credentials,
         )
 
     def capture_queued_videos(self, on_video: Any = None) -> None:
