@@ -124,6 +124,7 @@ def run_capture(
         download_delay=settings.download_delay, download_timeout=settings.download_timeout,
         retry_times=settings.retry_times, obey_robots_txt=settings.obey_robots_txt,
         log_level=settings.log_level, log_file=str(log_file), record=record,
+        allow_private_targets=settings.allow_private_targets,
     ))
     crawlers = []
     for spider_cls, kwargs in crawls or []:
