@@ -86,3 +86,54 @@ def test_other_spellings_of_loopback_are_refused(host: str) -> None:
 def test_public_addresses_pass() -> None:
     for address in ("93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c", "1.1.1.1"):
         assert policy.refusal(address) is None
+
+
+def _listening_sockets(pid: int) -> list[str]:
+    """The TCP sockets in LISTEN state that process `pid` holds open (from /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = fd.readlink().as_posix()
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    listening = []
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                listening.append(f"{table} {fields[1]}")
+    return listening
+
+
+@pytest.mark.skipif(not Path("/proc/self/net/tcp").exists(), reason="needs Linux /proc")
+def test_a_running_capture_listens_on_no_socket(server: LocalServer, data_dir: Path) -> None:
+    """Scrapy's telnet console and RemoteControl run code sent to them: neither may listen."""
+    import signal
+
+    from tests.conftest import start_endless_capture
+
+    proc = start_endless_capture(server, data_dir, min_bytes=20_000)
+    try:
+        assert proc.poll() is None, "the capture ended before it could be inspected"
+        children = [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+        for pid in [proc.pid, *children]:
+            assert _listening_sockets(pid) == [], pid
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+
+
+def test_network_extensions_are_off_in_the_capture_settings() -> None:
+    from scrapy.settings import Settings as ScrapySettings
+    from scrapy.utils.conf import build_component_list
+
+    from crawlers.settings import scrapy_settings
+
+    settings = ScrapySettings(scrapy_settings(sink_key="k", user_agent="ua", max_response_size=0))
+    enabled = build_component_list(settings.getwithbase("EXTENSIONS"))
+    names = [e if isinstance(e, str) else f"{e.__module__}.{e.__qualname__}" for e in enabled]
+    for off in ("telnet.TelnetConsole", "remote_control.RemoteControl", "feedexport.FeedExporter"):
+        assert not any(n.endswith(off) for n in names), names
+    assert not settings.getbool("TELNETCONSOLE_ENABLED") and not settings.getbool("REMOTE_CONTROL_ENABLED")
