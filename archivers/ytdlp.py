@@ -50,6 +50,8 @@ class VideoOptions:
     socket_timeout: float = 30.0
     # Keep cookies and credential headers in the info JSON and recorded requests (default: strip).
     archive_credentials: bool = False
+    # The capture's address policy for every URL yt-dlp fetches (crawlers/address_policy.py).
+    refuse: Callable[[str], str | None] | None = None
 
     def ydl_params(self, workdir: Path, hooks: list[Callable[[dict], None]]) -> dict[str, Any]:
         fmt = self.format
@@ -142,12 +144,17 @@ def recording_ydl_class() -> type:
 
         on_http: Callable[[RecordedHTTP], None] | None = None
         keep_credentials: bool = False
+        # Why a URL may not be fetched (the capture's address policy), or None.
+        refuse: Callable[[str], str | None] | None = None
 
         def urlopen(self, req: Any) -> Any:  # noqa: D401 - yt-dlp's name
             from yt_dlp.networking.common import Request
 
             if isinstance(req, str):
                 req = Request(req)
+            reason = self.refuse(req.url) if self.refuse is not None else None
+            if reason is not None:
+                raise yt_dlp.utils.DownloadError(f"{req.url}: {reason}")
             started = datetime.now(timezone.utc)
             try:
                 response = super().urlopen(req)
@@ -252,6 +259,7 @@ def download(url: str, options: VideoOptions, on_http: Callable[[RecordedHTTP], 
         with cls(options.ydl_params(workdir, [hook])) as ydl:
             ydl.on_http = on_http
             ydl.keep_credentials = options.archive_credentials
+            ydl.refuse = options.refuse
             info = ydl.extract_info(url, download=True)
             info = ydl.sanitize_info(info)
     except yt_dlp.utils.DownloadError as exc:

@@ -112,6 +112,11 @@ def refusal(host: str, addresses: list[IPAddress] | None = None) -> str | None:
     return None
 
 
+def refused_url(url: str) -> str | None:
+    """`refusal` for a URL (yt-dlp's fetches go through this; they bypass Scrapy)."""
+    return refusal(urlsplit(url).hostname or "")
+
+
 class AddressPolicyMiddleware:
     """Refuses requests to non-public addresses that are not a seed's (see the module)."""
 

@@ -137,3 +137,16 @@ def test_network_extensions_are_off_in_the_capture_settings() -> None:
     for off in ("telnet.TelnetConsole", "remote_control.RemoteControl", "feedexport.FeedExporter"):
         assert not any(n.endswith(off) for n in names), names
     assert not settings.getbool("TELNETCONSOLE_ENABLED") and not settings.getbool("REMOTE_CONTROL_ENABLED")
+
+
+def test_ytdlp_fetches_follow_the_same_policy(server: LocalServer, data_dir: Path) -> None:
+    """yt-dlp has its own HTTP stack: a page (the seed) whose video lives on another loopback address."""
+    port = server.base_url.rsplit(":", 1)[1]
+    hidden = f"http://127.0.0.2:{port}/internal.mp4"
+    server.routes["/watch.html"] = Resource(
+        f'<!DOCTYPE html><html><head><title>v</title></head><body><video src="{hidden}"></video></body></html>'.encode())
+    result = run_tawthiq(["capture", f"video:{server.url('/watch.html')}"], data_dir=data_dir)
+    assert "Traceback" not in result.out + result.err
+    assert result.code == 1 and "refused: 127.0.0.2 is a loopback address" in result.out, result.out
+    assert [p for p in server.requests if p.path == "/internal.mp4"] == []
+    assert server.url("/watch.html") in _targets(data_dir)  # the seed page itself was fetched
