@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from archivers.credentials import strip_info, strip_request_headers
 from archivers.exchange import Exchange
 
 RECONSTRUCTED = "yt-dlp; rebuilt from parsed HTTP (status, headers in order, decoded body)"
@@ -47,6 +48,10 @@ class VideoOptions:
     cookies_file: str | None = None
     time_limit: float | None = None
     socket_timeout: float = 30.0
+    # Keep cookies and credential headers in the info JSON and recorded requests (default: strip).
+    archive_credentials: bool = False
+    # The capture's address policy for every URL yt-dlp fetches (crawlers/address_policy.py).
+    refuse: Callable[[str], str | None] | None = None
 
     def ydl_params(self, workdir: Path, hooks: list[Callable[[dict], None]]) -> dict[str, Any]:
         fmt = self.format
@@ -138,12 +143,18 @@ def recording_ydl_class() -> type:
         """YoutubeDL whose every non-media HTTP response is handed to `on_http` once read."""
 
         on_http: Callable[[RecordedHTTP], None] | None = None
+        keep_credentials: bool = False
+        # Why a URL may not be fetched (the capture's address policy), or None.
+        refuse: Callable[[str], str | None] | None = None
 
         def urlopen(self, req: Any) -> Any:  # noqa: D401 - yt-dlp's name
             from yt_dlp.networking.common import Request
 
             if isinstance(req, str):
                 req = Request(req)
+            reason = self.refuse(req.url) if self.refuse is not None else None
+            if reason is not None:
+                raise yt_dlp.utils.DownloadError(f"{req.url}: {reason}")
             started = datetime.now(timezone.utc)
             try:
                 response = super().urlopen(req)
@@ -168,10 +179,13 @@ def recording_ydl_class() -> type:
                     return
                 done = True
                 body = b"".join(chunks)
+                sent = dict(req.headers)
+                if not self.keep_credentials:
+                    sent = strip_request_headers(sent)
                 exchange = Exchange(
                     uri=response.url or req.url, method=req.method or "GET",
                     raw_request=_raw_request(req.method or "GET", response.url or req.url,
-                                             dict(req.headers), req.data if isinstance(req.data, bytes) else None),
+                                             sent, req.data if isinstance(req.data, bytes) else None),
                     raw_response=_raw_response(response, body), ip=None, started=started,
                     truncated="length" if size > _MAX_RECORDED_BODY else None,
                     extra_headers=[("WARC-Tawthiq-Recorder", RECONSTRUCTED)],
@@ -244,6 +258,8 @@ def download(url: str, options: VideoOptions, on_http: Callable[[RecordedHTTP], 
     try:
         with cls(options.ydl_params(workdir, [hook])) as ydl:
             ydl.on_http = on_http
+            ydl.keep_credentials = options.archive_credentials
+            ydl.refuse = options.refuse
             info = ydl.extract_info(url, download=True)
             info = ydl.sanitize_info(info)
     except yt_dlp.utils.DownloadError as exc:
@@ -272,4 +288,6 @@ def download(url: str, options: VideoOptions, on_http: Callable[[RecordedHTTP], 
     if not any(role == "media" for role, _, _ in result.files):
         result.cleanup()
         raise VideoGone("yt-dlp finished without a media file (over the size limit, or no format matched)")
+    if not options.archive_credentials:
+        result.info = strip_info(result.info)  # the info JSON is archived; the login is not evidence
     return result

@@ -20,6 +20,15 @@ HANDLER = "crawlers.wire.RecordingDownloadHandler"
 ACCEPT_ENCODING = "gzip, deflate, br"
 # Decoded size past which a spider is not handed a body (the raw bytes are archived anyway).
 MAX_DECODED_BYTES = 32 * 1024 * 1024
+# Every Scrapy extension that listens on a socket or sends anything over the network is off:
+# the telnet console and RemoteControl run code sent to them; a capture needs neither.
+_NETWORK_EXTENSIONS_OFF: dict[str, Any] = {
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
+    "scrapy.extensions.feedexport.FeedExporter": None,  # FEEDS can upload (S3, FTP, GCS)
+    "scrapy.extensions.memdebug.MemoryDebugger": None,
+}
+_ADDRESS_POLICY = "crawlers.address_policy.AddressPolicyMiddleware"
 
 
 def scrapy_settings(
@@ -36,6 +45,7 @@ def scrapy_settings(
     log_level: str = "INFO",
     log_file: str | None = None,
     record: bool = True,
+    allow_private_targets: bool = False,
 ) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "TAWTHIQ_SINK": sink_key,
@@ -57,6 +67,13 @@ def scrapy_settings(
         "DOWNLOAD_FAIL_ON_DATALOSS": True,
         "COOKIES_ENABLED": True,
         "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
+        "MEMUSAGE_NOTIFY_MAIL": [],
+        "EXTENSIONS": dict(_NETWORK_EXTENSIONS_OFF),
+        # Private and loopback targets only for the seeds' hosts (crawlers/address_policy.py).
+        "TAWTHIQ_ALLOW_PRIVATE_TARGETS": allow_private_targets,
+        "DOWNLOADER_MIDDLEWARES": {_ADDRESS_POLICY: 50},
+        "DNS_RESOLVER": "crawlers.address_policy.GuardedResolver",
         "LOG_LEVEL": log_level,
         "LOG_FILE": log_file,
         "LOG_ENABLED": log_file is not None,

@@ -13,11 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 from archivers.recovery import RecoveryResult, find_open_files, recover_file
 from archivers.writer import SealedFile
 from archivers.digests import file_sha256
 from crawlers import sink as sinks
+from crawlers.address_policy import allow_seed
 from crawlers.settings import scrapy_settings
 from crawlers.spiders.feed import FeedSpider
 from crawlers.spiders.telegram import TelegramSpider
@@ -124,6 +126,7 @@ def run_capture(
         download_delay=settings.download_delay, download_timeout=settings.download_timeout,
         retry_times=settings.retry_times, obey_robots_txt=settings.obey_robots_txt,
         log_level=settings.log_level, log_file=str(log_file), record=record,
+        allow_private_targets=settings.allow_private_targets,
     ))
     crawlers = []
     for spider_cls, kwargs in crawls or []:
@@ -132,6 +135,7 @@ def run_capture(
         process.crawl(crawler, **kwargs)
     for target in targets:
         if target.kind == "video":
+            allow_seed(urlsplit(target.value).hostname or "")  # a video seed's host is the archivist's choice
             session.queue_video(target.value)
             continue
         spider_cls, kwargs = spider_for(target, settings, session)

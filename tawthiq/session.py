@@ -26,6 +26,7 @@ from archivers.media import MediaFacts, facts_from_bytes, store_file
 from archivers.revisits import DigestIndex
 from archivers.writer import SealedFile, WarcWriter
 from archivers.ytdlp import RecordedHTTP, VideoGone, VideoOptions, VideoResult, download
+from crawlers.address_policy import refused_url
 from crawlers.models import Post, WarcLocation
 from crawlers.spiders.base import ROLE
 from crawlers.wire import WireCapture
@@ -248,6 +249,8 @@ class CaptureSession:
             max_height=s.video_max_height or None, max_filesize=s.video_max_filesize or None,
             retries=s.video_retries, rate_limit=s.video_rate_limit or None,
             cookies_file=s.video_cookies_file or None, time_limit=s.video_time_limit or None,
+            archive_credentials=s.archive_credentials,
+            refuse=None if s.allow_private_targets else refused_url,
         )
 
     def capture_queued_videos(self, on_video: Any = None) -> None:

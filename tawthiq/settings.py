@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     video_retries: int = Field(ge=0)
     video_rate_limit: int = Field(ge=0)
     video_cookies_file: str
+    archive_credentials: bool
+    allow_private_targets: bool
     video_time_limit: float = Field(ge=0)
     video_domains: list[str]
     tsa_url: str
@@ -64,6 +66,12 @@ class Settings(BaseSettings):
     elasticsearch_index: str
     index_batch: int = Field(gt=0)
     token: str = Field(repr=False)
+    public_read: bool
+    max_upload_size: int = Field(gt=0)
+    max_export_size: int = Field(gt=0)
+    session_max_age: int = Field(gt=0)
+    login_attempts: int = Field(gt=0)
+    login_window: int = Field(gt=0)
     database_url: str = Field(repr=False)
     redis_url: str = Field(repr=False)
     lease_seconds: float = Field(gt=1)

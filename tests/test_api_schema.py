@@ -64,7 +64,7 @@ def test_the_openapi_description_lists_every_operation() -> None:
 def test_bad_requests_get_a_clear_message(path: str, status: int) -> None:
     from fastapi.testclient import TestClient
 
-    response = TestClient(_app()).get(path)
+    response = TestClient(_app()).get(path, headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == status
     assert response.json()["detail"]
 

@@ -84,6 +84,7 @@ def browser() -> Iterator[object]:
 def page(browser, app_url: str):  # type: ignore[no-untyped-def]
     context = browser.new_context(base_url=app_url, accept_downloads=True, viewport={"width": 1200, "height": 900})
     pg = context.new_page()
+    sign_in(pg)  # with a token set, reading needs it too
     yield pg
     context.close()
 
@@ -156,10 +157,13 @@ def test_open_a_cluster(page, archive: Path) -> None:  # type: ignore[no-untyped
     shot(page, "cluster")
 
 
-def test_add_and_pause_a_source(page, archive: Path) -> None:  # type: ignore[no-untyped-def]
+def test_add_and_pause_a_source(page, browser, app_url: str, archive: Path) -> None:  # type: ignore[no-untyped-def]
+    anonymous = browser.new_context(base_url=app_url)
+    stranger = anonymous.new_page()
+    stranger.goto("/sources")
+    assert stranger.url.endswith("/login")  # not signed in: not even readable, let alone changed
+    anonymous.close()
     page.goto("/sources")
-    assert page.locator("form.add").count() == 0  # not signed in: nothing can be changed
-    sign_in(page)
     page.fill("input[name=name]", "witness")
     page.fill("input[name=spec]", "telegram:mithal_witness")
     page.fill("input[name=every]", "6h")
@@ -188,7 +192,7 @@ def test_export_the_search_and_verify_the_download(page, tmp_path: Path) -> None
     assert run_tawthiq(["verify", str(bundle)]).code == 3  # intact; unsigned (no key), so unproven
     page.goto("/verify")
     page.set_input_files("input[name=bundle]", str(bundle))
-    page.click("form button")
+    page.click("form[action='/verify'] button")
     assert page.inner_text("h2").startswith("INTACT BUT UNPROVEN")
     shot(page, "verify")
     page.goto("/runs")

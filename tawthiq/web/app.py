@@ -25,7 +25,10 @@ from tawthiq import __version__
 from tawthiq.catalog import Catalog
 from tawthiq.posts import PostNotFound, post_detail, record_location
 from tawthiq.settings import Settings
-from tawthiq.web.security import APP_CSP, ARCHIVED_CSP, SESSION_COOKIE, Guard
+from tawthiq.web.security import APP_CSP, ARCHIVED_CSP, SESSION_COOKIE, BoundedBody, Guard
+
+# Open without the token even when reads need it: signing in, the app's own files, the API's description.
+_OPEN_PATHS = ("/login", "/logout", "/static/", "/openapi.json", "/docs", "/redoc")
 
 HERE = Path(__file__).parent
 SHOWN_TYPES = ("image/", "video/", "audio/")
@@ -47,7 +50,9 @@ class Services:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.guard = Guard(settings.token)
+        self.guard = Guard(settings.token, public_read=settings.public_read,
+                           session_max_age=settings.session_max_age, login_attempts=settings.login_attempts,
+                           login_window=settings.login_window)
 
     def catalog(self) -> Catalog:
         if not self.settings.has_catalog:
@@ -108,8 +113,28 @@ def create_app(settings: Settings) -> FastAPI:
     templates.env.globals.update(version=__version__, quote=quote)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
+    app.add_middleware(BoundedBody, limit=settings.max_upload_size)
+
     @app.middleware("http")
     async def headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        path = request.url.path
+        if not path.startswith(_OPEN_PATHS):
+            try:
+                allowed = services.guard.may_read(request)
+            except HTTPException as exc:  # too many wrong tokens
+                allowed, refused = False, exc
+            else:
+                refused = HTTPException(401, "this archive needs the token to read: sign in, or send "
+                                             "Authorization: Bearer TOKEN")
+            if not allowed:
+                if path.startswith("/api/") or request.method != "GET" or refused.status_code != 401:
+                    response = JSONResponse({"detail": refused.detail}, status_code=refused.status_code,
+                                            headers=refused.headers)
+                else:
+                    response = RedirectResponse("/login", status_code=303)
+                response.headers["Content-Security-Policy"] = APP_CSP
+                response.headers["X-Content-Type-Options"] = "nosniff"
+                return response
         response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", APP_CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -127,8 +152,10 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):  # type: ignore[no-untyped-def]
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
-        return render(request, "error.html", status=exc.status_code, message=exc.detail)
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        response = render(request, "error.html", status=exc.status_code, message=exc.detail)
+        response.headers.update(exc.headers or {})  # Retry-After of a 429
+        return response
 
     app.include_router(_api(services))
     app.include_router(_pages(services, render))
@@ -204,7 +231,7 @@ def _api(services: Services) -> APIRouter:
     @api.get("/export", summary="Every post a query matches, as a signed WACZ download",
              response_class=FileResponse, responses={200: {"content": {"application/zip": {}}}})
     def export(q: Annotated[str, Query(min_length=1, max_length=2000)]) -> FileResponse:
-        return _export(services, q)
+        return _export(services, q)  # bounded by max_export_size
 
     @api.post("/verify", summary="Verify an uploaded WACZ or WARC")
     def verify(bundle: Annotated[UploadFile, File()]) -> dict[str, Any]:
@@ -246,6 +273,11 @@ def _export(services: Services, q: str) -> FileResponse:
         shutil.rmtree(folder, ignore_errors=True)
         status = 503 if isinstance(exc, IndexUnavailable) else 400
         raise HTTPException(status, f"query: {exc}" if isinstance(exc, QuerySyntaxError) else str(exc)) from None
+    size = out.stat().st_size
+    if size > services.settings.max_export_size:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise HTTPException(413, f"the export would be {size} bytes, over max_export_size "
+                                 f"({services.settings.max_export_size}): narrow the search or use `tawthiq export`")
     return FileResponse(out, media_type="application/zip", filename="tawthiq-export.wacz",
                         background=BackgroundTask(shutil.rmtree, folder, True))
 
@@ -410,10 +442,11 @@ def _pages(services: Services, render: Any) -> APIRouter:
     def login(request: Request, token: Annotated[str, Form()] = "") -> Response:
         if guard.read_only:
             raise HTTPException(403, "read-only: start `tawthiq serve` with TAWTHIQ_TOKEN set to allow changes")
-        if not guard.check_token(token):
+        if not guard.check_attempt(request, token):
             return render(request, "login.html", status=401, message="that is not the token")
         response = RedirectResponse("/sources", status_code=303)
-        response.set_cookie(SESSION_COOKIE, guard.session_value(), httponly=True, samesite="strict")
+        response.set_cookie(SESSION_COOKIE, guard.session_value(), max_age=guard.session_max_age, httponly=True,
+                            samesite="strict", secure=request.url.scheme == "https")
         return response
 
     @pages.post("/logout")
