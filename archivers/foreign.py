@@ -160,6 +160,8 @@ def check_warc(path: Path, label: str | None = None) -> int:
                 it.read_to_end()
                 count += 1
                 where = f"{label}: record {count} at offset {it.get_record_offset()}"
+                if record.rec_headers.get_header("Content-Length") is None:
+                    raise ForeignArchiveError(f"{where} has no Content-Length (its headers are cut short?)")
                 if getattr(record.raw_stream, "limit", 0):
                     raise ForeignArchiveError(f"{where} is cut short: its Content-Length runs past the end of the file")
                 checker = getattr(record, "digest_checker", None)
