@@ -284,15 +284,16 @@ class _Parser:
         if not value:
             raise self.error(f"{name}: needs a value, e.g. {_EXAMPLES[name]}", col)
         if name == "has":
-            if value.lower() not in HAS_VALUES:
+            if value.casefold() not in HAS_VALUES:
                 raise self.error(f"has: takes {', '.join(HAS_VALUES)}, not {value!r}", col)
-            return Filter("has", value.lower())
+            return Filter("has", value.casefold())
         if name in DATE_FIELDS:
             start, end = _date_span(value)
             if start is None or end is None:
                 raise self.error(f"{name}: {value!r} is not a date like 2016-11-01, 2016-11 or 2016", col)
             return DateRange(start, None) if name == "since" else DateRange(None, end)
-        return Filter(name, value.lower())
+        # casefold(), as the index stores these fields (lower() keeps ß, final sigma, ...)
+        return Filter(name, value.casefold())
 
 
 _EXAMPLES = {"platform": "platform:telegram", "source": "source:aleppo_news", "author": "author:\"Name\"",

@@ -22,7 +22,7 @@ from w3lib.encoding import html_to_unicode
 
 from archivers.archiver import Archiver
 from archivers.digests import file_sha256
-from archivers.foreign import ForeignArchiveError, Page, check_warc, pages, warcs_in
+from archivers.foreign import ForeignArchiveError, Page, check_warc, copy_member, gzip_per_record, pages, warcs_in
 from archivers.writer import SealedFile, WarcWriter, fsync_dir
 from crawlers.language import detect_language
 from crawlers.models import Post, WarcLocation
@@ -40,6 +40,31 @@ class ImportResult:
     records: int = 0
     pages: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Staged:
+    """A checked WARC waiting under a temporary name to join the archive."""
+
+    path: Path
+    name: str  # its name in the archive
+    sha256: str  # of the file as stored
+    label: str
+    original_sha256: str  # of the file as it came (for a plain .warc, before gzipping)
+    original_size: int
+    was_gzipped: bool
+
+
+def _discard(temporary: list[Path], made_dirs: list[Path]) -> None:
+    """Nothing of a refused import stays behind: its temporary files, and the folders the import
+    created (when still empty)."""
+    for tmp in temporary:
+        tmp.unlink(missing_ok=True)
+    for folder in reversed(made_dirs):
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
 
 
 def page_post(page: Page, archive_name: str) -> Post:
@@ -65,54 +90,73 @@ def import_archive(settings: Settings, path: Path) -> ImportResult:
     if not path.is_file():
         raise ForeignArchiveError(f"{path}: no such file")
     members = warcs_in(path)
+    made_dir = [d for d in (settings.home, settings.warcs_dir) if not d.exists()]
     settings.warcs_dir.mkdir(parents=True, exist_ok=True)
     stem = path.name.removesuffix(".wacz").removesuffix(".gz").removesuffix(".warc")
-    sources: list[tuple[str, object, str]] = []  # (label, opener, original name)
-    if members:
-        zf = zipfile.ZipFile(path)
-        for m in members:
-            sources.append((f"{path.name}:{m}", lambda m=m: zf.open(m), Path(m).name))
-    else:
-        sources.append((path.name, lambda: open(path, "rb"), path.name))
+    zf = zipfile.ZipFile(path) if members else None
+    sources = [(f"{path.name}:{m}", m, Path(m).name) for m in members] if members else [(path.name, None, path.name)]
 
     result = ImportResult()
     # Every WARC is copied under a hidden temporary name and checked whole before any of them
-    # joins the archive: a bad member leaves the archive as it was.
-    staged: list[tuple[Path, str, str]] = []  # (temporary path, final name, sha256)
+    # joins the archive: a bad member leaves the archive as it was (and a fresh one empty).
+    staged: list[Staged] = []
+    temporary: list[Path] = []
     try:
-        for label, opener, original in sources:
-            tmp = settings.warcs_dir / f".importing-{os.getpid()}-{len(staged)}"
-            with opener() as src, open(tmp, "wb") as out:  # type: ignore[operator]
-                shutil.copyfileobj(src, out, 8 << 20)
+        for label, member, original in sources:
+            tmp = settings.warcs_dir / f".importing-{os.getpid()}-{len(temporary)}"
+            temporary.append(tmp)
+            with open(tmp, "wb") as out:
+                if zf is not None and member is not None:
+                    copy_member(zf, member, out, label)
+                else:
+                    with open(path, "rb") as src:
+                        shutil.copyfileobj(src, out, 8 << 20)
                 out.flush()
                 os.fsync(out.fileno())
-            staged.append((tmp, "", ""))
             check_warc(tmp, label)
             digest = file_sha256(str(tmp))
-            if any(p.name.startswith(f"imported-{digest[:16]}-") for p in settings.warcs_dir.iterdir()):
+            if any(p.name.startswith(f"imported-{digest[:16]}-") for p in settings.warcs_dir.iterdir()) or \
+                    any(s.original_sha256 == digest for s in staged):
                 result.skipped.append(label)
                 continue
-            suffix = ".warc.gz" if original.endswith(".gz") else ".warc"
             base = original.removesuffix(".gz").removesuffix(".warc")
-            staged[-1] = (tmp, f"imported-{digest[:16]}-{stem}-{base}{suffix}" if members else
-                          f"imported-{digest[:16]}-{base}{suffix}", digest)
+            name = f"imported-{digest[:16]}-{stem}-{base}.warc.gz" if members else f"imported-{digest[:16]}-{base}.warc.gz"
+            stored = tmp
+            with open(tmp, "rb") as fh:
+                gzipped = fh.read(2) == b"\x1f\x8b"
+            if not gzipped:
+                # A plain .warc would be the one file of the archive that `warcs`, `verify` and
+                # export (which copies gzip members into data.warc.gz) do not read as the rest:
+                # it is stored gzipped record by record, and decompressed it is the original.
+                stored = settings.warcs_dir / f".importing-{os.getpid()}-{len(temporary)}"
+                temporary.append(stored)
+                gzip_per_record(tmp, stored, label)
+                check_warc(stored, label)
+            staged.append(Staged(stored, name, file_sha256(str(stored)), label, digest,
+                                 tmp.stat().st_size, gzipped))
+    except OSError as exc:
+        _discard(temporary, made_dir)
+        raise ForeignArchiveError(f"{path.name}: {exc.strerror or exc}") from None
     except BaseException:
-        for tmp, _, _ in staged:
-            tmp.unlink(missing_ok=True)
+        _discard(temporary, made_dir)
         raise
-    copied: list[tuple[Path, str]] = []  # (file in the archive, sha256)
-    for tmp, name, digest in staged:
-        if not name:  # already imported
-            tmp.unlink(missing_ok=True)
-            continue
-        final = settings.warcs_dir / name
-        os.replace(tmp, final)
-        copied.append((final, digest))
+    finally:
+        if zf is not None:
+            zf.close()
+    copied: list[tuple[Path, str, Staged]] = []  # (file in the archive, sha256, what it came from)
+    for item in staged:
+        final = settings.warcs_dir / item.name
+        os.replace(item.path, final)
+        copied.append((final, item.sha256, item))
+    for tmp in temporary:
+        tmp.unlink(missing_ok=True)
     fsync_dir(settings.warcs_dir)
+    if not copied:
+        _discard([], made_dir)
 
     catalog = Catalog(settings.catalog_url)
     try:
-        for final, digest in copied:
+        for final, digest, _ in copied:
             result.files.append(final.name)
             result.records += catalog.rebuild_file(
                 final, sealed=SealedFile(final.name, final, final.stat().st_size, digest))
@@ -127,7 +171,15 @@ def import_archive(settings: Settings, path: Path) -> ImportResult:
         indexer = LiveIndexer(settings, result.errors.append)
         archiver = Archiver(writer, None, [catalog, indexer])
         try:
-            for final, _ in copied:
+            for final, _, item in copied:
+                # what was imported, from where, and how it was stored: the original's SHA-256
+                # lets anyone check that the stored file (decompressed, if it was plain) is it
+                archiver.metadata(f"urn:tawthiq:import:{item.original_sha256}", {
+                    "type": "import", "source": item.label, "original_sha256": item.original_sha256,
+                    "original_size": item.original_size, "stored_as": final.name,
+                    "stored": "byte for byte" if item.was_gzipped else
+                              "gzipped record by record; decompressed it is the original byte for byte",
+                }, kind="import")
                 for page in pages(final):
                     post = page_post(page, final.name)
                     archiver.metadata(post.url, post.archive_document(), kind="post", refers_to=page.record_id)

@@ -103,6 +103,14 @@ def select_posts(catalog: Catalog, *, ids: list[str] | None = None, since: datet
                     with_companions(media, rows)
             for media in conn.execute(select(t.Media).where(t.Media.post_url == post.url)).all():
                 with_companions(record(media.record_id), rows)
+            # later visits (still online, changed, gone) and the page each one saw: a takedown is
+            # part of what the bundle proves
+            for check in conn.execute(select(t.PostCheck).where(
+                    t.PostCheck.platform == post.platform, t.PostCheck.post_id == post.post_id)).all():
+                with_companions(record(check.evidence_record_id), rows)
+                checked = record(check.metadata_record_id)
+                if checked is not None and checked not in rows:
+                    rows.append(checked)
             items.append(ExportItem(post.platform, post.post_id, post.url, post.last_captured, post.text or "",
                               post.published.isoformat() if post.published else None,
                               [_ref(r) for r in rows]))

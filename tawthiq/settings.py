@@ -6,6 +6,7 @@ archivist reads one file to know what a capture will do.
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Literal, Any, ClassVar
@@ -124,8 +125,27 @@ class Settings(BaseSettings):
         return bool(self.database_url) or self.catalog_path.exists()
 
 
+# TAWTHIQ_* variables read outside the Settings fields (where the data lives, which file, the
+# web server's log level).
+OTHER_VARIABLES = ("TAWTHIQ_HOME", "TAWTHIQ_CONFIG", "TAWTHIQ_WEB_LOG")
+
+
+def check_variables(environ: dict[str, str] | None = None) -> None:
+    """Refuse a TAWTHIQ_* variable that names no setting. A misspelling was silently ignored, so
+    `TAWTHIQ_TOKN=...` left the web app open and `TAWTHIQ_OBEY_ROBOTS=false` still obeyed robots.txt;
+    the error names the closest real variable."""
+    environ = os.environ if environ is None else environ
+    known = {f"TAWTHIQ_{name.upper()}" for name in Settings.model_fields} | set(OTHER_VARIABLES)
+    for name in sorted(environ):
+        if name.upper().startswith("TAWTHIQ_") and name.upper() not in known:
+            close = difflib.get_close_matches(name.upper(), sorted(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else "; see config/defaults.toml for the settings"
+            raise SettingsError(f"unknown variable {name}{hint}")
+
+
 def load_settings(home: Path | None = None, config: Path | None = None, **overrides: Any) -> Settings:
     """Resolve settings; `home` and `config` come from the CLI when given."""
+    check_variables()
     home = home or Path(os.environ.get("TAWTHIQ_HOME") or DEFAULT_HOME)
     files: list[Path] = [DEFAULTS_FILE]
     config = config or (Path(os.environ["TAWTHIQ_CONFIG"]) if os.environ.get("TAWTHIQ_CONFIG") else None)

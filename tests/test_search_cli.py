@@ -174,3 +174,27 @@ def test_an_archive_without_an_index_gets_one_from_its_warc_files(demo: Demo, da
     again = run_tawthiq(["capture", feed], data_dir=data_dir, env=demo.env)
     assert again.code == 0, again.out + again.err
     assert search_json(data_dir, "-zzzznothing")["total"] == total
+
+
+def test_filters_fold_case_as_the_index_does(tmp_path: Path) -> None:
+    """Filter values are case-folded like the stored keys: with lower() "Straße" stayed "straße"
+    while the index holds "strasse", and a Greek final sigma ("ΟΔΟΣ" -> "οδος" vs "οδοσ")
+    never matched the author as written on the post."""
+    from index.documents import doc_from_post
+    from index.search import search
+    from index.tantivy_backend import TantivyBackend
+    from tests.search_corpus import _post
+
+    backend = TantivyBackend(tmp_path / "tantivy")
+    posts = [_post(1, "report one", author="Straße Nachrichten", lang="de"),
+             _post(2, "report two", author="ΟΔΟΣ", lang="el"),
+             _post(3, "report three", author="Other Desk", lang="en")]
+    backend.upsert([doc_from_post(p, "2026-11-01T00:00:00Z") for p in posts])
+    try:
+        assert len(search(backend, 'author:"STRASSE NACHRICHTEN"', limit=10).hits) == 1
+        assert len(search(backend, 'author:"Straße Nachrichten"', limit=10).hits) == 1
+        assert len(search(backend, "author:οδος", limit=10).hits) == 1
+        assert len(search(backend, "author:ΟΔΟΣ", limit=10).hits) == 1
+        assert len(search(backend, "author:Other", limit=10).hits) == 0  # a filter is the whole value
+    finally:
+        backend.close()

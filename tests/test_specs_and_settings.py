@@ -57,3 +57,19 @@ def test_settings_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     (home / "tawthiq.toml").write_text("no_such_setting = 1\n")
     with pytest.raises(SettingsError, match="no_such_setting"):
         load_settings(home)
+
+
+def test_a_misspelled_variable_is_refused_with_the_closest_name(tmp_path: Path) -> None:
+    """A typo in a TAWTHIQ_* variable used to be ignored: TAWTHIQ_TOKN left the web app open."""
+    from tests.conftest import run_tawthiq
+
+    result = run_tawthiq(["warcs"], data_dir=tmp_path / "data", env={"TAWTHIQ_TOKN": "secret"})
+    assert result.code == 2 and "Traceback" not in result.out + result.err
+    lines = [ln for ln in result.err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "TAWTHIQ_TOKN" in lines[0] and "did you mean TAWTHIQ_TOKEN?" in lines[0], lines
+    lower = run_tawthiq(["warcs"], data_dir=tmp_path / "data", env={"tawthiq_obey_robots": "false"})
+    assert lower.code == 2 and "TAWTHIQ_OBEY_ROBOTS_TXT" in lower.err
+    # real variables, in any case, and the ones read outside the settings pass
+    fine = run_tawthiq(["warcs"], data_dir=tmp_path / "data",
+                       env={"TAWTHIQ_DEPTH_LIMIT": "3", "tawthiq_page_limit": "4", "TAWTHIQ_WEB_LOG": "warning"})
+    assert "unknown variable" not in fine.err, fine.err

@@ -56,11 +56,26 @@ class RecordFacts:
 
     @classmethod
     def from_written(cls, w: WrittenRecord) -> "RecordFacts":
+        """The facts of a record just written, taken from what the file says wherever a rebuild
+        would read them (its WARC headers, its JSON body), so that the live catalog and one
+        rebuilt by `reindex` agree in every column. (Taking `WARC-Refers-To` from the builder's
+        side facts left it empty for every metadata record, and exports of a live catalog then
+        missed the media, dedupe and recheck records that point at a post's page.)"""
         p = w.pending
+        headers = getattr(p.record, "rec_headers", None)
+
+        def header(name: str, fallback: str | None) -> str | None:
+            return (headers.get_header(name) if headers is not None else None) or fallback
+
+        document = p.info.get("document")
+        if document is not None:
+            document = _as_stored(document)
         return cls(
             w.filename, w.offset, w.length, p.rec_type, p.record_id, p.uri, p.date, p.status, p.mime,
-            p.payload_digest, p.info.get("refers_to"), p.info.get("truncated"), p.info.get("kind"),
-            p.info.get("document"), p.info.get("concurrent_to"),
+            p.payload_digest, header("WARC-Refers-To", p.info.get("refers_to")),
+            header("WARC-Truncated", p.info.get("truncated")),
+            header("WARC-Tawthiq-Kind", p.info.get("kind")), document,
+            header("WARC-Concurrent-To", p.info.get("concurrent_to")),
         )
 
     @classmethod
@@ -69,6 +84,13 @@ class RecordFacts:
             r.filename, r.offset, r.length, r.rec_type, r.record_id, r.uri, r.date, r.status, r.mime,
             r.payload_digest, r.refers_to, r.truncated, r.kind, r.document, r.concurrent_to,
         )
+
+
+def _as_stored(document: dict[str, Any]) -> dict[str, Any]:
+    """A metadata document as a reader of the WARC file gets it back: serialised the way
+    archivers.records.metadata writes the record body (sorted keys, str() for what JSON lacks)
+    and parsed again, so key order and value types match a rebuilt catalog's."""
+    return json.loads(json.dumps(document, ensure_ascii=False, sort_keys=True, default=str))
 
 
 def insert_for(engine: Engine) -> Any:
