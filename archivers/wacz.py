@@ -238,6 +238,24 @@ def _custody(selection: dict[str, Any], items: list[ExportItem], placed: dict[st
     return manifest_bytes, manifest_hash, sig_doc, token
 
 
+def _warc_member_info() -> zipfile.ZipInfo:
+    """The zip entry of the WARC data, declared with size 0 so that zipfile decides on zip64 from
+    `force_zip64` alone.
+
+    Why it matters: a zip64 extra field written in the local header but not in the central
+    directory (what `force_zip64=True` does below 4 GiB) makes the two disagree on where the data
+    starts. pywb and `wacz validate` read the local header and cope; ReplayWeb.page takes the
+    offset from the central directory when its entry has no extra field and then reads every
+    record 20 bytes early ("Archived Page Not Found"). So zip64 is forced only when the data is
+    larger than the zip32 limit, and then the central directory carries the same 20-byte extra.
+    """
+    info = zipfile.ZipInfo("archive/data.warc.gz", date_time=datetime.now(timezone.utc).timetuple()[:6])
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o600 << 16  # what zf.open(name) would give it
+    info.file_size = 0
+    return info
+
+
 def _write_wacz(work: Path, refs: list[RecordRef], items: list[ExportItem], warcs_dir: Path, selection: dict[str, Any],
                 software: str, operator: str, source_files: dict[str, str | None], key: Any, tsa_url: str | None,
                 output: Path) -> tuple[dict[str, dict[str, Any]], str, bytes | None]:
@@ -245,7 +263,8 @@ def _write_wacz(work: Path, refs: list[RecordRef], items: list[ExportItem], warc
     tmp_zip = work / "bundle.wacz"
     resources: list[dict[str, Any]] = []
     with zipfile.ZipFile(tmp_zip, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        with zf.open("archive/data.warc.gz", "w", force_zip64=True) as dst:
+        total = sum(ref.length for ref in refs)
+        with zf.open(_warc_member_info(), "w", force_zip64=total > zipfile.ZIP64_LIMIT) as dst:
             placed, data_sha, data_size = copy_records(refs, warcs_dir, dst)
         resources.append({"name": "data.warc.gz", "path": "archive/data.warc.gz", "hash": f"sha256:{data_sha}",
                           "bytes": data_size})
