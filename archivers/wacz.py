@@ -53,6 +53,7 @@ class ExportItem:
     text: str
     published: str | None
     records: list[RecordRef] = field(default_factory=list)
+    page_record_id: str | None = None  # the response of the page the post was read from
 
 
 class ExportError(ValueError):
@@ -141,11 +142,34 @@ def cdxj_lines(refs: Iterable[RecordRef], placed: dict[str, dict[str, Any]],
     return ("\n".join(sorted(lines)) + ("\n" if lines else "")).encode("utf-8")
 
 
+def page_record(item: ExportItem) -> RecordRef | None:
+    """The captured page a post lives on (a Telegram channel page, a feed's article), the record a
+    viewer can open; None when the bundle holds no such response for it.
+
+    A post's own URL (https://t.me/NAME/N) holds only its metadata record, so listing it in
+    pages.jsonl gives a page no viewer can open."""
+    if item.page_record_id:
+        for ref in item.records:
+            if ref.record_id == item.page_record_id and ref.rec_type in ("response", "revisit"):
+                return ref
+        return None
+    for ref in item.records:  # an item built without a page id: its first HTML response
+        if ref.rec_type in ("response", "revisit") and (ref.mime or "").startswith(("text/html", "application/xhtml")):
+            return ref
+    return None
+
+
 def _pages(items: list[ExportItem]) -> bytes:
-    lines = [{"format": "json-pages-1.0", "id": "pages", "title": "Exported posts", "hasText": True}]
+    """pages.jsonl: one line per post, at the page that holds it, titled with the post's text."""
+    lines: list[dict[str, Any]] = [
+        {"format": "json-pages-1.0", "id": "pages", "title": "Exported posts", "hasText": True}]
     for item in items:
+        page = page_record(item)
+        if page is None:
+            continue
         title = (item.text.strip().splitlines() or [item.url])[0][:120]
-        lines.append({"id": item.post_id, "url": item.url, "ts": item.captured, "title": title, "text": item.text})
+        lines.append({"id": item.post_id, "url": page.uri, "ts": page.date, "title": title, "text": item.text,
+                      "post_url": item.url})
     return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
 
 
@@ -283,7 +307,7 @@ def _write_wacz(work: Path, refs: list[RecordRef], items: list[ExportItem], warc
             zf.writestr(name, content)
             resources.append({"name": Path(name).name, "path": name,
                               "hash": "sha256:" + hashlib.sha256(content).hexdigest(), "bytes": len(content)})
-        first = items[0] if items else None
+        first = next((page_record(it) for it in items if page_record(it) is not None), None)
         package: dict[str, Any] = {
             "profile": "data-package",
             "wacz_version": WACZ_VERSION,
@@ -294,8 +318,8 @@ def _write_wacz(work: Path, refs: list[RecordRef], items: list[ExportItem], warc
             "resources": resources,
         }
         if first is not None:
-            package["mainPageUrl"] = first.url
-            package["mainPageDate"] = first.captured
+            package["mainPageUrl"] = first.uri
+            package["mainPageDate"] = first.date
         package_bytes = json.dumps(package, ensure_ascii=False, indent=1).encode("utf-8")
         package_hash = "sha256:" + hashlib.sha256(package_bytes).hexdigest()
         digest_doc: dict[str, Any] = {"path": "datapackage.json", "hash": package_hash}

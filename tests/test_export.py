@@ -69,6 +69,11 @@ def test_export_is_a_valid_wacz_with_records_copied_byte_for_byte(corpus: Demo, 
     assert len(manifest["items"]) == 25
     assert pages[0]["format"] == "json-pages-1.0" and len(pages) == 26
     assert any("استشهد الشاب سامر المثالي" in p.get("text", "") for p in pages)
+    responses = {(r["uri"], r["date"]) for r in manifest["records"] if r["type"] == "response"}
+    for listed in pages[1:]:  # each page a viewer lists opens: the channel page that holds the post
+        assert (listed["url"], listed["ts"]) in responses, listed
+        assert listed["url"].startswith(f"{corpus.server.base_url}/s/{corpus.channel.name}"), listed
+        assert listed["post_url"] != listed["url"] and listed["title"]
     for rec in manifest["records"]:
         source = _member_bytes(data_dir / "warcs" / rec["source_file"], rec["source_offset"], rec["length"])
         assert data[rec["offset"] : rec["offset"] + rec["length"]] == source  # never re-serialised
