@@ -24,12 +24,24 @@ $(PYWB_STAMP):
 	.venv-pywb/bin/pip install --quiet 'pywb>=2.8'
 	touch $(PYWB_STAMP)
 
+# ReplayWeb.page, the viewer the export test opens bundles in with chromium: its npm package ships
+# the built ui.js and sw.js, so `npm pack` (no dependency install) is all it needs. Without npm
+# or the registry the recipe says so and the test skips with its reason.
+RWP_VERSION := 2.5.3
+RWP_DIR     := build/replaywebpage
+RWP_STAMP   := $(RWP_DIR)/package/sw.js
+$(RWP_STAMP):
+	-@if command -v npm >/dev/null 2>&1; then \
+	  mkdir -p $(RWP_DIR) && cd $(RWP_DIR) && npm pack --silent replaywebpage@$(RWP_VERSION) >/dev/null && \
+	  tar xzf replaywebpage-$(RWP_VERSION).tgz package/ui.js package/sw.js package/package.json; \
+	else echo "npm is not installed: the ReplayWeb.page test will be skipped"; fi
+
 ## Serve the bundled synthetic demo site on 127.0.0.1 and capture it into ./tawthiq-demo-data
 demo: $(STAMP)
 	$(BIN)/tawthiq demo --data-dir ./tawthiq-demo-data
 
 ## Run the whole test suite
-test: $(STAMP) $(PYWB_STAMP)
+test: $(STAMP) $(PYWB_STAMP) $(RWP_STAMP)
 	$(BIN)/python -m pytest
 
 ## Capture speed against wget and Scrapy without recording (needs nginx and wget)

@@ -53,6 +53,7 @@ class ExportItem:
     text: str
     published: str | None
     records: list[RecordRef] = field(default_factory=list)
+    page_record_id: str | None = None  # the response of the page the post was read from
 
 
 class ExportError(ValueError):
@@ -141,11 +142,34 @@ def cdxj_lines(refs: Iterable[RecordRef], placed: dict[str, dict[str, Any]],
     return ("\n".join(sorted(lines)) + ("\n" if lines else "")).encode("utf-8")
 
 
+def page_record(item: ExportItem) -> RecordRef | None:
+    """The captured page a post lives on (a Telegram channel page, a feed's article), the record a
+    viewer can open; None when the bundle holds no such response for it.
+
+    A post's own URL (https://t.me/NAME/N) holds only its metadata record, so listing it in
+    pages.jsonl gives a page no viewer can open."""
+    if item.page_record_id:
+        for ref in item.records:
+            if ref.record_id == item.page_record_id and ref.rec_type in ("response", "revisit"):
+                return ref
+        return None
+    for ref in item.records:  # an item built without a page id: its first HTML response
+        if ref.rec_type in ("response", "revisit") and (ref.mime or "").startswith(("text/html", "application/xhtml")):
+            return ref
+    return None
+
+
 def _pages(items: list[ExportItem]) -> bytes:
-    lines = [{"format": "json-pages-1.0", "id": "pages", "title": "Exported posts", "hasText": True}]
+    """pages.jsonl: one line per post, at the page that holds it, titled with the post's text."""
+    lines: list[dict[str, Any]] = [
+        {"format": "json-pages-1.0", "id": "pages", "title": "Exported posts", "hasText": True}]
     for item in items:
+        page = page_record(item)
+        if page is None:
+            continue
         title = (item.text.strip().splitlines() or [item.url])[0][:120]
-        lines.append({"id": item.post_id, "url": item.url, "ts": item.captured, "title": title, "text": item.text})
+        lines.append({"id": item.post_id, "url": page.uri, "ts": page.date, "title": title, "text": item.text,
+                      "post_url": item.url})
     return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
 
 
@@ -238,6 +262,24 @@ def _custody(selection: dict[str, Any], items: list[ExportItem], placed: dict[st
     return manifest_bytes, manifest_hash, sig_doc, token
 
 
+def _warc_member_info() -> zipfile.ZipInfo:
+    """The zip entry of the WARC data, declared with size 0 so that zipfile decides on zip64 from
+    `force_zip64` alone.
+
+    Why it matters: a zip64 extra field written in the local header but not in the central
+    directory (what `force_zip64=True` does below 4 GiB) makes the two disagree on where the data
+    starts. pywb and `wacz validate` read the local header and cope; ReplayWeb.page takes the
+    offset from the central directory when its entry has no extra field and then reads every
+    record 20 bytes early ("Archived Page Not Found"). So zip64 is forced only when the data is
+    larger than the zip32 limit, and then the central directory carries the same 20-byte extra.
+    """
+    info = zipfile.ZipInfo("archive/data.warc.gz", date_time=datetime.now(timezone.utc).timetuple()[:6])
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o600 << 16  # what zf.open(name) would give it
+    info.file_size = 0
+    return info
+
+
 def _write_wacz(work: Path, refs: list[RecordRef], items: list[ExportItem], warcs_dir: Path, selection: dict[str, Any],
                 software: str, operator: str, source_files: dict[str, str | None], key: Any, tsa_url: str | None,
                 output: Path) -> tuple[dict[str, dict[str, Any]], str, bytes | None]:
@@ -245,7 +287,8 @@ def _write_wacz(work: Path, refs: list[RecordRef], items: list[ExportItem], warc
     tmp_zip = work / "bundle.wacz"
     resources: list[dict[str, Any]] = []
     with zipfile.ZipFile(tmp_zip, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        with zf.open("archive/data.warc.gz", "w", force_zip64=True) as dst:
+        total = sum(ref.length for ref in refs)
+        with zf.open(_warc_member_info(), "w", force_zip64=total > zipfile.ZIP64_LIMIT) as dst:
             placed, data_sha, data_size = copy_records(refs, warcs_dir, dst)
         resources.append({"name": "data.warc.gz", "path": "archive/data.warc.gz", "hash": f"sha256:{data_sha}",
                           "bytes": data_size})
@@ -264,7 +307,7 @@ def _write_wacz(work: Path, refs: list[RecordRef], items: list[ExportItem], warc
             zf.writestr(name, content)
             resources.append({"name": Path(name).name, "path": name,
                               "hash": "sha256:" + hashlib.sha256(content).hexdigest(), "bytes": len(content)})
-        first = items[0] if items else None
+        first = next((page_record(it) for it in items if page_record(it) is not None), None)
         package: dict[str, Any] = {
             "profile": "data-package",
             "wacz_version": WACZ_VERSION,
@@ -275,8 +318,8 @@ def _write_wacz(work: Path, refs: list[RecordRef], items: list[ExportItem], warc
             "resources": resources,
         }
         if first is not None:
-            package["mainPageUrl"] = first.url
-            package["mainPageDate"] = first.captured
+            package["mainPageUrl"] = first.uri
+            package["mainPageDate"] = first.date
         package_bytes = json.dumps(package, ensure_ascii=False, indent=1).encode("utf-8")
         package_hash = "sha256:" + hashlib.sha256(package_bytes).hexdigest()
         digest_doc: dict[str, Any] = {"path": "datapackage.json", "hash": package_hash}

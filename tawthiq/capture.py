@@ -71,7 +71,9 @@ def source_url(target: Target, settings: Settings) -> str:
 
 
 def spider_for(target: Target, settings: Settings, session: CaptureSession) -> tuple[type, dict[str, Any]]:
-    common = {"fetch_media": settings.fetch_media, "video_domains": settings.video_domains}
+    common = {"fetch_media": settings.fetch_media, "video_domains": settings.video_domains,
+              "fetch_requisites": settings.fetch_requisites, "requisites_per_page": settings.requisites_per_page,
+              "requisite_max_size": settings.requisite_max_size}
     if target.kind == "telegram":
         complete_through, resume_before = session.catalog.watermark(target.label)
         return TelegramSpider, {

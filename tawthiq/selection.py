@@ -113,7 +113,7 @@ def select_posts(catalog: Catalog, *, ids: list[str] | None = None, since: datet
                     rows.append(checked)
             items.append(ExportItem(post.platform, post.post_id, post.url, post.last_captured, post.text or "",
                               post.published.isoformat() if post.published else None,
-                              [_ref(r) for r in rows]))
+                              [_ref(r) for r in rows], page_record_id=page.record_id if page is not None else None))
 
         files = {r.file for item in items for r in item.records}
         infos = conn.execute(select(t.Record).where(t.Record.rec_type == "warcinfo", t.Record.file.in_(files))).all()

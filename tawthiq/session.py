@@ -149,7 +149,7 @@ class CaptureSession:
             self.stats.media += 1
             if 200 <= status < 300:
                 self._note_fetched_media(archived, capture.url, post_url=request.meta.get("post_url"))
-        elif not 300 <= status < 400:
+        elif role != "requisite" and not 300 <= status < 400:
             self.stats.pages += 1
         truncated = archived.response.pending.info.get("truncated")
         if truncated:
@@ -205,7 +205,8 @@ class CaptureSession:
                       extra={"attempt": attempt})
 
     def fetch_failed(self, url: str, error: str, *, role: str) -> None:
-        self._failure(url, error, kind=role)
+        # A requisite (a font, an icon) that failed is recorded but does not make the capture fail.
+        self._failure(url, error, kind=role, count=role != "requisite")
 
     def _failure(self, url: str, error: str, *, kind: str, refers_to: str | None = None,
                  count: bool = True, extra: dict[str, Any] | None = None) -> None:

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     telegram_max_pages: int = Field(ge=0)
     fetch_media: bool
     fetch_videos: bool
+    fetch_requisites: bool
+    requisites_per_page: int = Field(ge=0)
+    requisite_max_size: int = Field(ge=0)
     log_level: str
     video_max_height: int = Field(ge=0)
     video_max_filesize: int = Field(ge=0)

@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import Demo, run_tawthiq
 from tests.local_tsa import LocalTSA
 from tests.ports import free_port, wait_for_port
+from tests.zip_layout import entries as zip_entries
 
 
 @pytest.fixture
@@ -57,7 +58,9 @@ def test_export_is_a_valid_wacz_with_records_copied_byte_for_byte(corpus: Demo, 
     check = subprocess.run([sys.executable, "-m", "wacz", "validate", "-f", str(out)], capture_output=True, text=True)
     assert check.returncode == 0 and "valid" in check.stdout, check.stdout + check.stderr
 
+    assert_viewers_agree_on_offsets(out)
     with zipfile.ZipFile(out) as zf:
+        assert zf.testzip() is None
         assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_STORED}
         data = zf.read("archive/data.warc.gz")
         manifest = json.loads(zf.read("custody/manifest.json"))
@@ -66,6 +69,11 @@ def test_export_is_a_valid_wacz_with_records_copied_byte_for_byte(corpus: Demo, 
     assert len(manifest["items"]) == 25
     assert pages[0]["format"] == "json-pages-1.0" and len(pages) == 26
     assert any("استشهد الشاب سامر المثالي" in p.get("text", "") for p in pages)
+    responses = {(r["uri"], r["date"]) for r in manifest["records"] if r["type"] == "response"}
+    for listed in pages[1:]:  # each page a viewer lists opens: the channel page that holds the post
+        assert (listed["url"], listed["ts"]) in responses, listed
+        assert listed["url"].startswith(f"{corpus.server.base_url}/s/{corpus.channel.name}"), listed
+        assert listed["post_url"] != listed["url"] and listed["title"]
     for rec in manifest["records"]:
         source = _member_bytes(data_dir / "warcs" / rec["source_file"], rec["source_offset"], rec["length"])
         assert data[rec["offset"] : rec["offset"] + rec["length"]] == source  # never re-serialised
@@ -80,6 +88,80 @@ def test_export_is_a_valid_wacz_with_records_copied_byte_for_byte(corpus: Demo, 
     verified = run_tawthiq(["verify", str(out)])
     assert verified.code == 0 and "VERIFIED" in verified.out, verified.out
     assert verified.out.count("signature valid") == 2
+
+
+def assert_viewers_agree_on_offsets(path: Path) -> None:
+    """Every entry's local header and central-directory record agree, so a viewer that trusts the
+    central directory (ReplayWeb.page) reads the same bytes as one that reads local headers (pywb)."""
+    found = zip_entries(path)
+    assert found, "no entries"
+    for entry in found:
+        assert entry.local_name == entry.name
+        assert entry.local_extra == entry.central_extra, entry  # below 4 GiB: no zip64 extra anywhere
+        assert entry.viewer_offset == entry.data_offset, (
+            f"{entry.name}: ReplayWeb.page would read from {entry.viewer_offset}, the data starts at "
+            f"{entry.data_offset} (local extra {entry.local_extra}, central extra {entry.central_extra})")
+
+
+def _tiny_warc(warcs: Path, pages: int) -> list:  # type: ignore[type-arg]
+    """A WARC of `pages` small responses written with warcio, and the export refs for its records."""
+    from io import BytesIO
+
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    from archivers.wacz import RecordRef
+
+    warcs.mkdir(parents=True)
+    with open(warcs / "t.warc.gz", "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for n in range(pages):
+            head = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(f"http://127.0.0.1/p{n}", "response",
+                                                          payload=BytesIO(f"<p>page {n}</p>".encode() * 40),
+                                                          http_headers=head))
+    refs = []
+    with open(warcs / "t.warc.gz", "rb") as fh:
+        it = ArchiveIterator(fh)
+        for rec in it:
+            rec.content_stream().read()
+            refs.append((rec.rec_headers.get_header("WARC-Record-ID"), rec.rec_headers.get_header("WARC-Target-URI"),
+                         rec.rec_headers.get_header("WARC-Date"), it.get_record_offset()))
+        it.read_to_end()
+    sizes = [(warcs / "t.warc.gz").stat().st_size]
+    out = []
+    for i, (rid, uri, date, offset) in enumerate(refs):
+        end = refs[i + 1][3] if i + 1 < len(refs) else sizes[0]
+        out.append(RecordRef(rid, "response", uri, date, "t.warc.gz", offset, end - offset, 200, "text/html"))
+    return out
+
+
+@pytest.mark.parametrize("zip32_limit", [None, 2000])
+def test_zip_headers_agree_below_and_above_the_zip64_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           zip32_limit: int | None) -> None:
+    """force_zip64 on a small WARC member put a 20-byte extra in its local header only: ReplayWeb.page
+    then read every record 20 bytes early. Above the limit (simulated by lowering zipfile's) zip64
+    is needed and both records must carry it."""
+    from archivers import wacz
+
+    refs = _tiny_warc(tmp_path / "warcs", 20)
+    if zip32_limit is not None:
+        assert sum(r.length for r in refs) > zip32_limit
+        monkeypatch.setattr(zipfile, "ZIP64_LIMIT", zip32_limit)
+    out = tmp_path / "t.wacz"
+    wacz.export(refs=refs, items=[], selection={}, warcs_dir=tmp_path / "warcs", output=out, fmt="wacz",
+                software="test", operator="", source_files={"t.warc.gz": None}, key_home=None, tsa_url=None)
+    warc_entry = next(e for e in zip_entries(out) if e.name == "archive/data.warc.gz")
+    assert warc_entry.local_extra == (20 if zip32_limit else 0)
+    assert warc_entry.central_extra == warc_entry.local_extra
+    for entry in zip_entries(out):
+        assert entry.viewer_offset == entry.data_offset, entry
+    with zipfile.ZipFile(out) as zf:
+        data = zf.read("archive/data.warc.gz")
+    assert data == (tmp_path / "warcs" / "t.warc.gz").read_bytes()
+    check = subprocess.run([sys.executable, "-m", "wacz", "validate", "-f", str(out)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_verify_finds_and_locates_a_flipped_byte(corpus: Demo, data_dir: Path, tmp_path: Path) -> None:

@@ -12,14 +12,17 @@ from typing import Any
 from urllib.parse import urlparse
 
 import scrapy
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawlers.models import Post, WarcLocation
+from crawlers.parsers.requisites import css_urls, html_requisites
 from crawlers.recorder import WARC_META, describe_error
 from crawlers.sink import CaptureSink, sink_for
 
-ROLE = "tawthiq_role"  # page | feed | media
+ROLE = "tawthiq_role"  # page | feed | media | requisite
+REQUISITE_OF = "tawthiq_requisite_of"  # the page a requisite was fetched for (its budget)
+REQUISITE_DEPTH = 2  # a stylesheet's @import and url(): two levels below the page
 # Error statuses reach the spider (to be reported); 3xx still go to RedirectMiddleware.
 ERROR_STATUSES = list(range(400, 600))
 
@@ -33,6 +36,64 @@ class ArchivingSpider(scrapy.Spider):
     fetch_media: bool = True
     fetch_videos: bool = True
     video_domains: list[str] = []
+    # Page requisites (settings fetch_requisites, requisites_per_page, requisite_max_size): on by
+    # default so a captured page replays as it looked; any host, like Browsertrix and ArchiveBox.
+    fetch_requisites: bool = True
+    requisites_per_page: int = 100
+    requisite_max_size: int = 10 << 20
+
+    def __init__(self, *args: Any, fetch_requisites: bool = True, requisites_per_page: int = 100,
+                 requisite_max_size: int = 10 << 20, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fetch_requisites = fetch_requisites
+        self.requisites_per_page = requisites_per_page
+        self.requisite_max_size = requisite_max_size
+        self._requisite_budget: dict[str, int] = {}
+        self._requisites_seen: set[str] = set()
+
+    def requisite_requests(self, page_url: str, urls: list[str], *, depth: int = 1,
+                           skip: set[str] | None = None) -> Iterator[scrapy.Request]:
+        """Requests for what `page_url` needs to render, within its budget; each URL once per crawl
+        (a stylesheet every page shares is fetched once)."""
+        if not self.fetch_requisites or depth > REQUISITE_DEPTH:
+            return
+        for url in urls:
+            if url in self._requisites_seen or (skip and url in skip):
+                continue
+            spent = self._requisite_budget.get(page_url, 0)
+            if self.requisites_per_page and spent >= self.requisites_per_page:
+                self.logger.info("requisite limit %s reached for %s", self.requisites_per_page, page_url)
+                return
+            self._requisite_budget[page_url] = spent + 1
+            self._requisites_seen.add(url)
+            meta: dict[str, Any] = {REQUISITE_OF: page_url, "requisite_depth": depth}
+            if self.requisite_max_size:
+                meta["download_maxsize"] = self.requisite_max_size
+            yield scrapy.Request(url, callback=self.on_requisite, errback=self.on_requisite_failure,
+                                 meta={ROLE: "requisite", "handle_httpstatus_list": ERROR_STATUSES, **meta})
+
+    def page_requisites(self, response: Response, *, skip: set[str] | None = None) -> Iterator[scrapy.Request]:
+        """The requisites an HTML page names (stylesheets, scripts, fonts, icons, CSS images)."""
+        if not self.fetch_requisites or not isinstance(response, TextResponse):
+            return
+        yield from self.requisite_requests(response.url, html_requisites(response.text, response.url), skip=skip)
+
+    def on_requisite(self, response: Response) -> Iterator[scrapy.Request]:
+        """Archived already (the recorder did it); a stylesheet's own fonts and images follow."""
+        ctype = response.headers.get("Content-Type", b"").decode("latin-1").lower()
+        if response.status >= 400 or not (ctype.startswith("text/css") or urlparse(response.url).path.endswith(".css")):
+            return
+        try:
+            css = response.body.decode(getattr(response, "encoding", None) or "utf-8", errors="replace")
+        except LookupError:
+            css = response.body.decode("utf-8", errors="replace")
+        yield from self.requisite_requests(response.meta.get(REQUISITE_OF, response.url), css_urls(css, response.url),
+                                           depth=response.meta.get("requisite_depth", 1) + 1)
+
+    def on_requisite_failure(self, failure: Failure) -> None:
+        """A font or icon that could not be fetched is recorded, but does not fail the capture."""
+        request = failure.request  # type: ignore[attr-defined]
+        self.sink.fetch_failed(request.url, describe_error(failure.value), role="requisite")
 
     def queue_videos(self, urls: list[str], *, post_url: str | None) -> None:
         """Links to video sites go to yt-dlp after the crawl (see `video_domains`)."""

@@ -92,6 +92,11 @@ class TelegramSpider(ArchivingSpider):
             post.warc = location
             yield post
             yield from self.media_requests(post)
+        # The page's stylesheets, scripts, fonts and avatar, so it replays as it looked; the
+        # posts' own photos and videos are media (fetched above, or archived by an earlier run).
+        post_media = {u for post in page.posts for m in post.media for u in (m.url, m.thumbnail_url) if u}
+        post_media |= {post.link_preview.image_url for post in page.posts if post.link_preview and post.link_preview.image_url}
+        yield from self.page_requisites(response, skip=post_media)
         if reached_known or page.before is None:
             self.walk_complete = True
             return

@@ -76,6 +76,7 @@ class WebSpider(ArchivingSpider):
             return
         if not isinstance(response, HtmlResponse):
             return
+        media: set[str] = set()
         if self.fetch_media:
             images = response.css("img::attr(src)").getall()
             for srcset in response.css("img::attr(srcset), source::attr(srcset)").getall():
@@ -83,8 +84,10 @@ class WebSpider(ArchivingSpider):
             for src in dict.fromkeys(images):
                 url = urljoin(response.url, src.strip())
                 if url.startswith(("http://", "https://")):
+                    media.add(url)
                     yield self.archived_request(url, self.on_media, role="media",
                                                 meta={"post_url": response.url})
+        yield from self.page_requisites(response, skip=media)  # stylesheets, scripts, fonts, CSS images
         embeds = response.css("iframe::attr(src), a::attr(href)").getall()
         self.queue_videos([urljoin(response.url, u.strip()) for u in embeds], post_url=None)
         if self.fetch_videos:
