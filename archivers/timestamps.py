@@ -80,6 +80,13 @@ def _embedded_certs(signed_data) -> list[x509.Certificate]:  # type: ignore[no-u
     return out
 
 
+def _count_certs(signed_data) -> int:  # type: ignore[no-untyped-def]
+    try:
+        return len(signed_data["certificates"])
+    except Exception:  # noqa: BLE001 - no certificates field
+        return 0
+
+
 def _signer_serial(signed_data) -> int | None:  # type: ignore[no-untyped-def]
     try:
         return int(signed_data["signerInfos"][0]["sid"]["issuerAndSerialNumber"]["serialNumber"])
@@ -132,7 +139,12 @@ def check_token(token: bytes, data_sha256: bytes, *, trusted: list[x509.Certific
         signed_data = tst.content
         embedded = _embedded_certs(signed_data)
         serial = _signer_serial(signed_data)
-        candidates = [c for c in embedded if serial is None or c.serial_number == serial] + list(trusted or [])
+        # A token that embeds certificates is checked against those only (each must be readable), so
+        # no byte of it goes unchecked; one without is checked against the trusted certificates.
+        if _count_certs(signed_data) != len(embedded):
+            raise ValueError("an embedded certificate is unreadable (altered)")
+        candidates = [c for c in embedded if serial is None or c.serial_number == serial] if embedded \
+            else list(trusted or [])
         if not candidates:
             raise ValueError("no signer certificate in the token and none trusted to try")
         signer, last = None, None

@@ -94,11 +94,25 @@ class Report:
             self.problems.append(f"{what}: signed by key {fp}, but the rest by key {self.signer}")
 
 
-def _check_signed(doc: Any, what: str, report: Report, key_fingerprint: str | None, expected_hash: str) -> None:
-    """A signature document {hash, signature, publicKey}: it must cover `expected_hash`."""
+_SIGNATURE_FIELDS = {"hash", "signature", "publicKey", "created", "software"}
+
+
+def _check_signed(doc: Any, what: str, report: Report, key_fingerprint: str | None, expected_hash: str,
+                  claims: dict[str, Any] | None = None) -> None:
+    """A signature document {hash, signature, publicKey, created, software}: it must cover
+    `expected_hash`. The signature covers only the hash, so `created` and `software` must equal
+    `claims`, the same fields of the signed document: nothing in it can change unnoticed."""
     if not isinstance(doc, dict):
         report.problems.append(f"{what}: the signature is not a JSON object")
         return
+    if set(doc) != _SIGNATURE_FIELDS:
+        report.problems.append(f"{what}: the signature has fields {sorted(doc)}, not {sorted(_SIGNATURE_FIELDS)}")
+        return
+    for name, value in (claims or {}).items():
+        if doc.get(name) != value:
+            report.problems.append(f"{what}: the signature's {name!r} {doc.get(name)!r} differs from the signed "
+                                   f"document's {value!r} (altered)")
+            return
     public = doc.get("publicKey", "")
     if doc.get("hash") != expected_hash:
         report.problems.append(f"{what}: the signature covers {doc.get('hash')!r}, not {expected_hash} (altered)")
@@ -200,6 +214,12 @@ def _match_manifest(manifest: Any, members: list[tuple[int, str, str, bool]], la
                             f"{manifest.get('software')}, operator {manifest.get('operator')} (claims of the signer)")
 
 
+def _manifest_claims(manifest: Any) -> dict[str, Any]:
+    if not isinstance(manifest, dict):
+        return {}
+    return {"created": manifest.get("exported"), "software": manifest.get("software")}
+
+
 def _load_json(raw: bytes, what: str, report: Report) -> Any:
     try:
         return json.loads(raw)
@@ -242,7 +262,8 @@ def _verify_warc(path: Path, report: Report, key_fingerprint: str | None, truste
         if sig_path.exists() and sig_path.stat().st_size <= MAX_DOCUMENT:
             sig = _load_json(sig_path.read_bytes(), sig_path.name, report)
             if sig is not None:
-                _check_signed(sig, manifest_path.name, report, key_fingerprint, manifest_hash)
+                _check_signed(sig, manifest_path.name, report, key_fingerprint, manifest_hash,
+                              _manifest_claims(manifest))
         else:
             _no_signature(manifest_path.name, report, key_fingerprint)
         if manifest_token.exists():
@@ -419,8 +440,11 @@ def _verify_wacz(zf: zipfile.ZipFile, fh: BinaryIO, report: Report, key_fingerpr
     if digest_doc.get("hash") != package_hash or digest_doc.get("path", "datapackage.json") != "datapackage.json":
         report.problems.append("datapackage.json: altered (its hash differs from datapackage-digest.json)")
     # The datapackage lists the hash of every other member, so its signature binds them all.
+    if set(digest_doc) - {"path", "hash", "signedData"}:
+        report.problems.append(f"datapackage-digest.json: unexpected fields {sorted(set(digest_doc) - {'path', 'hash', 'signedData'})}")
     if digest_doc.get("signedData"):
-        _check_signed(digest_doc["signedData"], "datapackage-digest.json", report, key_fingerprint, package_hash)
+        _check_signed(digest_doc["signedData"], "datapackage-digest.json", report, key_fingerprint, package_hash,
+                      {"created": package.get("created"), "software": package.get("software")})
     else:
         _no_signature("the bundle (datapackage-digest.json)", report, key_fingerprint)
 
@@ -479,7 +503,8 @@ def _verify_wacz(zf: zipfile.ZipFile, fh: BinaryIO, report: Report, key_fingerpr
             if isinstance(sig, dict) and sig.get("hash") != manifest_hash:
                 report.problems.append("custody/manifest.json: altered after it was signed")
             else:
-                _check_signed(sig, "custody/manifest.json", report, key_fingerprint, manifest_hash)
+                _check_signed(sig, "custody/manifest.json", report, key_fingerprint, manifest_hash,
+                              _manifest_claims(manifest))
     else:
         _no_signature("custody/manifest.json", report, key_fingerprint)
     if "custody/manifest.json.tsr" in names:

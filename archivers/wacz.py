@@ -256,8 +256,9 @@ def _custody(selection: dict[str, Any], items: list[ExportItem], placed: dict[st
     manifest_hash = "sha256:" + hashlib.sha256(manifest_bytes).hexdigest()
     sig_doc = None
     if key is not None:
+        # created and software repeat the manifest's, so the verifier can hold them to what is signed
         sig_doc = {"hash": manifest_hash, "signature": signing.sign_text(key, manifest_hash),
-                   "publicKey": signing.public_key_b64(key), "created": _now(), "software": software}
+                   "publicKey": signing.public_key_b64(key), "created": manifest["exported"], "software": software}
     token = timestamps.request_token(tsa_url, hashlib.sha256(manifest_bytes).digest()) if tsa_url else None
     return manifest_bytes, manifest_hash, sig_doc, token
 

@@ -46,7 +46,7 @@ class LocalTSA:
     """`backdate_days`: the TSA's clock runs that many days behind (libfaketime), as a forger's
     self-made authority would, to back-date evidence; its certificate is back-dated with it."""
 
-    def __init__(self, backdate_days: int = 0) -> None:
+    def __init__(self, backdate_days: int = 0, *, issued_by_ca: bool = False) -> None:
         wrap = ["faketime", "-f", f"-{backdate_days}d"] if backdate_days else []
         if wrap and shutil.which("faketime") is None:
             raise RuntimeError("a back-dated TSA needs libfaketime (Debian package faketime)")
@@ -55,9 +55,23 @@ class LocalTSA:
         self.config.write_text(CONFIG.format(dir=self.dir))
         (self.dir / "serial").write_text("01\n")
         self.certificate_path = self.dir / "tsa.crt"
-        subprocess.run([*wrap, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                        str(self.dir / "tsa.key"), "-out", str(self.dir / "tsa.crt"), "-days", "2",
-                        "-config", str(self.config), "-extensions", "tsa_ext"], check=True, capture_output=True)
+        self.ca_path: Path | None = None
+        if issued_by_ca:  # a CA certificate that issues the TSA's, as public TSAs are set up
+            self.ca_path = self.dir / "ca.crt"
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(self.dir / "ca.key"),
+                            "-out", str(self.ca_path), "-days", "2", "-subj", "/CN=tawthiq test TSA root (synthetic)",
+                            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"],
+                           check=True, capture_output=True)
+            subprocess.run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", str(self.dir / "tsa.key"),
+                            "-out", str(self.dir / "tsa.csr"), "-config", str(self.config)], check=True, capture_output=True)
+            subprocess.run(["openssl", "x509", "-req", "-in", str(self.dir / "tsa.csr"), "-CA", str(self.ca_path),
+                            "-CAkey", str(self.dir / "ca.key"), "-CAcreateserial", "-out", str(self.certificate_path),
+                            "-days", "2", "-extfile", str(self.config), "-extensions", "tsa_ext"],
+                           check=True, capture_output=True)
+        else:
+            subprocess.run([*wrap, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                            str(self.dir / "tsa.key"), "-out", str(self.dir / "tsa.crt"), "-days", "2",
+                            "-config", str(self.config), "-extensions", "tsa_ext"], check=True, capture_output=True)
         self.certificate = (self.dir / "tsa.crt").read_bytes()
         tsa = self
 

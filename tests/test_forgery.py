@@ -123,9 +123,10 @@ def edit_record(member: bytes, edit: Callable[[bytes], bytes]) -> bytes:
     return gzip.compress(("\r\n".join(out) + "\r\n\r\n").encode() + block + b"\r\n\r\n")
 
 
-def _signature(key: ec.EllipticCurvePrivateKey, text: str) -> dict[str, str]:
+def _signature(key: ec.EllipticCurvePrivateKey, text: str, like: dict[str, Any]) -> dict[str, str]:
+    """A signature by `key`, its unsigned claims copied from the genuine one `like` (as a forger would)."""
     return {"hash": text, "signature": signing.sign_text(key, text), "publicKey": signing.public_key_b64(key),
-            "created": "2020-01-01T00:00:00Z", "software": "forger"}
+            "created": like["created"], "software": like["software"]}
 
 
 def forge_wacz(src: Path, dst: Path, *, records: list[tuple[dict[str, Any], bytes]] | None = None,
@@ -161,7 +162,8 @@ def forge_wacz(src: Path, dst: Path, *, records: list[tuple[dict[str, Any], byte
             sig = json.loads(files["custody/manifest.sig.json"])
             files["custody/manifest.sig.json"] = json.dumps({**sig, "hash": manifest_hash}).encode()
     else:
-        files["custody/manifest.sig.json"] = json.dumps(_signature(key, manifest_hash)).encode()
+        files["custody/manifest.sig.json"] = json.dumps(_signature(key, manifest_hash, {
+            "created": manifest["exported"], "software": manifest["software"]}), indent=1).encode()
     package = json.loads(files["datapackage.json"])
     package["resources"] = [{"name": Path(n).name, "path": n, "hash": _sha(c), "bytes": len(c)}
                             for n, c in files.items() if n not in ("datapackage.json", "datapackage-digest.json")]
@@ -174,7 +176,7 @@ def forge_wacz(src: Path, dst: Path, *, records: list[tuple[dict[str, Any], byte
         if "signedData" in digest:
             digest["signedData"]["hash"] = digest["hash"]
     else:
-        digest["signedData"] = _signature(key, digest["hash"])
+        digest["signedData"] = _signature(key, digest["hash"], package)
     files["datapackage-digest.json"] = json.dumps(digest, indent=1).encode()
     with zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_STORED) as zf:
         for name, content in files.items():
@@ -313,7 +315,7 @@ def test_a_swapped_public_key(case: Case, tmp_path: Path) -> None:
     _assert(verify_wacz(bundle, trusted=case.trusted), FAILED, "signature does not verify")
     # Only one of the two signatures re-made by another key: the bundle is not by one signer.
     files = read_bundle(case.wacz)
-    sig = _signature(other, _sha(files["custody/manifest.json"]))
+    sig = _signature(other, _sha(files["custody/manifest.json"]), json.loads(files["custody/manifest.sig.json"]))
     bundle = forge_wacz(case.wacz, tmp_path / "half.wacz", replace={"custody/manifest.sig.json": json.dumps(sig).encode()})
     digest = json.loads(read_bundle(bundle)["datapackage-digest.json"])
     assert digest["signedData"]["publicKey"] == signing.public_key_b64(case.key)
@@ -380,7 +382,7 @@ def test_warc_export_sidecars(case: Case, tmp_path: Path) -> None:
     sig_path.write_bytes(json.dumps({**sig, "hash": _sha(manifest_bytes)}).encode())
     _assert(verify_warc(edited, trusted=case.trusted), FAILED, "signature does not verify")
     other = ec.generate_private_key(signing.CURVE)
-    sig_path.write_bytes(json.dumps(_signature(other, _sha(manifest_bytes))).encode())
+    sig_path.write_bytes(json.dumps(_signature(other, _sha(manifest_bytes), sig)).encode())
     edited.with_name(edited.name + ".manifest.json.tsr").unlink(missing_ok=True)
     _assert(verify_warc(edited, key_fingerprint=case.fingerprint), FAILED, "not the expected")
 
@@ -439,6 +441,35 @@ def test_mutation_fuzzer(case: Case, tmp_path: Path) -> None:
             crashes.append(f"mutation {i} (kind {kind}) VERIFIED")
     assert not crashes, [c[:300] for c in crashes[:15]]
     assert outcomes[VERIFIED] == 0 and outcomes[FAILED] > 1000, outcomes
+
+
+def test_mutation_fuzzer_on_a_warc_export(case: Case, tmp_path: Path) -> None:
+    """300 seeded mutations of a `.warc.gz` export or one of its sidecars: none verifies."""
+    rng = random.Random(1313)
+    suffixes = ("", ".manifest.json", ".manifest.sig.json", ".manifest.json.tsr")
+    originals = {sfx: case.warc.with_name(case.warc.name + sfx).read_bytes() for sfx in suffixes}
+    target = tmp_path / "mutant.warc.gz"
+    crashes = []
+    for i in range(300):
+        for sfx, content in originals.items():
+            target.with_name(target.name + sfx).write_bytes(content)
+        sfx = suffixes[0] if i % 2 == 0 else rng.choice(suffixes)
+        data = bytearray(originals[sfx])
+        if i % 3 == 2:
+            data = data[: rng.randrange(len(data))]
+        else:
+            for _ in range(rng.randint(1, 4)):
+                pos = rng.randrange(len(data))
+                data[pos] ^= 1 << rng.randrange(8)
+        target.with_name(target.name + sfx).write_bytes(bytes(data))
+        try:
+            report = verify_warc(target, key_fingerprint=case.fingerprint, trusted=case.trusted)
+        except Exception as exc:  # noqa: BLE001 - the assertion below names it
+            crashes.append(f"mutation {i}: {type(exc).__name__}: {exc}")
+            continue
+        if report.verdict == VERIFIED or any("unreadable (" in p for p in report.problems):
+            crashes.append(f"mutation {i} of {sfx or 'the WARC'}: {report.verdict} {report.problems[:2]}")
+    assert not crashes, [c[:300] for c in crashes[:15]]
 
 
 # -- bombs -----------------------------------------------------------------------------------------

@@ -235,7 +235,7 @@ def _api(services: Services) -> APIRouter:
 
     @api.post("/verify", summary="Verify an uploaded WACZ or WARC")
     def verify(bundle: Annotated[UploadFile, File()]) -> dict[str, Any]:
-        return _verify(bundle)
+        return _verify(bundle, services.settings.tsa_certificate)
 
     return api
 
@@ -282,7 +282,11 @@ def _export(services: Services, q: str) -> FileResponse:
                         background=BackgroundTask(shutil.rmtree, folder, True))
 
 
-def _verify(bundle: UploadFile) -> dict[str, Any]:
+def _verify(bundle: UploadFile, tsa_certificate: str = "") -> dict[str, Any]:
+    """Verify an upload; time-stamps are anchored to the TSAs of the tsa_certificate setting."""
+    import os
+
+    from archivers.timestamps import TimestampError, load_trusted
     from archivers.verify import verify_wacz, verify_warc
 
     name = Path(bundle.filename or "upload").name
@@ -294,7 +298,12 @@ def _verify(bundle: UploadFile) -> dict[str, Any]:
         with open(path, "wb") as out:
             shutil.copyfileobj(bundle.file, out, 8 << 20)
         try:
-            report = verify_wacz(path) if name.endswith(".wacz") else verify_warc(path)
+            trusted = load_trusted([Path(p) for p in tsa_certificate.split(os.pathsep) if p.strip()])
+        except TimestampError as exc:
+            raise HTTPException(500, f"setting tsa_certificate: {exc}") from None
+        try:
+            report = (verify_wacz(path, trusted=trusted) if name.endswith(".wacz")
+                      else verify_warc(path, trusted=trusted))
         except Exception as exc:  # noqa: BLE001 - an unreadable upload is a verdict, not a crash
             return {"file": name, "ok": False, "verdict": "FAILED", "facts": [], "problems": [f"{name}: unreadable: {exc}"],
                     "unproven": [], "summary": []}
@@ -432,7 +441,7 @@ def _pages(services: Services, render: Any) -> APIRouter:
 
     @pages.post("/verify", response_class=HTMLResponse)
     def verify(request: Request, bundle: Annotated[UploadFile, File()]) -> HTMLResponse:
-        return render(request, "verify.html", report=_verify(bundle))
+        return render(request, "verify.html", report=_verify(bundle, services.settings.tsa_certificate))
 
     @pages.get("/login", response_class=HTMLResponse)
     def login_form(request: Request) -> HTMLResponse:
