@@ -88,6 +88,11 @@ def build_records(exchange: Exchange, lookup: DigestLookup | None) -> ExchangeRe
     truncated = exchange.truncated
     if msg.incomplete_chunking and not truncated:
         truncated = "disconnect"
+    if truncated == "disconnect" and _framed_complete(msg, head_only=response_has_no_body(exchange.method, msg.status)):
+        # The download failed after every byte the framing promised had arrived (Twisted refused
+        # `Transfer-Encoding: gzip, chunked`, say): nothing is missing, so nothing is truncated.
+        # The failure is still reported by the capture.
+        truncated = None
     date = rec.warc_date(exchange.started)
     response_id = rec.new_record_id()
     payload_digest = rec.warc_digest(msg.body)
@@ -114,6 +119,18 @@ def build_records(exchange: Exchange, lookup: DigestLookup | None) -> ExchangeRe
         extra.append(rec.interim(f"urn:tawthiq:interim:{exchange.uri}", interim, date=date, ip=exchange.ip, concurrent_to=response_id))
     return ExchangeRecords(request=request, response=response, message=msg, is_revisit=hit is not None,
                            extra=extra)
+
+
+def _framed_complete(msg: HTTPMessage, *, head_only: bool) -> bool:
+    """True when the body is complete by its own framing (chunked or Content-Length)."""
+    if head_only:
+        return True
+    if msg.dechunked:
+        return not msg.incomplete_chunking
+    length = msg.header("Content-Length")
+    if length is not None and length.strip().isdigit():
+        return len(msg.raw_body or b"") >= int(length.strip())
+    return False  # close-delimited: a cut connection cannot be told from the end
 
 
 def attempt_records(exchange: Exchange, date: str) -> list[PendingRecord]:

@@ -7,7 +7,6 @@ the run's summary. It also keeps the counters the progress display shows.
 
 from __future__ import annotations
 
-import io
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,11 +15,9 @@ from typing import Any
 
 from scrapy import Request
 
-import archivers.records as rec
 from archivers import timestamps
 from archivers.archiver import Archiver
-from archivers.digests import warc_digest
-from archivers.exchange import unparsed_records, Exchange
+from archivers.exchange import Exchange, unparsed_records
 from archivers.httpblock import HTTPParseError
 from archivers.media import MediaFacts, facts_from_bytes, store_file
 from archivers.revisits import DigestIndex
