@@ -19,6 +19,7 @@ to 127.0.0.1 for the connection (DNS rebinding) is still refused before a byte i
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from typing import Any
@@ -78,6 +79,11 @@ def _literal(host: str) -> IPAddress | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _resolve(host: str) -> tuple[IPAddress, ...]:
+    return tuple(resolve(host))
+
+
 def resolve(host: str) -> list[IPAddress]:
     """Every address `host` resolves to (the literal itself for an address)."""
     literal = _literal(host)
@@ -101,7 +107,9 @@ def refusal(host: str, addresses: list[IPAddress] | None = None) -> str | None:
     """Why fetching `host` is refused, or None when it is allowed."""
     if _open["all"] or host.lower() in _allowed_hosts:
         return None
-    for ip in addresses if addresses is not None else resolve(host):
+    # Cached per name (a crawl asks about the same hosts again and again); the resolver's own
+    # check at connect time sees each fresh answer, so the cache opens no rebinding gap.
+    for ip in addresses if addresses is not None else _resolve(host.lower()):
         if ip in _allowed_ips:
             continue
         kind = why_not_public(ip)

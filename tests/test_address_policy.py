@@ -150,3 +150,33 @@ def test_ytdlp_fetches_follow_the_same_policy(server: LocalServer, data_dir: Pat
     assert result.code == 1 and "refused: 127.0.0.2 is a loopback address" in result.out, result.out
     assert [p for p in server.requests if p.path == "/internal.mp4"] == []
     assert server.url("/watch.html") in _targets(data_dir)  # the seed page itself was fetched
+
+
+def test_the_resolver_refuses_at_connect_time() -> None:
+    """A name answered with a loopback address is refused by the resolver Scrapy connects with
+    (what catches a name that resolved to a public address for the check: DNS rebinding)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    script = """
+from twisted.internet import reactor
+from crawlers.address_policy import GuardedResolver, allow_seed
+out = []
+def done(_=None):
+    print("|".join(out)); reactor.stop()
+def ask(name, then):
+    d = GuardedResolver(reactor, 100, 5).getHostByName(name)
+    d.addCallbacks(lambda a: out.append(name + "=" + a), lambda f: out.append(name + "!" + f.getErrorMessage()))
+    d.addBoth(lambda _: then())
+def second():
+    allow_seed("localhost")
+    ask("localhost", done)
+reactor.callWhenRunning(ask, "localhost", second)
+reactor.run()
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    first, second = proc.stdout.strip().split("|")
+    assert first.startswith("localhost!") and "refused: localhost" in first and "loopback" in first
+    assert second.startswith("localhost=127.") or second.startswith("localhost=::1")  # once it is a seed
