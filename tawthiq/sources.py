@@ -1,20 +1,29 @@
 """What to watch and how often: `DATA_DIR/sources.yaml`, validated by pydantic.
 
 A bad file is reported with the line and field that are wrong, because archivists edit this
-file by hand. The CLI rewrites it atomically (temporary file, then rename) so a crash never
-leaves half a file.
+file by hand. For the same reason a change made with the CLI or the web app keeps the file's
+comments and layout (ruamel.yaml round trip) and touches only the source it changes. Each change
+reads, edits and rewrites the file under an exclusive lock (`.sources.yaml.lock`), so the CLI and
+the web app never lose each other's writes, and atomically (temporary file, then rename) so a
+crash never leaves half a file.
 """
 
 from __future__ import annotations
 
+import fcntl
+import io
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -130,11 +139,27 @@ def sources_path(home: Path) -> Path:
     return Path(home) / "sources.yaml"
 
 
+HEADER = "# tawthiq sources: what to capture and how often (edit by hand or with `tawthiq sources`)\n"
+
+
+def _read_text(path: Path) -> str:
+    """The file as text; a file saved in another encoding is named, with where it goes wrong."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourcesError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                           f"save it as UTF-8") from None
+
+
 def load_sources(home: Path) -> SourcesFile:
     path = sources_path(home)
     if not path.exists():
         return SourcesFile()
-    text = path.read_text(encoding="utf-8")
+    return _parse(path, _read_text(path))
+
+
+def _parse(path: Path, text: str) -> SourcesFile:
     try:
         data = yaml.safe_load(text) or {}
         node = yaml.compose(text)
@@ -153,53 +178,108 @@ def load_sources(home: Path) -> SourcesFile:
         raise SourcesError(f"{path}: line {line}: {field}: {msg}") from None
 
 
-def save_sources(home: Path, sources: SourcesFile) -> None:
+def _yaml() -> YAML:
+    rt = YAML(typ="rt")
+    rt.preserve_quotes = True
+    rt.width = 4096  # never fold a long spec or cron line
+    rt.indent(mapping=2, sequence=4, offset=2)
+    return rt
+
+
+def _as_item(source: Source) -> CommentedMap:
+    """A source as the file writes it: only the fields that say something."""
+    item = CommentedMap()
+    for key, value in source.model_dump(exclude_none=True).items():
+        if key == "keywords" and not value or key == "paused" and not value:
+            continue
+        item[key] = value
+    return item
+
+
+@contextmanager
+def _editing(home: Path) -> Iterator[tuple[SourcesFile, Any]]:
+    """Under the lock: the validated sources and the file's round-trip tree; whatever the caller
+    changes in the tree is validated again and written back, comments and all."""
     path = sources_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"sources": [s.model_dump(exclude_none=True, exclude_defaults=False) for s in sources.sources]}
-    for item in data["sources"]:
-        if not item.get("keywords"):
-            item.pop("keywords", None)
-        if not item.get("paused"):
-            item.pop("paused", None)
+    with open(path.parent / ".sources.yaml.lock", "a+b") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            text = _read_text(path) if path.exists() else ""
+            current = _parse(path, text) if text.strip() else SourcesFile()
+            tree = _yaml().load(text) if text.strip() else None
+            if not isinstance(tree, CommentedMap):
+                tree = CommentedMap()
+            if not isinstance(tree.get("sources"), CommentedSeq):
+                tree["sources"] = CommentedSeq()
+            yield current, tree
+            out = io.StringIO()
+            if not text.strip():
+                out.write(HEADER)
+            _yaml().dump(tree, out)
+            _parse(path, out.getvalue())  # what is written reads back as valid
+            _write_atomically(path, out.getvalue())
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
+def _write_atomically(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".sources-", suffix=".yaml")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("# tawthiq sources: what to capture and how often (edit by hand or with `tawthiq sources`)\n")
-        yaml.safe_dump(data, fh, allow_unicode=True, sort_keys=False)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_sources(home: Path, sources: SourcesFile) -> None:
+    """Write the whole list (sources not in it are dropped; comments of the ones kept stay)."""
+    with _editing(home) as (_current, tree):
+        by_name = {item.get("name"): item for item in tree["sources"] if isinstance(item, dict)}
+        tree["sources"][:] = [by_name.get(s.name) or _as_item(s) for s in sources.sources]
+
+
+def _index_of(tree: Any, name: str) -> int:
+    for i, item in enumerate(tree["sources"]):
+        if isinstance(item, dict) and item.get("name") == name:
+            return i
+    raise SourcesError(f"no source named {name!r} (see `tawthiq sources list`)")
 
 
 # -- the operations the CLI and the web app share ---------------------------------------------------
 def add_source(home: Path, **fields: Any) -> Source:
     """Validate and append a source; SourcesError names the field that is wrong."""
-    current = load_sources(home)
-    name = fields.get("name")
-    if any(s.name == name for s in current.sources):
-        raise SourcesError(f"a source named {name!r} exists already (remove it first, or pick another name)")
     try:
         source = Source(**fields)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "source"
         raise SourcesError(f"{field}: {err['msg'].removeprefix('Value error, ')}") from None
-    current.sources.append(source)
-    save_sources(home, current)
+    with _editing(home) as (current, tree):
+        if any(s.name == source.name for s in current.sources):
+            raise SourcesError(f"a source named {source.name!r} exists already (remove it first, or pick another name)")
+        tree["sources"].append(_as_item(source))
     return source
 
 
 def set_paused(home: Path, name: str, paused: bool) -> Source:
-    current = load_sources(home)
-    source = current.get(name)
-    source.paused = paused
-    save_sources(home, current)
+    with _editing(home) as (current, tree):
+        source = current.get(name)
+        source.paused = paused
+        item = tree["sources"][_index_of(tree, name)]
+        if paused:
+            item["paused"] = True
+        else:
+            item.pop("paused", None)
     return source
 
 
 def remove_source(home: Path, name: str) -> Source:
-    current = load_sources(home)
-    source = current.get(name)
-    current.sources.remove(source)
-    save_sources(home, current)
+    with _editing(home) as (current, tree):
+        source = current.get(name)
+        del tree["sources"][_index_of(tree, name)]
     return source

@@ -89,25 +89,25 @@ def test_warcs_lists_files_with_sizes_and_digests(server: LocalServer, data_dir:
 
 
 def test_catalog_rebuilt_from_warc_equals_the_live_one(demo: Demo, data_dir: Path) -> None:
+    """Every column of every table (see test_catalog_rebuild_equality for what is left out and
+    why, and for media, rechecks and exports)."""
+    from tests.test_catalog_rebuild_equality import _dump
+
     result = run_tawthiq(["capture", f"telegram:{demo.channel.name}", f"feed:{demo.server.url('/feed.xml')}"],
                          data_dir=data_dir, env=demo.env)
     assert result.code == 0, result.out + result.err
-    queries = {
-        "records": "select record_id, rec_type, uri, status, payload_digest, file, offset, length from records order by record_id",
-        "posts": "select platform, post_id, text, url, warc_file, warc_offset, metadata_record_id from posts order by post_id",
-        "files": "select name, size, sha256, sealed from warc_files order by name",
-    }
-    live = {k: query(data_dir, q) for k, q in queries.items()}
+    live = _dump(data_dir / "catalog.sqlite")
     (data_dir / "catalog.sqlite").unlink()
     for extra in ("catalog.sqlite-wal", "catalog.sqlite-shm"):
         (data_dir / extra).unlink(missing_ok=True)
     rebuilt = run_tawthiq(["reindex"], data_dir=data_dir)
     assert rebuilt.code == 0, rebuilt.out + rebuilt.err
-    for key, sql in queries.items():
-        assert query(data_dir, sql) == live[key], key
+    again = _dump(data_dir / "catalog.sqlite")
+    for table in live:
+        assert again[table] == live[table], table
     assert len(live["posts"]) == 29
-
-
+    # metadata records point at what they describe, in the rebuilt catalog as in the live one
+    assert query(data_dir, "select count(*) from records where rec_type='metadata' and refers_to is not null")[0][0] >= 29
 
 
 def test_kill_9_mid_crawl_is_repaired(server: LocalServer, data_dir: Path) -> None:

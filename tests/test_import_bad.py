@@ -110,7 +110,7 @@ def test_a_cut_wacz_and_a_cut_member_are_refused(tmp_path: Path, data_dir: Path)
     assert "archive/data.warc.gz" in line and "truncated" in line, line
 
 
-def _zip_bomb(path: Path, inflated: int) -> None:
+def _zip_bomb(path: Path, inflated: int, *, declared: int | None = None) -> None:
     """A valid zip whose one WARC member deflates to `inflated` zero bytes. One megabyte of zeros
     is deflated once, ending on a full flush so the piece stands alone, and repeated: the bomb is
     made in a moment instead of compressing gigabytes."""
@@ -123,7 +123,8 @@ def _zip_bomb(path: Path, inflated: int) -> None:
     for _ in range(count):
         crc = zlib.crc32(block, crc)
     name = b"archive/data.warc.gz"
-    fields = struct.pack("<HHHHHIIIH", 20, 0, 8, 0, 0, crc, len(data), inflated, len(name))
+    size = inflated if declared is None else declared  # an entry may lie about its size
+    fields = struct.pack("<HHHHHIIIH", 20, 0, 8, 0, 0, crc, len(data), size, len(name))
     local = b"PK\x03\x04" + fields + struct.pack("<H", 0) + name
     central = (b"PK\x01\x02" + struct.pack("<H", 20) + fields
                + struct.pack("<HHHHII", 0, 0, 0, 0, 0, 0) + name)
@@ -151,3 +152,12 @@ def test_a_zip_bomb_is_refused_in_bounded_memory(tmp_path: Path, data_dir: Path)
     assert code == 2 and "zip bomb" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert peak_kib < 300 * 1024, f"peak resident memory {peak_kib} KiB"
     assert not data_dir.exists()
+
+
+def test_a_zip_entry_that_lies_about_its_size_is_refused(tmp_path: Path, data_dir: Path) -> None:
+    """An entry that declares 4 MB (within the ratio) but inflates to 2 GiB is read no further
+    than it declares, and its CRC then fails: refused, the disk not filled."""
+    liar = tmp_path / "liar.wacz"
+    _zip_bomb(liar, 2 << 30, declared=4 << 20)
+    line = _refused(run_tawthiq(["import", str(liar)], data_dir=data_dir), data_dir)
+    assert "liar.wacz:archive/data.warc.gz" in line and "damaged zip member" in line, line
