@@ -91,3 +91,12 @@ def requisite_refs(catalog: Catalog, pages: list[RecordRef], warcs_dir: Path) ->
                     frontier.append((_ref(chosen[1] if len(chosen) > 1 and chosen[1].rec_type != "request" else row),
                                      page, depth + 1))
     return list(out.values())
+
+
+def warcinfo_refs(catalog: Catalog, files: set[str]) -> list[RecordRef]:
+    """The warcinfo record of each file a requisite came from, as every exported file has."""
+    if not files:
+        return []
+    with catalog.engine.connect() as conn:
+        rows = conn.execute(select(t.Record).where(t.Record.rec_type == "warcinfo", t.Record.file.in_(sorted(files)))).all()
+    return [_ref(row) for row in rows]

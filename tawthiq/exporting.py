@@ -8,7 +8,7 @@ from pathlib import Path
 from archivers import signing, wacz
 from tawthiq import __version__
 from tawthiq.catalog import Catalog
-from tawthiq.export_requisites import requisite_refs
+from tawthiq.export_requisites import requisite_refs, warcinfo_refs
 from tawthiq.selection import Selection, SelectionError, select_posts
 from tawthiq.settings import Settings
 
@@ -58,6 +58,7 @@ def with_requisites(catalog: Catalog, selection: Selection, warcs_dir: Path) -> 
     """Add the stylesheets, fonts and images the selected posts' pages need (see export_requisites)."""
     pages = {ref.record_id: ref for ref in (wacz.page_record(item) for item in selection.items) if ref is not None}
     extra = requisite_refs(catalog, list(pages.values()), warcs_dir)
+    extra += warcinfo_refs(catalog, {r.file for r in extra} - {r.file for r in selection.records})
     every = {ref.record_id: ref for ref in selection.records}
     for ref in extra:
         every.setdefault(ref.record_id, ref)
