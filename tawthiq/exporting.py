@@ -8,6 +8,7 @@ from pathlib import Path
 from archivers import signing, wacz
 from tawthiq import __version__
 from tawthiq.catalog import Catalog
+from tawthiq.export_requisites import requisite_refs, warcinfo_refs
 from tawthiq.selection import Selection, SelectionError, select_posts
 from tawthiq.settings import Settings
 
@@ -31,6 +32,7 @@ def export_posts(settings: Settings, output: Path, *, fmt: str = "wacz", query: 
     try:
         selection = select_posts(catalog, ids=ids, search=query, since=since, until=until, source=source,
                                  collection=collection)
+        with_requisites(catalog, selection, settings.warcs_dir)
         digests = {row.name: row.sha256 for row in catalog.warc_files()}
     except SelectionError as exc:
         raise ExportFailed(str(exc)) from None
@@ -50,6 +52,17 @@ def export_posts(settings: Settings, output: Path, *, fmt: str = "wacz", query: 
     except Exception as exc:  # noqa: BLE001 - a TSA failure, a full disk: nothing half-written is left
         raise ExportFailed(f"export failed, nothing written: {type(exc).__name__}: {exc}") from None
     return selection, result
+
+
+def with_requisites(catalog: Catalog, selection: Selection, warcs_dir: Path) -> None:
+    """Add the stylesheets, fonts and images the selected posts' pages need (see export_requisites)."""
+    pages = {ref.record_id: ref for ref in (wacz.page_record(item) for item in selection.items) if ref is not None}
+    extra = requisite_refs(catalog, list(pages.values()), warcs_dir)
+    extra += warcinfo_refs(catalog, {r.file for r in extra} - {r.file for r in selection.records})
+    every = {ref.record_id: ref for ref in selection.records}
+    for ref in extra:
+        every.setdefault(ref.record_id, ref)
+    selection.records = sorted(every.values(), key=lambda r: (r.file, r.offset))
 
 
 def query_post_ids(settings: Settings, query: str) -> list[str]:

@@ -104,11 +104,17 @@ def viewer_site(tmp_path: Path) -> Iterator[tuple[str, dict[str, tuple[Path | by
         site.server_close()
 
 
-def replayed_text(url: str, page_url: str, timeout: float = 90) -> str:
-    """Open the embed page and collect the text of every frame until the post shows or time runs out."""
+_AVATARS = """() => [...document.images].filter(i => i.src.includes('/file/channel.jpg'))
+                                   .map(i => i.complete && i.naturalWidth > 0)"""
+
+
+def replayed_text(url: str, page_url: str, timeout: float = 90) -> tuple[str, list[bool]]:
+    """Open the embed page and collect the text of every frame until the post shows or time runs
+    out; also whether each avatar image (a page requisite) in the replayed page was drawn."""
     from playwright.sync_api import Error, sync_playwright
 
     seen = ""
+    avatars: list[bool] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
@@ -126,9 +132,16 @@ def replayed_text(url: str, page_url: str, timeout: float = 90) -> str:
                 if POST_TEXT in seen or "Not Found" in seen:
                     break
                 time.sleep(1)
+            if POST_TEXT in seen:
+                time.sleep(2)  # let the replayed page's images load
+                for frame in page.frames:
+                    try:
+                        avatars += frame.evaluate(_AVATARS)
+                    except Error:
+                        continue
         finally:
             browser.close()
-    return seen
+    return seen, avatars
 
 
 def test_replaywebpage_shows_the_archived_channel_page(demo: Demo, data_dir: Path, tmp_path: Path,
@@ -145,6 +158,7 @@ def test_replaywebpage_shows_the_archived_channel_page(demo: Demo, data_dir: Pat
     files["/case.wacz"] = (out, "application/wacz")
     files["/"] = (EMBED.format(url=page_url).encode(), "text/html; charset=utf-8")
     live_requests = len(demo.server.requests)
-    text = replayed_text(base + "/", page_url)
+    text, avatars = replayed_text(base + "/", page_url)
     assert POST_TEXT in text, f"ReplayWeb.page did not show the post; frames said: {text[:600]!r}"
+    assert avatars and all(avatars), avatars  # the channel's avatar, a requisite, replays too
     assert len(demo.server.requests) == live_requests  # replayed from the bundle, nothing fetched live
