@@ -70,7 +70,15 @@ class Archiver:
 
     def metadata(self, uri: str, document: dict[str, Any], *, kind: str,
                  refers_to: str | None = None) -> WrittenRecord:
-        (written,) = self.writer.write([rec.metadata(uri, document, refers_to=refers_to, profile=kind)])
+        """A JSON record about `uri` (a post, a media file's facts, a failure, a check).
+
+        Its WARC-Target-URI is `urn:tawthiq:KIND:URI`, never URI itself: replay tools (pywb,
+        ReplayWeb.page) index metadata records by target URI and served this JSON in place of the
+        image or page it describes. The described URI stays in the document; Browsertrix names its
+        page records `urn:pageinfo:URL` the same way.
+        """
+        target = uri if uri.startswith("urn:") else f"urn:tawthiq:{kind}:{uri}"
+        (written,) = self.writer.write([rec.metadata(target, document, refers_to=refers_to, profile=kind)])
         return written
 
     def close(self) -> None:
