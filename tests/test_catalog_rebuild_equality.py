@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, inspect, text
 
 from archivers.reader import iter_records
-from tests.conftest import Demo, run_tawthiq
+from tests.conftest import Demo, query, run_tawthiq
 
 # Columns that differ by nature between a live catalog and a rebuilt one. Each is a fact about
 # the catalog process, not about the evidence, and so cannot be read back from a WARC file:
@@ -80,7 +80,7 @@ def test_live_and_rebuilt_catalogs_agree_in_every_column(demo: Demo, data_dir: P
     live = _dump(data_dir / "catalog.sqlite")
     # the capture exercised what the comparison is about
     assert live["media"] and live["near_duplicates"] and live["post_checks"]
-    assert any(r[0] == "revisit" for r in query_types(data_dir))
+    assert ("revisit",) in query(data_dir, "select distinct rec_type from records")
     live_export = tmp_path / "live.warc.gz"
     made = run_tawthiq(["export", "--since", "1990-01-01", "--format", "warc", "-o", str(live_export)], data_dir=data_dir)
     assert made.code == 0, made.out + made.err
@@ -108,8 +108,3 @@ def test_live_and_rebuilt_catalogs_agree_in_every_column(demo: Demo, data_dir: P
     kinds = {r.kind for r in iter_records(live_export) if r.rec_type == "metadata"}
     assert {"post", "media", "check"} <= kinds, kinds
 
-
-def query_types(data_dir: Path) -> list[tuple]:
-    from tests.conftest import query
-
-    return query(data_dir, "select distinct rec_type from records")

@@ -14,8 +14,6 @@ import zipfile
 import zlib
 from pathlib import Path
 
-import pytest
-
 from archivers.reader import iter_records
 from tests.conftest import ROOT, run_tawthiq, warc_files
 from tests.test_search_cli import _wget_warc, search_json
@@ -86,7 +84,7 @@ def test_a_plain_warc_is_kept_so_every_command_reads_it(tmp_path: Path, data_dir
         body = zf.read(member)
     exported = tmp_path / "exported.warc.gz"
     exported.write_bytes(body)
-    assert any(b"bakery" in p for p in [gzip.decompress(body)])
+    assert b"bakery" in gzip.decompress(body)  # whole gzip members: the page reads back
     assert [r.uri for r in iter_records(exported) if r.rec_type == "response"]
     assert run_tawthiq(["verify", str(out)]).code != 1
 
