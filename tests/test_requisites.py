@@ -70,10 +70,11 @@ def test_requisites_can_be_turned_off(data_dir: Path) -> None:
 
 
 def test_a_telegram_page_keeps_its_avatar(demo: Demo, data_dir: Path) -> None:
-    """The channel's avatar is an <img> on every page: archived once, and the capture still succeeds
-    when a stylesheet host (telegram.org here, unreachable) cannot be fetched."""
+    """The channel's avatar is an <img> on every page: archived once; the page's two stylesheets
+    (telegram.org's in the real page, the demo site's here) are archived too."""
     result = run_tawthiq(["capture", f"telegram:{demo.channel.name}"], data_dir=data_dir, env=demo.env)
     assert result.code == 0, result.out + result.err
     stored = _responses(data_dir)
     assert stored[demo.server.url("/file/channel.jpg")] == demo.server.served["/file/channel.jpg"]
     assert sum(1 for r in demo.server.requests if r.path == "/file/channel.jpg") == 1  # 3 pages, fetched once
+    assert demo.server.url("/css/widget-frame.css?64") in stored and demo.server.url("/css/telegram-web.css?37") in stored

@@ -195,6 +195,19 @@ def _site_pages() -> dict[str, Resource]:
     }
 
 
+def _stylesheets() -> dict[str, Resource]:
+    """The channel page's two stylesheets (telegram.org's in the real page), small and synthetic,
+    served here so that fetching page requisites never leaves 127.0.0.1."""
+    frame = (".tgme_widget_message_wrap{padding:8px 0}.tgme_widget_message_bubble{background:#fff;"
+             "border-radius:10px;padding:8px 12px}.tgme_widget_message_user_photo{width:45px;height:45px;"
+             "border-radius:50%}\n")
+    web = ("body{margin:0;font-family:sans-serif;background:#e7ebf0}.tgme_header{background:#fff;"
+           "padding:8px}.tgme_channel_history{max-width:720px;margin:0 auto}\n")
+    css = "text/css; charset=utf-8"
+    return {"/css/widget-frame.css": Resource(frame.encode(), content_type=css),
+            "/css/telegram-web.css": Resource(web.encode(), content_type=css, gzip=True)}
+
+
 def install_demo_site(server: LocalServer, *, videos: bool = True) -> DemoChannel:
     """Add the demo's routes to a server; returns the channel so tests can change it."""
     base = server.base_url
@@ -204,6 +217,7 @@ def install_demo_site(server: LocalServer, *, videos: bool = True) -> DemoChanne
     for n, item in enumerate(content.FEED_ITEMS):
         server.routes[f"/news/{item['slug']}.html"] = _news_page(item, n)
     server.routes.update(_site_pages())
+    server.routes.update(_stylesheets())
     previous = server.fallback
 
     def fallback(incoming: Incoming) -> Resource | None:
