@@ -162,6 +162,9 @@ def check_members(fh: BinaryIO, start: int = 0, end: int | None = None) -> Itera
             extra = out[len(take):]
             tail_len += len(extra)
             tail = (tail + extra)[:8]  # only what the check below needs: a bomb after the block costs nothing
+            if tail_len > 4:
+                broken = f"{tail_len}+ bytes after the record's block, where CRLF CRLF must end it"
+                break
         check.length = pos - member_start
         check.member_sha256 = member_hash.hexdigest()
         if broken:

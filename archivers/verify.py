@@ -73,7 +73,7 @@ class Report:
         """The plain-language lines that come with the verdict."""
         lines = []
         if self.verdict == FAILED:
-            return [f"{len(self.problems)} problem(s): the bundle was altered or is incomplete"]
+            return [f"{len(self.problems)} problem(s), each on a PROBLEM line above with where it is"]
         if self.signer:
             lines.append(f"signed by key {self.signer}" + (
                 " (the key you pinned)" if self.pinned else

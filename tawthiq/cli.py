@@ -652,7 +652,7 @@ def verify(
     else:
         report = verify_warc(path, key_fingerprint=key_fingerprint, trusted=trusted)
     for fact in report.facts:
-        console.print(f"  {fact}", highlight=False, markup=False)
+        console.print(f"  {fact}", highlight=False, markup=False, soft_wrap=True)
     for problem in report.problems:
         console.print(f"PROBLEM {problem}", highlight=False, markup=False, soft_wrap=True)
     console.print(f"{report.verdict}: {path}", highlight=False, markup=False)

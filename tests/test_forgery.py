@@ -495,7 +495,7 @@ def _peak_mb(bundle: Path) -> tuple[float, str]:
 def _gzip_bomb(size: int) -> bytes:
     import zlib
 
-    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+    comp = zlib.compressobj(1, zlib.DEFLATED, 31)
     head = "WARC/1.1\r\nWARC-Type: resource\r\nContent-Length: 0\r\n\r\n\r\n\r\n".encode()
     out = [comp.compress(head)]
     zeros = bytes(1 << 20)
@@ -512,9 +512,9 @@ def test_bombs_inside_a_bundle_cost_no_memory(case: Case, tmp_path: Path) -> Non
                     _gzip_bomb(1 << 30)))
     bomb = forge_wacz(case.wacz, tmp_path / "gzip-bomb.wacz", records=records, key=None)
     peak, out = _peak_mb(bomb)
-    assert peak < 300 and FAILED in out and "does not end with CRLF CRLF" in out, (peak, out)
+    assert peak < 300 and FAILED in out and "bytes after the record's block" in out, (peak, out)
     # A zip bomb: a 1 GB datapackage.json, deflated to about 1 MB.
-    with zipfile.ZipFile(tmp_path / "zip-bomb.wacz", "w") as zf:
+    with zipfile.ZipFile(tmp_path / "zip-bomb.wacz", "w", compresslevel=1) as zf:
         for name, content in read_bundle(case.wacz).items():
             if name == "datapackage.json":
                 info = zipfile.ZipInfo(name)
