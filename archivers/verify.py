@@ -24,6 +24,7 @@ import json
 import struct
 import zipfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -222,10 +223,15 @@ def _manifest_claims(manifest: Any) -> dict[str, Any]:
 
 def _load_json(raw: bytes, what: str, report: Report) -> Any:
     try:
-        return json.loads(raw)
+        doc = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         report.problems.append(f"{what}: not valid JSON ({exc})")
         return None
+    if not isinstance(doc, dict):
+        # every bundle document is an object; `null` must not read as "no signature here"
+        report.problems.append(f"{what}: not a JSON object")
+        return None
+    return doc
 
 
 # -- a single WARC file, or a .warc.gz export with its sidecars ------------------------------------
@@ -259,7 +265,9 @@ def _verify_warc(path: Path, report: Report, key_fingerprint: str | None, truste
         manifest = _load_json(manifest_bytes, manifest_path.name, report)
         if manifest is not None:
             _match_manifest(manifest, members, path.name, report)
-        if sig_path.exists() and sig_path.stat().st_size <= MAX_DOCUMENT:
+        if sig_path.exists() and sig_path.stat().st_size > MAX_DOCUMENT:
+            report.problems.append(f"{sig_path.name}: larger than {MAX_DOCUMENT >> 20} MB; refused")
+        elif sig_path.exists():
             sig = _load_json(sig_path.read_bytes(), sig_path.name, report)
             if sig is not None:
                 _check_signed(sig, manifest_path.name, report, key_fingerprint, manifest_hash,
@@ -309,6 +317,14 @@ def _dos_time(date_time: tuple[int, ...]) -> tuple[int, int]:
     return (h << 11) | (mi << 5) | (sec // 2), ((y - 1980) << 9) | (mo << 5) | d
 
 
+def _only_zip64(extra: bytes) -> bool:
+    """A central-directory extra holds one ZIP64 field and nothing else (what zipfile writes)."""
+    if len(extra) < 4:
+        return False
+    tag, size = struct.unpack("<HH", extra[:4])
+    return tag == 1 and len(extra) == 4 + size
+
+
 def _zip64_sizes(extra: bytes) -> tuple[int, int] | None:
     """(uncompressed, compressed) from a ZIP64 extra field, when it has them."""
     i = 0
@@ -350,10 +366,15 @@ def _check_zip_layout(zf: zipfile.ZipFile, fh: BinaryIO, file_size: int, report:
             ("flags", flags == info.flag_bits and not flags & 0x08), ("method", method == info.compress_type),
             ("time", (mtime, mdate) == _dos_time(info.date_time)), ("CRC", crc == info.CRC),
             ("sizes", (csize, usize) == (info.compress_size, info.file_size)),
-            ("name", local_name == name.encode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace")),
+            ("name", local_name == name.encode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace")
+             and info.orig_filename == name),
+            # ReplayWeb.page assumes no local extra when the central directory has none, so bytes
+            # hidden there would be what it reads: the two must be the same bytes (or the local one
+            # empty beside a ZIP64 field that only the central directory needs, for its offset)
+            ("extra field", extra == info.extra or (not extra and _only_zip64(info.extra))),
         ) if not ok]
         if info.comment or info.internal_attr or info.volume or info.external_attr not in _PLAIN_ATTRS \
-                or info.create_version != info.extract_version or (info.extra and _zip64_sizes(info.extra) is None):
+                or info.create_version != info.extract_version or (info.extra and not _only_zip64(info.extra)):
             differs.append("central directory fields")
         if differs:
             report.problems.append(f"{where}: {name} at byte {info.header_offset}: local header and central "
@@ -362,15 +383,75 @@ def _check_zip_layout(zf: zipfile.ZipFile, fh: BinaryIO, file_size: int, report:
     if pos != zf.start_dir:
         report.problems.append(f"{where}: the central directory starts at byte {zf.start_dir}, the last entry "
                                f"ends at byte {pos}")
-    fh.seek(max(0, file_size - _EOCD.size))
-    sig, disk, disk_cd, n_disk, n_total, size_cd, offset_cd, clen = _EOCD.unpack(fh.read(_EOCD.size))
-    end_cd = zf.start_dir + size_cd
-    zip64_end = end_cd + 56 + 20 == file_size - _EOCD.size
-    if sig != b"PK\x05\x06" or disk or disk_cd or clen or n_disk != n_total or (
-            not zip64_end and (end_cd != file_size - _EOCD.size or offset_cd != zf.start_dir
-                               or n_total != len(zf.infolist()))):
+    if not _end_records_agree(zf, fh, file_size):
         report.problems.append(f"{where}: the end of the central directory (byte {file_size - _EOCD.size}) "
                                f"does not match the entries (altered, or bytes added)")
+
+
+_ZIP64_END = struct.Struct("<4sQHHIIQQQQ")
+_ZIP64_LOCATOR = struct.Struct("<4sIQI")
+
+
+def _end_records_agree(zf: zipfile.ZipFile, fh: BinaryIO, file_size: int) -> bool:
+    """The end record (and the ZIP64 end record and locator, when present) say exactly where the
+    central directory is and how many entries it has: a reader that follows the 32-bit offset
+    (ReplayWeb.page does, unless it is 0xFFFFFFFF) must land on the directory zipfile read."""
+    eocd_at = file_size - _EOCD.size
+    if eocd_at < 0:
+        return False
+    fh.seek(eocd_at)
+    sig, disk, disk_cd, n_disk, n_total, size_cd, offset_cd, clen = _EOCD.unpack(fh.read(_EOCD.size))
+    count = len(zf.infolist())
+    if sig != b"PK\x05\x06" or disk or disk_cd or clen:
+        return False
+    locator_at = eocd_at - _ZIP64_LOCATOR.size
+    fh.seek(max(0, locator_at))
+    locator = fh.read(_ZIP64_LOCATOR.size)
+    if locator_at >= 0 and locator[:4] == b"PK\x06\x07":
+        end_at = locator_at - _ZIP64_END.size
+        lsig, ldisk, lend_at, ldisks = _ZIP64_LOCATOR.unpack(locator)
+        if ldisk or ldisks != 1 or lend_at != end_at or end_at < 0:
+            return False
+        fh.seek(end_at)
+        (zsig, zsize, _made, _needed, zdisk, zdisk_cd, zn_disk, zn_total, zsize_cd,
+         zoffset_cd) = _ZIP64_END.unpack(fh.read(_ZIP64_END.size))
+        if (zsig != b"PK\x06\x06" or zsize != _ZIP64_END.size - 12 or zdisk or zdisk_cd
+                or zn_disk != count or zn_total != count or zoffset_cd != zf.start_dir
+                or zsize_cd != end_at - zf.start_dir):
+            return False
+        return (offset_cd in (zf.start_dir, 0xFFFFFFFF) and n_total in (count, 0xFFFF)
+                and n_disk == n_total and size_cd in (zsize_cd, 0xFFFFFFFF))
+    return (offset_cd == zf.start_dir and n_disk == n_total == count
+            and zf.start_dir + size_cd == eocd_at)
+
+
+MAX_ENTRIES = 64
+
+
+def _declared_entries(path: Path) -> int | None:
+    """How many entries the end record declares, read before zipfile parses (and holds in memory)
+    a directory of any size; None when there is no plain end record (zipfile then says why)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            if size < _EOCD.size:
+                return None
+            fh.seek(size - _EOCD.size)
+            sig, _d, _dc, _n_disk, n_total, _s, _o, _c = _EOCD.unpack(fh.read(_EOCD.size))
+            if sig != b"PK\x05\x06":
+                return None
+            if n_total == 0xFFFF and size >= _EOCD.size + _ZIP64_LOCATOR.size:
+                fh.seek(size - _EOCD.size - _ZIP64_LOCATOR.size)
+                lsig, _ld, end_at, _lt = _ZIP64_LOCATOR.unpack(fh.read(_ZIP64_LOCATOR.size))
+                if lsig == b"PK\x06\x07" and 0 <= end_at < size:
+                    fh.seek(end_at)
+                    raw = fh.read(_ZIP64_END.size)
+                    if len(raw) == _ZIP64_END.size:
+                        return int(_ZIP64_END.unpack(raw)[7])
+            return int(n_total)
+    except OSError:
+        return None
 
 
 def _read_small(zf: zipfile.ZipFile, name: str, report: Report) -> bytes | None:
@@ -394,6 +475,11 @@ def _read_small(zf: zipfile.ZipFile, name: str, report: Report) -> bytes | None:
 def verify_wacz(path: Path, *, key_fingerprint: str | None = None,
                 trusted: list[x509.Certificate] | None = None) -> Report:
     report = Report()
+    entries = _declared_entries(path)
+    if entries is not None and entries > MAX_ENTRIES:
+        report.problems.append(f"{path.name}: its zip directory declares {entries} entries; a WACZ has a "
+                               f"handful (at most {MAX_ENTRIES} accepted); refused unread")
+        return report
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
@@ -411,7 +497,7 @@ def _verify_wacz(zf: zipfile.ZipFile, fh: BinaryIO, report: Report, key_fingerpr
                  trusted: list[x509.Certificate]) -> None:
     infos = zf.infolist()
     names = [i.filename for i in infos]
-    for name in sorted({n for n in names if names.count(n) > 1}):
+    for name in sorted(n for n, seen in Counter(names).items() if seen > 1):
         report.problems.append(f"{name}: appears more than once in the zip (readers would disagree on which)")
     fh.seek(0, 2)
     _check_zip_layout(zf, fh, fh.tell(), report)
