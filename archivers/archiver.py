@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from archivers import records as rec
-from archivers.exchange import DigestHit, Exchange, build_records
-from archivers.httpblock import HTTPMessage
-from archivers.revisits import DigestIndex
-from archivers.writer import SealedFile, WarcWriter, WrittenRecord
+from tawthiq.archivers import records as rec
+from tawthiq.archivers.exchange import DigestHit, Exchange, build_records
+from tawthiq.archivers.httpblock import HTTPMessage
+from tawthiq.archivers.revisits import DigestIndex
+from tawthiq.archivers.writer import SealedFile, WarcWriter, WrittenRecord
 
 
 class ArchiveListener(Protocol):

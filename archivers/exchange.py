@@ -27,10 +27,10 @@ import base64
 import io
 import uuid
 
-from archivers import records as rec
-from archivers.digests import warc_digest
-from archivers.httpblock import HTTPMessage, HTTPParseError, parse_response, response_has_no_body, split_interim
-from archivers.records import PendingRecord
+from tawthiq.archivers import records as rec
+from tawthiq.archivers.digests import warc_digest
+from tawthiq.archivers.httpblock import HTTPMessage, HTTPParseError, parse_response, response_has_no_body, split_interim
+from tawthiq.archivers.records import PendingRecord
 
 
 @dataclass

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from archivers.httpblock import ChunkDecoder, head_end, is_chunked
+from tawthiq.archivers.httpblock import ChunkDecoder, head_end, is_chunked
 
 _READ = 1 << 20
 # Compressed bytes fed to zlib at a time: deflate expands at most ~1032:1, so one call yields at

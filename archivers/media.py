@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from archivers import records as rec
-from archivers.digests import StreamingDigest
-from archivers.exchange import DigestHit
-from archivers.revisits import DigestIndex
-from archivers.writer import WarcWriter, WrittenRecord
+from tawthiq.archivers import records as rec
+from tawthiq.archivers.digests import StreamingDigest
+from tawthiq.archivers.exchange import DigestHit
+from tawthiq.archivers.revisits import DigestIndex
+from tawthiq.archivers.writer import WarcWriter, WrittenRecord
 
 _BUF = 8 << 20
 _COMPRESSED_PREFIXES = ("video/", "audio/", "image/jpeg", "image/png", "image/webp", "image/gif")

@@ -17,8 +17,8 @@ from typing import Any, BinaryIO
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 
-from archivers.digests import warc_digest
-from archivers.httpblock import HTTPMessage, HTTPParseError, parse_request
+from tawthiq.archivers.digests import warc_digest
+from tawthiq.archivers.httpblock import HTTPMessage, HTTPParseError, parse_request
 
 WARC_VERSION = "WARC/1.1"
 REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"

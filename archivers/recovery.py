@@ -14,7 +14,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from archivers.writer import OPEN_SUFFIX, fsync_dir
+from tawthiq.archivers.writer import OPEN_SUFFIX, fsync_dir
 
 _READ = 1 << 20
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from archivers.exchange import DigestHit
+from tawthiq.archivers.exchange import DigestHit
 
 
 class DigestIndex:

@@ -31,8 +31,8 @@ from typing import Any, BinaryIO
 
 from cryptography import x509
 
-from archivers import signing, timestamps
-from archivers.integrity import check_members
+from tawthiq.archivers import signing, timestamps
+from tawthiq.archivers.integrity import check_members
 
 VERIFIED, UNPROVEN, FAILED = "VERIFIED", "INTACT BUT UNPROVEN", "FAILED"
 EXIT_CODES = {VERIFIED: 0, UNPROVEN: 3, FAILED: 1}

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from archivers import signing, timestamps
+from tawthiq.archivers import signing, timestamps
 
 WACZ_VERSION = "1.1.1"
 _BUF = 8 << 20

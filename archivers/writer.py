@@ -19,8 +19,8 @@ from pathlib import Path
 
 import zlib
 
-from archivers import records as rec
-from archivers.records import PendingRecord
+from tawthiq.archivers import records as rec
+from tawthiq.archivers.records import PendingRecord
 
 OPEN_SUFFIX = ".open"
 

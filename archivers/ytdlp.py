@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from archivers.credentials import strip_info, strip_request_headers
-from archivers.exchange import Exchange
+from tawthiq.archivers.credentials import strip_info, strip_request_headers
+from tawthiq.archivers.exchange import Exchange
 
 RECONSTRUCTED = "yt-dlp; rebuilt from parsed HTTP (status, headers in order, decoded body)"
 _MEDIA_TYPES = ("video/", "audio/", "image/", "application/octet-stream", "binary/octet-stream",

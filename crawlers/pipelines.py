@@ -6,8 +6,8 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from crawlers.models import Post
-from crawlers.sink import CaptureSink, sink_for
+from tawthiq.crawlers.models import Post
+from tawthiq.crawlers.sink import CaptureSink, sink_for
 
 
 class ArchivePostsPipeline:

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from scrapy import Request
 
 if TYPE_CHECKING:
-    from crawlers.sink import CaptureSink
-    from crawlers.wire import WireCapture
+    from tawthiq.crawlers.sink import CaptureSink
+    from tawthiq.crawlers.wire import WireCapture
 
 WARC_META = "warc"
 

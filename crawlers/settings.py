@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-HANDLER = "crawlers.wire.RecordingDownloadHandler"
+HANDLER = "tawthiq.crawlers.wire.RecordingDownloadHandler"
 
 # What warcio and pywb can decode; Scrapy's default list adds zstd, which they cannot.
 ACCEPT_ENCODING = "gzip, deflate, br"
@@ -28,7 +28,7 @@ _NETWORK_EXTENSIONS_OFF: dict[str, Any] = {
     "scrapy.extensions.feedexport.FeedExporter": None,  # FEEDS can upload (S3, FTP, GCS)
     "scrapy.extensions.memdebug.MemoryDebugger": None,
 }
-_ADDRESS_POLICY = "crawlers.address_policy.AddressPolicyMiddleware"
+_ADDRESS_POLICY = "tawthiq.crawlers.address_policy.AddressPolicyMiddleware"
 
 
 def scrapy_settings(
@@ -73,11 +73,11 @@ def scrapy_settings(
         # Private and loopback targets only for the seeds' hosts (crawlers/address_policy.py).
         "TAWTHIQ_ALLOW_PRIVATE_TARGETS": allow_private_targets,
         "DOWNLOADER_MIDDLEWARES": {_ADDRESS_POLICY: 50},
-        "DNS_RESOLVER": "crawlers.address_policy.GuardedResolver",
+        "DNS_RESOLVER": "tawthiq.crawlers.address_policy.GuardedResolver",
         "LOG_LEVEL": log_level,
         "LOG_FILE": log_file,
         "LOG_ENABLED": log_file is not None,
-        "ITEM_PIPELINES": {"crawlers.pipelines.ArchivePostsPipeline": 300},
+        "ITEM_PIPELINES": {"tawthiq.crawlers.pipelines.ArchivePostsPipeline": 300},
         # Scrapy starts this many tasks per callback output; our pipeline is synchronous.
         "CONCURRENT_ITEMS": 16,
     }

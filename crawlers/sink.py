@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Protocol
 from scrapy import Request
 from scrapy.crawler import Crawler
 
-from crawlers.models import Post, WarcLocation
+from tawthiq.crawlers.models import Post, WarcLocation
 
 if TYPE_CHECKING:
-    from crawlers.wire import WireCapture
+    from tawthiq.crawlers.wire import WireCapture
 
 
 class CaptureSink(Protocol):

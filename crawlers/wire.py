@@ -39,8 +39,8 @@ from scrapy.http import Response
 from twisted.internet import defer, error
 from twisted.internet.interfaces import ITCPTransport
 
-from crawlers.recorder import hand_over
-from crawlers.sink import sink_for
+from tawthiq.crawlers.recorder import hand_over
+from tawthiq.crawlers.sink import sink_for
 
 _TOKEN_HEADER = b"X-Tawthiq-Wire-Capture"
 _tokens = itertools.count(1)

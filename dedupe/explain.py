@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from dedupe import hashes, local
-from dedupe.matcher import HASH_RADIUS, Item, Matcher, view_distance
-from dedupe.signature import Analysed
-from dedupe.video import VideoSignature, compare
+from tawthiq.dedupe import hashes, local
+from tawthiq.dedupe.matcher import HASH_RADIUS, Item, Matcher, view_distance
+from tawthiq.dedupe.signature import Analysed
+from tawthiq.dedupe.video import VideoSignature, compare
 
 
 def explain(a: Analysed | VideoSignature, b: Analysed | VideoSignature) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dedupe.local import Features
+from tawthiq.dedupe.local import Features
 
 KEEP = 128  # descriptors kept per image
 KEEP_MAIN = 64  # and more from inside the main picture of a framed image (see dedupe.images.main_box)

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from dedupe import hashes, keypoints, local
-from dedupe.hamming import HammingIndex
-from dedupe.signature import Analysed, ImageSignature
-from dedupe.video import FRAME_RADIUS, VideoSignature, compare
+from tawthiq.dedupe import hashes, keypoints, local
+from tawthiq.dedupe.hamming import HammingIndex
+from tawthiq.dedupe.signature import Analysed, ImageSignature
+from tawthiq.dedupe.video import FRAME_RADIUS, VideoSignature, compare
 
 HASH_RADIUS = 10  # pHash bits between a whole image and a view of the other
 VOTED = 24  # items taken from the descriptor index for geometric re-ranking

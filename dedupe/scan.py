@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dedupe.images import DEFAULT_MAX_PIXELS, ImageRejected, reduce
-from dedupe.matcher import Item, Matcher
-from dedupe.signature import Analysed, analyse_image
-from dedupe.video import VideoRejected, VideoSignature, video_signature
+from tawthiq.dedupe.images import DEFAULT_MAX_PIXELS, ImageRejected, reduce
+from tawthiq.dedupe.matcher import Item, Matcher
+from tawthiq.dedupe.signature import Analysed, analyse_image
+from tawthiq.dedupe.video import VideoRejected, VideoSignature, video_signature
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".ts", ".3gp", ".mpg", ".mpeg", ".flv", ".ogv"}
 

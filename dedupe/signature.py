@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from dedupe import hashes, images, keypoints, local
+from tawthiq.dedupe import hashes, images, keypoints, local
 
 VERSION = 1
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from dedupe import hashes, images
+from tawthiq.dedupe import hashes, images
 
 VERSION = 1
 FRAME_RADIUS = 10

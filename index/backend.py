@@ -12,8 +12,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from index.documents import IndexDoc
-from index.query import Node
+from tawthiq.index.documents import IndexDoc
+from tawthiq.index.query import Node
 
 FACETS = ("platform", "source", "author", "lang", "month", "has")
 FACET_SIZE = 20

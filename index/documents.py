@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from index.analysis import analyze
+from tawthiq.index.analysis import analyze
 
 _HAS = {"photo": "image", "image": "image", "thumbnail": "image", "video": "video"}
 

@@ -17,10 +17,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from index.analysis import ANALYSIS_VERSION
-from index.backend import FACET_SIZE, FACETS, IndexUnavailable, RawHit, RawResult
-from index.documents import IndexDoc
-from index.query import And, DateRange, Filter, MatchAll, Node, Not, Or, Prefix, Terms
+from tawthiq.index.analysis import ANALYSIS_VERSION
+from tawthiq.index.backend import FACET_SIZE, FACETS, IndexUnavailable, RawHit, RawResult
+from tawthiq.index.documents import IndexDoc
+from tawthiq.index.query import And, DateRange, Filter, MatchAll, Node, Not, Or, Prefix, Terms
 
 _KEYED = ("platform", "source", "author", "lang")
 MAX_WINDOW = 10_000

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from index.documents import IndexDoc, doc_from_post
+from tawthiq.index.documents import IndexDoc, doc_from_post
 
 Item = tuple[dict[str, Any], str, str | None]  # (post document, capture date, near-duplicate cluster)
 

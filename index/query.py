@@ -24,7 +24,7 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from index.analysis import analyze_word, split_words
+from tawthiq.index.analysis import analyze_word, split_words
 
 FILTER_FIELDS = ("platform", "source", "author", "lang")
 EXACT_FIELDS = ("id", "cluster")  # index keys, matched as given (links from the web app use them)

@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from index.backend import Backend
-from index.query import Query, parse_query
-from index.snippets import snippet
+from tawthiq.index.backend import Backend
+from tawthiq.index.query import Query, parse_query
+from tawthiq.index.snippets import snippet
 
 SORTS = ("relevance", "date")
 MAX_LIMIT = 500

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from index.analysis import tokens
+from tawthiq.index.analysis import tokens
 
 WIDTH = 220  # characters of context around the best cluster of matches
 

@@ -21,10 +21,10 @@ from typing import Any
 
 import tantivy
 
-from index.analysis import ANALYSIS_VERSION
-from index.backend import FACET_SIZE, FACETS, IndexUnavailable, RawHit, RawResult
-from index.documents import IndexDoc
-from index.query import And, DateRange, Filter, MatchAll, Node, Not, Or, Prefix, Terms
+from tawthiq.index.analysis import ANALYSIS_VERSION
+from tawthiq.index.backend import FACET_SIZE, FACETS, IndexUnavailable, RawHit, RawResult
+from tawthiq.index.documents import IndexDoc
+from tawthiq.index.query import And, DateRange, Filter, MatchAll, Node, Not, Or, Prefix, Terms
 
 _KEYED = ("platform", "source", "author", "lang")  # filterable case-insensitively via <name>_k
 LOCK_WAIT_S = 120.0

@@ -15,15 +15,15 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from archivers.recovery import RecoveryResult, find_open_files, recover_file
-from archivers.writer import SealedFile
-from archivers.digests import file_sha256
-from crawlers import sink as sinks
-from crawlers.address_policy import allow_seed
-from crawlers.settings import scrapy_settings
-from crawlers.spiders.feed import FeedSpider
-from crawlers.spiders.telegram import TelegramSpider
-from crawlers.spiders.web import WebSpider
+from tawthiq.archivers.recovery import RecoveryResult, find_open_files, recover_file
+from tawthiq.archivers.writer import SealedFile
+from tawthiq.archivers.digests import file_sha256
+from tawthiq.crawlers import sink as sinks
+from tawthiq.crawlers.address_policy import allow_seed
+from tawthiq.crawlers.settings import scrapy_settings
+from tawthiq.crawlers.spiders.feed import FeedSpider
+from tawthiq.crawlers.spiders.telegram import TelegramSpider
+from tawthiq.crawlers.spiders.web import WebSpider
 from tawthiq.catalog import Catalog
 from tawthiq.session import CaptureSession, CaptureStats
 from tawthiq.search_index import catch_up

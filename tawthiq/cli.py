@@ -171,9 +171,9 @@ def reindex(
 ) -> None:
     """Rebuild the catalog and the search index from the WARC files alone."""
     settings = settings_or_exit(data_dir, config)
-    from archivers.digests import file_sha256
-    from archivers.writer import SealedFile
-    from index.backend import IndexUnavailable
+    from tawthiq.archivers.digests import file_sha256
+    from tawthiq.archivers.writer import SealedFile
+    from tawthiq.index.backend import IndexUnavailable
     from tawthiq.catalog import Catalog
     from tawthiq.search_index import archive_files, open_backend, rebuild
 
@@ -243,7 +243,7 @@ def import_(
     data_dir: DataDir = None, config: ConfigFile = None,
 ) -> None:
     """Bring another tool's WARC/WACZ into the archive (kept byte for byte) and make its pages searchable."""
-    from archivers.foreign import ForeignArchiveError
+    from tawthiq.archivers.foreign import ForeignArchiveError
     from tawthiq.importing import import_archive
 
     settings = settings_or_exit(data_dir, config)
@@ -265,9 +265,9 @@ def import_(
 @contextmanager
 def _searching_errors():  # type: ignore[no-untyped-def]
     """A bad query, request or missing index becomes one line on stderr."""
-    from index.backend import IndexUnavailable
-    from index.query import QuerySyntaxError
-    from index.search import SearchError
+    from tawthiq.index.backend import IndexUnavailable
+    from tawthiq.index.query import QuerySyntaxError
+    from tawthiq.index.search import SearchError
 
     try:
         yield
@@ -320,7 +320,7 @@ def search(
     has:image|video, since:/until:. Near-duplicates are folded into one hit."""
     import json as _json
 
-    from index.search import search as run_search
+    from tawthiq.index.search import search as run_search
 
     settings = settings_or_exit(data_dir, config)
     if page < 1:
@@ -555,7 +555,7 @@ app.add_typer(keys_app, name="keys")
 @keys_app.command("create")
 def keys_create(data_dir: DataDir = None, config: ConfigFile = None) -> None:
     """Create the signing key (DATA_DIR/keys/signing-key.pem, readable by you only)."""
-    from archivers import signing
+    from tawthiq.archivers import signing
 
     settings = settings_or_exit(data_dir, config)
     try:
@@ -625,8 +625,8 @@ def verify(
     FAILED (exit 1). Exit 2 is a mistake in the command itself."""
     import os
 
-    from archivers.timestamps import TimestampError, load_trusted
-    from archivers.verify import verify_archive, verify_wacz, verify_warc
+    from tawthiq.archivers.timestamps import TimestampError, load_trusted
+    from tawthiq.archivers.verify import verify_archive, verify_wacz, verify_warc
 
     if not path.exists():
         raise fail(f"{path}: no such file or folder")

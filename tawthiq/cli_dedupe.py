@@ -31,7 +31,7 @@ def scan(
     could not be read (it is listed)."""
     from tawthiq.cli import console, err, fail
 
-    from dedupe.scan import scan as run_scan
+    from tawthiq.dedupe.scan import scan as run_scan
 
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
@@ -90,10 +90,10 @@ def _load(ref: str, settings: Any) -> Any:
     """A file path, or the sha256 (or a prefix of 8+ characters) of an archived media file."""
     from tawthiq.cli import fail
 
-    from dedupe.images import ImageRejected
-    from dedupe.scan import analyse_file
-    from dedupe.signature import analyse_image
-    from dedupe.video import VideoRejected, video_signature
+    from tawthiq.dedupe.images import ImageRejected
+    from tawthiq.dedupe.scan import analyse_file
+    from tawthiq.dedupe.signature import analyse_image
+    from tawthiq.dedupe.video import VideoRejected, video_signature
 
     path = Path(ref)
     try:
@@ -103,7 +103,7 @@ def _load(ref: str, settings: Any) -> Any:
             raise fail(f"{ref!r} is neither a file nor the sha256 of an archived media file")
         from sqlalchemy import select
 
-        from archivers.payload import PayloadError, read_payload
+        from tawthiq.archivers.payload import PayloadError, read_payload
         from tawthiq.catalog import Catalog
         from tawthiq.catalog import schema as t
 
@@ -136,7 +136,7 @@ def explain(
     """Print the distances and checks for a pair of files, and the verdict."""
     from tawthiq.cli import console, settings_or_exit
 
-    from dedupe.explain import explain as run_explain
+    from tawthiq.dedupe.explain import explain as run_explain
 
     settings = settings_or_exit(data_dir, config) if not (Path(a).exists() and Path(b).exists()) else None
     report = run_explain(_load(a, settings), _load(b, settings))

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from archivers.wacz import RecordRef
-from crawlers.parsers.requisites import css_urls, html_requisites
+from tawthiq.archivers.wacz import RecordRef
+from tawthiq.crawlers.parsers.requisites import css_urls, html_requisites
 from tawthiq.catalog import Catalog
 from tawthiq.catalog import schema as t
 

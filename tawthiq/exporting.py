@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from archivers import signing, wacz
+from tawthiq.archivers import signing, wacz
 from tawthiq import __version__
 from tawthiq.catalog import Catalog
 from tawthiq.export_requisites import requisite_refs, warcinfo_refs
@@ -67,7 +67,7 @@ def with_requisites(catalog: Catalog, selection: Selection, warcs_dir: Path) -> 
 
 def query_post_ids(settings: Settings, query: str) -> list[str]:
     """Every post a search query matches (raises QuerySyntaxError, SearchError, IndexUnavailable)."""
-    from index.search import matching_ids
+    from tawthiq.index.search import matching_ids
     from tawthiq.search_index import open_backend
 
     backend = open_backend(settings, create=False)

@@ -20,13 +20,13 @@ from urllib.parse import urlsplit
 from parsel import Selector
 from w3lib.encoding import html_to_unicode
 
-from archivers.archiver import Archiver
-from archivers.digests import file_sha256
-from archivers.foreign import ForeignArchiveError, Page, check_warc, copy_member, gzip_per_record, pages, warcs_in
-from archivers.writer import SealedFile, WarcWriter, fsync_dir
-from crawlers.language import detect_language
-from crawlers.models import Post, WarcLocation
-from crawlers.parsers.html_text import clean_text
+from tawthiq.archivers.archiver import Archiver
+from tawthiq.archivers.digests import file_sha256
+from tawthiq.archivers.foreign import ForeignArchiveError, Page, check_warc, copy_member, gzip_per_record, pages, warcs_in
+from tawthiq.archivers.writer import SealedFile, WarcWriter, fsync_dir
+from tawthiq.crawlers.language import detect_language
+from tawthiq.crawlers.models import Post, WarcLocation
+from tawthiq.crawlers.parsers.html_text import clean_text
 from tawthiq import __version__
 from tawthiq.catalog import Catalog
 from tawthiq.search_index import LiveIndexer

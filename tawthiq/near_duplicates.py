@@ -19,12 +19,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from archivers.payload import PayloadError, read_payload
-from archivers.writer import OPEN_SUFFIX
-from dedupe.images import ImageRejected, reduce
-from dedupe.matcher import Item, Matcher
-from dedupe.signature import Analysed, ImageSignature, analyse_image
-from dedupe.video import VideoRejected, VideoSignature, video_signature
+from tawthiq.archivers.payload import PayloadError, read_payload
+from tawthiq.archivers.writer import OPEN_SUFFIX
+from tawthiq.dedupe.images import ImageRejected, reduce
+from tawthiq.dedupe.matcher import Item, Matcher
+from tawthiq.dedupe.signature import Analysed, ImageSignature, analyse_image
+from tawthiq.dedupe.video import VideoRejected, VideoSignature, video_signature
 from tawthiq.catalog.store import Catalog
 from tawthiq.settings import Settings
 

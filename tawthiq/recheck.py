@@ -15,7 +15,7 @@ class NothingToCheck(ValueError):
 
 def recheck_crawls(settings: Settings, target: Target) -> list[tuple[type, dict[str, Any]]]:
     """The crawl that revisits every archived post of a source (run it with run_capture)."""
-    from crawlers.spiders.recheck import PostToCheck, RecheckSpider
+    from tawthiq.crawlers.spiders.recheck import PostToCheck, RecheckSpider
 
     if target.kind not in ("telegram", "feed"):
         raise NothingToCheck(f"{target.label}: only Telegram channels and feeds have posts to recheck")

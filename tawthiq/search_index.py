@@ -10,11 +10,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from archivers.reader import iter_records
-from archivers.writer import WrittenRecord
-from index.backend import Backend, IndexUnavailable
-from index.documents import IndexDoc, doc_from_post, doc_id
-from index.parallel import analysed
+from tawthiq.archivers.reader import iter_records
+from tawthiq.archivers.writer import WrittenRecord
+from tawthiq.index.backend import Backend, IndexUnavailable
+from tawthiq.index.documents import IndexDoc, doc_from_post, doc_id
+from tawthiq.index.parallel import analysed
 from tawthiq.settings import Settings
 
 BACKENDS = ("tantivy", "elasticsearch")
@@ -23,11 +23,11 @@ BACKENDS = ("tantivy", "elasticsearch")
 def open_backend(settings: Settings, name: str | None = None, *, create: bool = True) -> Backend:
     name = name or settings.search_backend
     if name == "tantivy":
-        from index.tantivy_backend import TantivyBackend
+        from tawthiq.index.tantivy_backend import TantivyBackend
 
         return TantivyBackend(settings.index_dir / "tantivy", create=create)
     if name == "elasticsearch":
-        from index.elastic_backend import ElasticsearchBackend
+        from tawthiq.index.elastic_backend import ElasticsearchBackend
 
         url = settings.elasticsearch_url or os.environ.get("ELASTICSEARCH_URL", "")
         if not url:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from archivers.wacz import ExportItem, RecordRef
+from tawthiq.archivers.wacz import ExportItem, RecordRef
 from tawthiq.catalog import Catalog
 from tawthiq.catalog import schema as t
 

@@ -15,18 +15,18 @@ from typing import Any
 
 from scrapy import Request
 
-from archivers import timestamps
-from archivers.archiver import Archiver
-from archivers.exchange import Exchange, unparsed_records
-from archivers.httpblock import HTTPParseError
-from archivers.media import MediaFacts, facts_from_bytes, store_file
-from archivers.revisits import DigestIndex
-from archivers.writer import SealedFile, WarcWriter
-from archivers.ytdlp import RecordedHTTP, VideoGone, VideoOptions, VideoResult, download
-from crawlers.address_policy import refused_url
-from crawlers.models import Post, WarcLocation
-from crawlers.spiders.base import ROLE
-from crawlers.wire import WireCapture
+from tawthiq.archivers import timestamps
+from tawthiq.archivers.archiver import Archiver
+from tawthiq.archivers.exchange import Exchange, unparsed_records
+from tawthiq.archivers.httpblock import HTTPParseError
+from tawthiq.archivers.media import MediaFacts, facts_from_bytes, store_file
+from tawthiq.archivers.revisits import DigestIndex
+from tawthiq.archivers.writer import SealedFile, WarcWriter
+from tawthiq.archivers.ytdlp import RecordedHTTP, VideoGone, VideoOptions, VideoResult, download
+from tawthiq.crawlers.address_policy import refused_url
+from tawthiq.crawlers.models import Post, WarcLocation
+from tawthiq.crawlers.spiders.base import ROLE
+from tawthiq.crawlers.wire import WireCapture
 from tawthiq import __version__
 from tawthiq.catalog import Catalog
 from tawthiq.near_duplicates import NearDuplicates

@@ -19,7 +19,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+# config/ is the package data `tawthiq.config`: beside this file in a checkout (a link to the top-level
+# folder) and in an installed wheel alike, so the defaults are found however tawthiq was installed.
+CONFIG_DIR = Path(__file__).parent / "config"
 DEFAULTS_FILE = CONFIG_DIR / "defaults.toml"
 DEFAULT_HOME = Path("./tawthiq-data")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from archivers.reader import iter_records
+from tawthiq.archivers.reader import iter_records
 from tawthiq.demo.server import LocalServer
 from tawthiq.demo.site import DemoChannel, install_demo_site
 

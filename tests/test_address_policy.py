@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawlers import address_policy as policy
+from tawthiq.crawlers import address_policy as policy
 from tawthiq.demo.server import LocalServer, Resource
 from tests.conftest import all_blocks, run_tawthiq
 
@@ -129,7 +129,7 @@ def test_network_extensions_are_off_in_the_capture_settings() -> None:
     from scrapy.settings import Settings as ScrapySettings
     from scrapy.utils.conf import build_component_list
 
-    from crawlers.settings import scrapy_settings
+    from tawthiq.crawlers.settings import scrapy_settings
 
     settings = ScrapySettings(scrapy_settings(sink_key="k", user_agent="ua", max_response_size=0))
     enabled = build_component_list(settings.getwithbase("EXTENSIONS"))
@@ -162,7 +162,7 @@ def test_the_resolver_refuses_at_connect_time() -> None:
 
     script = """
 from twisted.internet import reactor
-from crawlers.address_policy import GuardedResolver, allow_seed
+from tawthiq.crawlers.address_policy import GuardedResolver, allow_seed
 out = []
 def done(_=None):
     print("|".join(out)); reactor.stop()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, text
 
-from archivers.reader import iter_records
+from tawthiq.archivers.reader import iter_records
 from tests.conftest import Demo, query, run_tawthiq
 
 # Columns that differ by nature between a live catalog and a rebuilt one. Each is a fact about

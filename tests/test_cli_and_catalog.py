@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 
-from archivers.reader import iter_records
+from tawthiq.archivers.reader import iter_records
 from tawthiq.demo.server import LocalServer, Resource
 from tests.conftest import Demo, all_blocks, query, run_tawthiq, start_endless_capture, warc_files
 

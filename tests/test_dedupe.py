@@ -15,9 +15,9 @@ import pytest
 from PIL import Image
 
 from bench.dedupe import clips, corpus
-from dedupe import hashes, images
-from dedupe.hamming import HammingIndex
-from dedupe.video import compare, video_signature
+from tawthiq.dedupe import hashes, images
+from tawthiq.dedupe.hamming import HammingIndex
+from tawthiq.dedupe.video import compare, video_signature
 from tests.conftest import Demo, query, run_tawthiq
 
 
@@ -149,7 +149,7 @@ def test_unrelated_videos_do_not_match(source_clip: bytes) -> None:
 
 
 def test_a_broken_video_gets_a_clear_error(tmp_path: Path) -> None:
-    from dedupe.video import VideoRejected
+    from tawthiq.dedupe.video import VideoRejected
 
     bad = tmp_path / "clip.mp4"
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100)
@@ -295,7 +295,7 @@ def test_drawn_look_alike_pictures_stay_apart_and_their_reposts_meet(tmp_path: P
     """The demo's synthetic street scenes share everything but their layout (flat sky, flat
     ground, grids of windows): only each scene and its repost may meet. (A degenerate fit, a
     fifth the size and turned 43 degrees, once matched two of them.)"""
-    from dedupe.scan import scan
+    from tawthiq.dedupe.scan import scan
     from tawthiq.demo.images import photo, repost
 
     folder = tmp_path / "scenes"

@@ -111,7 +111,7 @@ def _tiny_warc(warcs: Path, pages: int) -> list:  # type: ignore[type-arg]
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
-    from archivers.wacz import RecordRef
+    from tawthiq.archivers.wacz import RecordRef
 
     warcs.mkdir(parents=True)
     with open(warcs / "t.warc.gz", "wb") as fh:
@@ -143,7 +143,7 @@ def test_zip_headers_agree_below_and_above_the_zip64_limit(tmp_path: Path, monke
     """force_zip64 on a small WARC member put a 20-byte extra in its local header only: ReplayWeb.page
     then read every record 20 bytes early. Above the limit (simulated by lowering zipfile's) zip64
     is needed and both records must carry it."""
-    from archivers import wacz
+    from tawthiq.archivers import wacz
 
     refs = _tiny_warc(tmp_path / "warcs", 20)
     if zip32_limit is not None:
@@ -310,11 +310,11 @@ def test_pywb_replays_the_export(corpus: Demo, data_dir: Path, tmp_path: Path) -
 
 def test_a_revisit_brings_its_original_along(tmp_path: Path) -> None:
     """Post B's photo is the same bytes as post A's (a re-post): B's export must carry A's original."""
-    from archivers.archiver import Archiver
-    from archivers.exchange import Exchange
-    from archivers.revisits import DigestIndex
-    from archivers.writer import WarcWriter
-    from crawlers.models import Media, Post, WarcLocation
+    from tawthiq.archivers.archiver import Archiver
+    from tawthiq.archivers.exchange import Exchange
+    from tawthiq.archivers.revisits import DigestIndex
+    from tawthiq.archivers.writer import WarcWriter
+    from tawthiq.crawlers.models import Media, Post, WarcLocation
     from tawthiq.catalog import Catalog
 
     home = tmp_path / "data"

@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from archivers import signing
-from archivers.verify import FAILED, UNPROVEN, VERIFIED, Report, verify_wacz, verify_warc
-from archivers.timestamps import load_trusted, request_token
+from tawthiq.archivers import signing
+from tawthiq.archivers.verify import FAILED, UNPROVEN, VERIFIED, Report, verify_wacz, verify_warc
+from tawthiq.archivers.timestamps import load_trusted, request_token
 from tests.conftest import run_tawthiq
 from tests.local_tsa import LocalTSA
 from tawthiq.demo.server import LocalServer
@@ -476,7 +476,7 @@ def test_mutation_fuzzer_on_a_warc_export(case: Case, tmp_path: Path) -> None:
 _PEAK = """
 import sys
 from pathlib import Path
-from archivers.verify import verify_wacz
+from tawthiq.archivers.verify import verify_wacz
 report = verify_wacz(Path(sys.argv[1]))
 print(report.verdict)
 print("\\n".join(report.problems[:3]))

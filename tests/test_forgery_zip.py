@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from archivers.verify import FAILED, verify_wacz, verify_warc
+from tawthiq.archivers.verify import FAILED, verify_wacz, verify_warc
 from tests.test_forgery import Case, _assert, _copy_warc, case  # noqa: F401 - the module's export fixture
 
 _EOCD = struct.Struct("<4sHHHHIIH")

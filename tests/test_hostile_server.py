@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from archivers.exchange import Exchange, build_records
-from archivers.integrity import check_members
+from tawthiq.archivers.exchange import Exchange, build_records
+from tawthiq.archivers.integrity import check_members
 from tests.conftest import ROOT, all_blocks, run_tawthiq, warc_files
 from tests.ports import free_port, wait_for_port
 
@@ -235,7 +235,7 @@ def test_stored_block_is_exactly_what_the_server_sent(hostile, path: str) -> Non
 
 
 def test_payload_digest_is_over_the_dechunked_body(hostile) -> None:  # type: ignore[no-untyped-def]
-    from archivers.digests import warc_digest
+    from tawthiq.archivers.digests import warc_digest
 
     server, data_dir, _ = hostile
     headers, block = _the_response(server, data_dir, "/trailers")
@@ -330,7 +330,7 @@ def test_gzip_then_chunked_keeps_the_gzip(hostile) -> None:  # type: ignore[no-u
     # Twisted cannot decode that transfer coding, so the page is reported as failed; but every
     # byte arrived, so the record is not labelled truncated.
     assert "WARC-Truncated" not in headers and _failures(data_dir, server.url("/gzip-chunked"))
-    from archivers.digests import warc_digest
+    from tawthiq.archivers.digests import warc_digest
 
     assert headers["WARC-Payload-Digest"] == warc_digest(GZ)
 

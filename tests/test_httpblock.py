@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archivers.httpblock import dechunk, parse_request, parse_response, split_interim
+from tawthiq.archivers.httpblock import dechunk, parse_request, parse_response, split_interim
 
 
 def test_chunked_body_is_stored_as_received_with_trailers_and_payload_dechunked() -> None:
@@ -60,8 +60,8 @@ def test_request_keeps_query_and_body() -> None:
 
 
 def _one_record_file(tmp_path, raw_response: bytes, *, payload_digest: str | None = None):  # type: ignore[no-untyped-def]
-    from archivers import records as rec
-    from archivers.writer import WarcWriter
+    from tawthiq.archivers import records as rec
+    from tawthiq.archivers.writer import WarcWriter
 
     msg = parse_response(raw_response)
     pending = rec.response("http://x.test/", msg, date=rec.warc_date(), ip=None, record_id=rec.new_record_id(),
@@ -76,8 +76,8 @@ def _one_record_file(tmp_path, raw_response: bytes, *, payload_digest: str | Non
 def test_verifier_checks_a_chunked_payload_over_the_entity(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A chunked record stored as received verifies; one whose payload digest was computed over
     the framing (or over other bytes), with the block digest recomputed to match, does not."""
-    from archivers.digests import warc_digest
-    from archivers.integrity import check_members
+    from tawthiq.archivers.digests import warc_digest
+    from tawthiq.archivers.integrity import check_members
 
     raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n"
     good = _one_record_file(tmp_path / "good", raw)

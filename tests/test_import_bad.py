@@ -14,7 +14,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from archivers.reader import iter_records
+from tawthiq.archivers.reader import iter_records
 from tests.conftest import ROOT, run_tawthiq, warc_files
 from tests.test_search_cli import _wget_warc, search_json
 

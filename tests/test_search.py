@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from index.analysis import analyze
-from index.backend import Backend
-from index.documents import IndexDoc, doc_from_post
-from index.query import QuerySyntaxError, parse_query
-from index.search import search
+from tawthiq.index.analysis import analyze
+from tawthiq.index.backend import Backend
+from tawthiq.index.documents import IndexDoc, doc_from_post
+from tawthiq.index.query import QuerySyntaxError, parse_query
+from tawthiq.index.search import search
 from tests.search_corpus import EXPECTED, MALFORMED, POSTS, key_of
 
 ES_URL = os.environ.get("ELASTICSEARCH_URL", "")
@@ -36,12 +36,12 @@ def corpus_docs(clusters: dict[str, str] | None = None) -> list[IndexDoc]:
 
 def make_backend(kind: str, root: Path) -> Backend:
     if kind == "tantivy":
-        from index.tantivy_backend import TantivyBackend
+        from tawthiq.index.tantivy_backend import TantivyBackend
 
         return TantivyBackend(root / "tantivy")
     if not ES_URL:
         pytest.skip("ELASTICSEARCH_URL is not set: no Elasticsearch server to test against")
-    from index.elastic_backend import ElasticsearchBackend
+    from tawthiq.index.elastic_backend import ElasticsearchBackend
 
     return ElasticsearchBackend(ES_URL, f"tawthiq-test-{uuid.uuid4().hex[:8]}")
 
@@ -154,7 +154,7 @@ def test_facets_count_every_matching_post(backend: Backend) -> None:
 
 
 def test_every_match_is_listed_for_export(backend: Backend) -> None:
-    from index.search import matching_ids
+    from tawthiq.index.search import matching_ids
 
     _, ids = matching_ids(backend, "مستشفى")
     assert sorted(ids) == sorted(POSTS[k]["post_id"] for k in EXPECTED["مستشفى"])

@@ -180,9 +180,9 @@ def test_filters_fold_case_as_the_index_does(tmp_path: Path) -> None:
     """Filter values are case-folded like the stored keys: with lower() "Straße" stayed "straße"
     while the index holds "strasse", and a Greek final sigma ("ΟΔΟΣ" -> "οδος" vs "οδοσ")
     never matched the author as written on the post."""
-    from index.documents import doc_from_post
-    from index.search import search
-    from index.tantivy_backend import TantivyBackend
+    from tawthiq.index.documents import doc_from_post
+    from tawthiq.index.search import search
+    from tawthiq.index.tantivy_backend import TantivyBackend
     from tests.search_corpus import _post
 
     backend = TantivyBackend(tmp_path / "tantivy")

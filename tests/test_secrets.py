@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from archivers.credentials import REDACTED, strip_info
+from tawthiq.archivers.credentials import REDACTED, strip_info
 from tawthiq.demo.server import Incoming, LocalServer, Resource
 from tests.conftest import all_blocks, run_tawthiq, warc_files
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from archivers.timestamps import load_trusted, check_token, request_token
-from archivers.verify import UNPROVEN, verify_warc
+from tawthiq.archivers.timestamps import load_trusted, check_token, request_token
+from tawthiq.archivers.verify import UNPROVEN, verify_warc
 from tests.local_tsa import LocalTSA
 
 needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI not installed")
@@ -55,7 +55,7 @@ def test_a_token_is_anchored_by_its_issuing_ca_and_by_nothing_else(authorities: 
 
 
 def test_bad_trusted_certificate_files_are_one_line_errors(tmp_path: Path) -> None:
-    from archivers.timestamps import TimestampError
+    from tawthiq.archivers.timestamps import TimestampError
 
     junk = tmp_path / "junk.pem"
     junk.write_text("not a certificate")

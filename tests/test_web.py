@@ -138,7 +138,7 @@ def test_open_a_post_with_its_image_blurred_until_clicked(page) -> None:  # type
 def test_open_a_cluster(page, archive: Path) -> None:  # type: ignore[no-untyped-def]
     """Two reposts of one item put in one cluster the way perceptual dedupe (issue 9) will
     record it, through the index API; the search shows one hit with "2 copies"."""
-    from index.documents import doc_from_post
+    from tawthiq.index.documents import doc_from_post
     from tawthiq.search_index import open_backend
     from tawthiq.settings import load_settings
 

@@ -15,9 +15,9 @@ import sys
 
 import pytest
 
-from archivers.digests import warc_digest
-from archivers.httpblock import dechunk
-from archivers.integrity import check_members
+from tawthiq.archivers.digests import warc_digest
+from tawthiq.archivers.httpblock import dechunk
+from tawthiq.archivers.integrity import check_members
 from tawthiq.demo.server import LocalServer, Resource
 from tests.conftest import all_blocks, run_tawthiq, warc_files
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from archivers import records as rec
-from archivers.archiver import Archiver
-from archivers.exchange import Exchange
-from archivers.reader import iter_records
-from archivers.recovery import complete_prefix, find_open_files, recover_file
-from archivers.writer import WarcWriter
+from tawthiq.archivers import records as rec
+from tawthiq.archivers.archiver import Archiver
+from tawthiq.archivers.exchange import Exchange
+from tawthiq.archivers.reader import iter_records
+from tawthiq.archivers.recovery import complete_prefix, find_open_files, recover_file
+from tawthiq.archivers.writer import WarcWriter
 
 NAME = re.compile(r"^tawthiq-\d{17}-\d{5}-[^-]+\.warc\.gz$")
 

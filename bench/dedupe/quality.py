@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.dedupe import corpus
-from dedupe.matcher import Item, Matcher
-from dedupe.signature import analyse_image
+from tawthiq.dedupe.matcher import Item, Matcher
+from tawthiq.dedupe.signature import analyse_image
 
 
 @dataclass

@@ -71,13 +71,13 @@ def _naive(path: Path) -> int:
 
 
 def _ours_hash(path: Path) -> int:
-    from dedupe.signature import hash_only
+    from tawthiq.dedupe.signature import hash_only
 
     return hash_only(path)
 
 
 def _ours_full(path: Path) -> int:
-    from dedupe.signature import analyse_image
+    from tawthiq.dedupe.signature import analyse_image
 
     return len(analyse_image(path).signature.descriptors)
 
@@ -110,7 +110,7 @@ def hashing(count: int, size: tuple[int, int]) -> dict[str, float]:
 
 def radius_queries(n: int, queries: int = 500, radius: int = 10) -> dict[str, float]:
     """Random 64-bit signatures, each query a planted copy with 0-10 bits flipped."""
-    from dedupe.hamming import HammingIndex
+    from tawthiq.dedupe.hamming import HammingIndex
 
     rng = np.random.default_rng(1)
     keys = rng.integers(0, 2**63, n, dtype=np.int64).astype(np.uint64) * np.uint64(2) + \

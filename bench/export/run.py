@@ -23,11 +23,11 @@ from bench.common import ROOT, clean_env
 
 
 def build(home: Path, megabytes: int) -> int:
-    from archivers.archiver import Archiver
-    from archivers.exchange import Exchange
-    from archivers.revisits import DigestIndex
-    from archivers.writer import WarcWriter
-    from crawlers.models import Media, Post, WarcLocation
+    from tawthiq.archivers.archiver import Archiver
+    from tawthiq.archivers.exchange import Exchange
+    from tawthiq.archivers.revisits import DigestIndex
+    from tawthiq.archivers.writer import WarcWriter
+    from tawthiq.crawlers.models import Media, Post, WarcLocation
     from tawthiq.catalog import Catalog
 
     catalog = Catalog(f"sqlite:///{home / 'catalog.sqlite'}")

@@ -28,8 +28,8 @@ def pct(values: list[float], p: float) -> float:
 
 
 def build_tantivy(root: Path, corpus: list[dict]) -> tuple[float, int]:
-    from index.parallel import analysed
-    from index.tantivy_backend import TantivyBackend
+    from tawthiq.index.parallel import analysed
+    from tawthiq.index.tantivy_backend import TantivyBackend
 
     backend = TantivyBackend(root)
     started = time.perf_counter()
@@ -61,8 +61,8 @@ def like_words(query: str) -> list[str]:
 
 
 def time_tantivy(root: Path, qs: list[str]) -> tuple[list[float], list[int]]:
-    from index.search import search
-    from index.tantivy_backend import TantivyBackend
+    from tawthiq.index.search import search
+    from tawthiq.index.tantivy_backend import TantivyBackend
 
     backend = TantivyBackend(root, create=False)
     for q in qs[:20]:  # warm-up: page cache and searcher

@@ -12,9 +12,9 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from crawlers.language import detect_language
-from crawlers.models import Media, Post
-from crawlers.parsers.html_text import clean_text
+from tawthiq.crawlers.language import detect_language
+from tawthiq.crawlers.models import Media, Post
+from tawthiq.crawlers.parsers.html_text import clean_text
 
 
 class FeedParseError(ValueError):

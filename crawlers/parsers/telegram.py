@@ -16,9 +16,9 @@ from urllib.parse import urljoin
 
 from parsel import Selector
 
-from crawlers.language import detect_language
-from crawlers.parsers.html_text import clean_text
-from crawlers.models import LinkPreview, Media, Post
+from tawthiq.crawlers.language import detect_language
+from tawthiq.crawlers.parsers.html_text import clean_text
+from tawthiq.crawlers.models import LinkPreview, Media, Post
 
 _BG_URL = re.compile(r"background-image:\s*url\((['\"]?)(.*?)\1\)", re.I)
 

@@ -15,10 +15,10 @@ import scrapy
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawlers.models import Post, WarcLocation
-from crawlers.parsers.requisites import css_urls, html_requisites
-from crawlers.recorder import WARC_META, describe_error
-from crawlers.sink import CaptureSink, sink_for
+from tawthiq.crawlers.models import Post, WarcLocation
+from tawthiq.crawlers.parsers.requisites import css_urls, html_requisites
+from tawthiq.crawlers.recorder import WARC_META, describe_error
+from tawthiq.crawlers.sink import CaptureSink, sink_for
 
 ROLE = "tawthiq_role"  # page | feed | media | requisite
 REQUISITE_OF = "tawthiq_requisite_of"  # the page a requisite was fetched for (its budget)

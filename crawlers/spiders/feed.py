@@ -7,8 +7,8 @@ from typing import Any
 
 from scrapy.http import Response
 
-from crawlers.parsers.feed import FeedParseError, parse_feed
-from crawlers.spiders.base import ArchivingSpider
+from tawthiq.crawlers.parsers.feed import FeedParseError, parse_feed
+from tawthiq.crawlers.spiders.base import ArchivingSpider
 
 
 class FeedSpider(ArchivingSpider):

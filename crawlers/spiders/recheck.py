@@ -14,9 +14,9 @@ from typing import Any
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawlers.parsers.telegram import embed_post_state
-from crawlers.recorder import describe_error
-from crawlers.spiders.base import ArchivingSpider
+from tawthiq.crawlers.parsers.telegram import embed_post_state
+from tawthiq.crawlers.recorder import describe_error
+from tawthiq.crawlers.spiders.base import ArchivingSpider
 
 
 @dataclass

@@ -15,8 +15,8 @@ from urllib.parse import urlparse
 
 from scrapy.http import Response, TextResponse
 
-from crawlers.parsers.telegram import parse_channel_page
-from crawlers.spiders.base import ArchivingSpider
+from tawthiq.crawlers.parsers.telegram import parse_channel_page
+from tawthiq.crawlers.spiders.base import ArchivingSpider
 
 
 def post_number(post_id: str) -> int:

@@ -14,7 +14,7 @@ from urllib.parse import urldefrag, urljoin, urlparse
 from scrapy.http import HtmlResponse, Response
 from scrapy.linkextractors import LinkExtractor
 
-from crawlers.spiders.base import ArchivingSpider
+from tawthiq.crawlers.spiders.base import ArchivingSpider
 
 Scope = Literal["host", "prefix"]
 

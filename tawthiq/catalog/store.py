@@ -23,9 +23,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
-from archivers.exchange import DigestHit
-from archivers.reader import IndexedRecord, iter_records
-from archivers.writer import SealedFile, WrittenRecord
+from tawthiq.archivers.exchange import DigestHit
+from tawthiq.archivers.reader import IndexedRecord, iter_records
+from tawthiq.archivers.writer import SealedFile, WrittenRecord
 from tawthiq.catalog import migrate
 from tawthiq.catalog import schema as t
 

@@ -50,7 +50,7 @@ def _show_search(settings) -> None:  # type: ignore[no-untyped-def]
     """The captured posts are already searchable: one Arabic query, the way a researcher types it."""
     from rich.markup import escape
 
-    from index.search import search
+    from tawthiq.index.search import search
     from tawthiq.cli import marked_snippet
     from tawthiq.search_index import open_backend
 

@@ -16,11 +16,11 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
-from archivers.payload import PayloadError, read_payload
-from index.backend import IndexUnavailable
-from index.query import QuerySyntaxError
-from index.search import MAX_LIMIT, SORTS, SearchError, SearchResult
-from index.search import search as run_search
+from tawthiq.archivers.payload import PayloadError, read_payload
+from tawthiq.index.backend import IndexUnavailable
+from tawthiq.index.query import QuerySyntaxError
+from tawthiq.index.search import MAX_LIMIT, SORTS, SearchError, SearchResult
+from tawthiq.index.search import search as run_search
 from tawthiq import __version__
 from tawthiq.catalog import Catalog
 from tawthiq.posts import PostNotFound, post_detail, record_location
@@ -286,8 +286,8 @@ def _verify(bundle: UploadFile, tsa_certificate: str = "") -> dict[str, Any]:
     """Verify an upload; time-stamps are anchored to the TSAs of the tsa_certificate setting."""
     import os
 
-    from archivers.timestamps import TimestampError, load_trusted
-    from archivers.verify import verify_wacz, verify_warc
+    from tawthiq.archivers.timestamps import TimestampError, load_trusted
+    from tawthiq.archivers.verify import verify_wacz, verify_warc
 
     name = Path(bundle.filename or "upload").name
     if not name.endswith((".wacz", ".warc.gz", ".warc")):

@@ -1,0 +1,1 @@
+"""The shipped settings defaults (`defaults.toml`), installed as package data `tawthiq.config`."""
