@@ -21,9 +21,7 @@ from tawthiq.archivers.digests import file_sha256
 from tawthiq.crawlers import sink as sinks
 from tawthiq.crawlers.address_policy import allow_seed
 from tawthiq.crawlers.settings import scrapy_settings
-from tawthiq.crawlers.spiders.feed import FeedSpider
-from tawthiq.crawlers.spiders.telegram import TelegramSpider
-from tawthiq.crawlers.spiders.web import WebSpider
+from tawthiq.crawlers.platforms import FetchJob, Job, SpiderJob, platform
 from tawthiq.catalog import Catalog
 from tawthiq.session import CaptureSession, CaptureStats
 from tawthiq.search_index import catch_up
@@ -65,28 +63,19 @@ def recover(settings: Settings, catalog: Catalog) -> list[RecoveryResult]:
 
 
 def source_url(target: Target, settings: Settings) -> str:
-    if target.kind == "telegram":
-        return f"{settings.telegram_base_url.rstrip('/')}/s/{target.value}"
-    return target.value
+    return platform(target.kind).source_url(target.value, settings)
 
 
-def spider_for(target: Target, settings: Settings, session: CaptureSession) -> tuple[type, dict[str, Any]]:
-    common = {"fetch_media": settings.fetch_media, "video_domains": settings.video_domains,
-              "fetch_requisites": settings.fetch_requisites, "requisites_per_page": settings.requisites_per_page,
-              "requisite_max_size": settings.requisite_max_size}
-    if target.kind == "telegram":
-        complete_through, resume_before = session.catalog.watermark(target.label)
-        return TelegramSpider, {
-            **common, "channel": target.value, "base_url": settings.telegram_base_url,
-            "max_pages": settings.telegram_max_pages, "fetch_videos": settings.fetch_videos,
-            "since_id": complete_through, "resume_before": resume_before,
-            "known_ids": session.catalog.known_post_ids("telegram", target.value),
-        }
-    if target.kind == "feed":
-        return FeedSpider, {**common, "feed_url": target.value, "fetch_videos": settings.fetch_videos,
-                            "known_ids": session.catalog.known_post_ids("feed", target.value)}
-    return WebSpider, {**common, "seeds": [target.value], "depth_limit": settings.depth_limit,
-                       "page_limit": settings.page_limit, "fetch_videos": settings.fetch_videos}
+def spider_defaults(settings: Settings) -> dict[str, Any]:
+    """What every spider is told, whatever its platform: media, videos, requisites."""
+    return {"fetch_media": settings.fetch_media, "fetch_videos": settings.fetch_videos,
+            "video_domains": settings.video_domains, "fetch_requisites": settings.fetch_requisites,
+            "requisites_per_page": settings.requisites_per_page, "requisite_max_size": settings.requisite_max_size}
+
+
+def plan(targets: list[Target], settings: Settings, catalog: Catalog) -> list[Job]:
+    """Each target's crawls and fetches, as its platform plans them."""
+    return [job for target in targets for job in platform(target.kind).plan(target, settings, catalog)]
 
 
 def run_capture(
@@ -135,15 +124,15 @@ def run_capture(
         crawler = process.create_crawler(spider_cls)
         crawlers.append(crawler)
         process.crawl(crawler, **kwargs)
-    for target in targets:
-        if target.kind == "video":
-            allow_seed(urlsplit(target.value).hostname or "")  # a video seed's host is the archivist's choice
-            session.queue_video(target.value)
+    for job in plan(targets, settings, catalog):
+        if isinstance(job, FetchJob):
+            allow_seed(urlsplit(job.url).hostname or "")  # a fetched seed's host is the archivist's choice
+            session.queue_fetch(job)
             continue
-        spider_cls, kwargs = spider_for(target, settings, session)
-        crawler = process.create_crawler(spider_cls)
+        assert isinstance(job, SpiderJob)
+        crawler = process.create_crawler(job.spider)
         crawlers.append(crawler)
-        process.crawl(crawler, **kwargs)
+        process.crawl(crawler, **{**spider_defaults(settings), **job.kwargs})
     started = time.monotonic()
     status = "failed"
     message = None

@@ -23,6 +23,7 @@ from tawthiq import __version__
 from tawthiq.cli_options import ConfigFile, DataDir
 from tawthiq.settings import Settings, SettingsError, load_settings
 from tawthiq.specs import SpecError, parse_spec
+from tawthiq.specs import forms as spec_forms
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -42,6 +43,20 @@ def settings_or_exit(data_dir: Path | None, config: Path | None, **overrides: ob
         return load_settings(data_dir, config, **overrides)
     except SettingsError as exc:
         raise fail(str(exc)) from None
+
+
+def setting_assignments(pairs: list[str]) -> dict[str, str]:
+    """`--set NAME=VALUE` options as setting overrides (validated with the rest by load_settings)."""
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip().lower().replace("-", "_")
+        if not sep or not name:
+            raise SettingsError(f"--set {pair!r}: write NAME=VALUE, e.g. --set depth_limit=1")
+        if name not in Settings.model_fields or name in ("home", "token", "database_url", "redis_url"):
+            raise SettingsError(f"--set {pair!r}: no setting {name!r} can be set for a run")
+        out[name] = value
+    return out
 
 
 def human_bytes(n: int) -> str:
@@ -72,7 +87,7 @@ def _stats_table(stats, run_id: int, title: str) -> Table:  # type: ignore[no-un
 
 @app.command()
 def capture(
-    specs: Annotated[list[str], typer.Argument(help="telegram:NAME, t.me/s/NAME, feed:URL, video:URL or an http(s) URL")],
+    specs: Annotated[list[str], typer.Argument(help=spec_forms())],
     data_dir: DataDir = None,
     config: ConfigFile = None,
     collection: Annotated[Optional[str], typer.Option(help="collection name")] = None,
@@ -81,14 +96,17 @@ def capture(
     telegram_pages: Annotated[Optional[int], typer.Option(help="telegram: most history pages")] = None,
     source: Annotated[Optional[str], typer.Option(help="name of the source this run belongs to")] = None,
     keywords: Annotated[Optional[str], typer.Option(help="comma-separated: only matching posts are kept for search")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="NAME=VALUE",
+                                                      help="any setting for this run, e.g. mastodon_page_limit=2")] = None,
 ) -> None:
-    """Capture pages, feeds and Telegram channels into WARC files, with a live progress display."""
+    """Capture what each spec names (pages, feeds, channels, accounts, videos) into WARC files, with a
+    live progress display."""
     try:
         settings = load_settings(
             data_dir, config, collection=collection, depth_limit=depth, page_limit=page_limit,
-            telegram_max_pages=telegram_pages,
+            telegram_max_pages=telegram_pages, **setting_assignments(set_ or []),
         )
-        targets = [parse_spec(s, telegram_base_url=settings.telegram_base_url) for s in specs]
+        targets = [parse_spec(s, settings) for s in specs]
     except (SettingsError, SpecError) as exc:
         raise fail(str(exc)) from None
 
@@ -511,7 +529,7 @@ def recheck(
     settings = settings_or_exit(data_dir, config)
     source = source_for_target(_sources_or_exit(settings).sources, name_or_spec)
     try:
-        target = parse_spec(source.spec if source else name_or_spec, telegram_base_url=settings.telegram_base_url)
+        target = parse_spec(source.spec if source else name_or_spec, settings)
         crawls = recheck_crawls(settings, target)
     except (SpecError, NothingToCheck) as exc:
         raise fail(str(exc)) from None

@@ -25,6 +25,7 @@ from tawthiq.archivers.writer import SealedFile, WarcWriter
 from tawthiq.archivers.ytdlp import RecordedHTTP, VideoGone, VideoOptions, VideoResult, download
 from tawthiq.crawlers.address_policy import refused_url
 from tawthiq.crawlers.models import Post, WarcLocation
+from tawthiq.crawlers.platforms import FetchJob, option_models
 from tawthiq.crawlers.spiders.base import ROLE
 from tawthiq.crawlers.wire import WireCapture
 from tawthiq import __version__
@@ -73,9 +74,11 @@ def warcinfo_fields(settings: Settings, specs: list[str], run_id: int | None) ->
         "tawthiq-run": str(run_id) if run_id is not None else "",
         "tawthiq-worker": settings.worker_id or socket.gethostname(),
         "tawthiq-specs": " ".join(specs),
-        "tawthiq-limits": (f"max-response-size={settings.max_response_size}; depth={settings.depth_limit}; "
-                           f"pages={settings.page_limit}; telegram-pages={settings.telegram_max_pages}; "
-                           f"rotate-at={settings.warc_max_size}"),
+        "tawthiq-limits": "; ".join([f"max-response-size={settings.max_response_size}",
+                                     *(f"{name.replace('_', '-')}={getattr(settings, name)}"
+                                       for model in option_models() for name in model.model_fields
+                                       if name.endswith(("_limit", "_pages"))),
+                                     f"rotate-at={settings.warc_max_size}"]),
     }
 
 
@@ -233,6 +236,13 @@ class CaptureSession:
 
     def set_resume(self, source_key: str, before: str) -> None:
         self.catalog.set_resume(source_key, before)
+
+    # -- fetchers ------------------------------------------------------------------------------
+    def queue_fetch(self, job: FetchJob) -> None:
+        """A capture outside Scrapy that a platform planned; it runs after the crawl."""
+        if job.fetcher != "ytdlp":
+            raise ValueError(f"no fetcher {job.fetcher!r} (known: ytdlp)")
+        self.queue_video(job.url, post_url=job.post_url)
 
     # -- video ---------------------------------------------------------------------------------
     def queue_video(self, url: str, *, post_url: str | None = None) -> None:

@@ -1,7 +1,9 @@
 """Settings: `config/defaults.toml`, then a user file, then `TAWTHIQ_*` variables, then CLI options.
 
-The defaults file is the single place default values live (no second copy in code), so an
-archivist reads one file to know what a capture will do.
+The defaults file is the single place the shared defaults live (no second copy in code), so an
+archivist reads one file to know what a capture will do. A platform's own settings (a base URL,
+a page limit) live with their defaults in the platform's folder (its `Options`), and are set the
+same way: `telegram_max_pages = 5` in tawthiq.toml, or TAWTHIQ_TELEGRAM_MAX_PAGES.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from tawthiq.crawlers.platforms import option_models
+
 # config/ is the package data `tawthiq.config`: beside this file in a checkout (a link to the top-level
 # folder) and in an installed wheel alike, so the defaults are found however tawthiq was installed.
 CONFIG_DIR = Path(__file__).parent / "config"
@@ -30,13 +34,12 @@ class SettingsError(ValueError):
     """A settings file or variable is wrong; the message names which and why."""
 
 
-class Settings(BaseSettings):
+class Settings(*option_models(), BaseSettings):  # type: ignore[misc]  # the platforms' settings
     model_config = SettingsConfigDict(env_prefix="TAWTHIQ_", extra="forbid")
 
     home: Path = Field(default=DEFAULT_HOME, description="data directory")
     collection: str
     operator: str
-    telegram_base_url: str
     user_agent: str
     warc_prefix: str
     warc_max_size: int = Field(gt=0)
@@ -47,9 +50,6 @@ class Settings(BaseSettings):
     download_timeout: int = Field(gt=0)
     retry_times: int = Field(ge=0)
     obey_robots_txt: bool
-    depth_limit: int = Field(ge=0)
-    page_limit: int = Field(ge=0)
-    telegram_max_pages: int = Field(ge=0)
     fetch_media: bool
     fetch_videos: bool
     fetch_requisites: bool

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tawthiq.crawlers.parsers.feed import FeedParseError, parse_feed
+from tawthiq.crawlers.platforms.feed.parser import FeedParseError, parse_feed
 from tawthiq.demo.server import LocalServer, Resource
 from tests.conftest import SHARED_FORMATS, Demo, all_blocks, run_tawthiq
 

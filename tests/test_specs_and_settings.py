@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,8 @@ from tawthiq.specs import SpecError, parse_spec
     ("https://example.org/page?a=1", "web", "https://example.org/page?a=1"),
 ])
 def test_specs(spec: str, kind: str, value: str) -> None:
-    target = parse_spec(spec, telegram_base_url="http://127.0.0.1:8000")
+    mirror = SimpleNamespace(telegram_base_url="http://127.0.0.1:8000", telegram_max_pages=50)
+    target = parse_spec(spec, mirror)
     assert (target.kind, target.value) == (kind, value)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tawthiq.crawlers.parsers.telegram import parse_channel_page
+from tawthiq.crawlers.platforms.telegram.parser import parse_channel_page
 from tawthiq.demo import content
 from tawthiq.demo.content import DemoPhoto, DemoPost
 from tests.conftest import SHARED_FORMATS, Demo, all_blocks, run_tawthiq

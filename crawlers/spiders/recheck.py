@@ -6,43 +6,30 @@ verdict is reported to the sink, which writes it as a `check` metadata record.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from tawthiq.crawlers.parsers.telegram import embed_post_state
+from tawthiq.crawlers.platforms import PostToCheck, platform
+from tawthiq.crawlers.platforms.base import text_hash
 from tawthiq.crawlers.recorder import describe_error
 from tawthiq.crawlers.spiders.base import ArchivingSpider
 
-
-@dataclass
-class PostToCheck:
-    platform: str
-    post_id: str
-    url: str
-    text: str
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+__all__ = ["PostToCheck", "RecheckSpider", "text_hash"]
 
 
 class RecheckSpider(ArchivingSpider):
     name = "recheck"
 
-    def __init__(self, posts: list[PostToCheck], **kwargs: Any) -> None:
+    def __init__(self, posts: list[PostToCheck], settings: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.posts = posts
+        self.platform_settings = settings
 
-    @staticmethod
-    def check_url(post: PostToCheck) -> str:
-        if post.platform == "telegram":
-            return post.url.split("?")[0] + "?embed=1"
-        return post.url
+    def check_url(self, post: PostToCheck) -> str:
+        return platform(post.platform).check_url(post, self.platform_settings)
 
     async def start(self) -> Any:
         for post in self.posts:
@@ -54,17 +41,9 @@ class RecheckSpider(ArchivingSpider):
     def parse_check(self, response: Response) -> Iterator[Any]:
         post: PostToCheck = response.meta["check"]
         location = self.warc_location(response)
-        state, detail = "online", None
-        if response.status in (404, 410):
-            state, detail = "gone", f"HTTP {response.status}"
-        elif response.status >= 400:
-            state, detail = "error", f"HTTP {response.status}"
-        elif post.platform == "telegram" and isinstance(response, TextResponse):
-            state, text = embed_post_state(response.text)
-            if state == "gone":
-                detail = text
-            elif text_hash(text) != text_hash(post.text):
-                state, detail = "changed", "the post's text differs from the archived copy"
+        text = response.text if isinstance(response, TextResponse) else None
+        # Each platform knows what "gone" looks like (an embed's notice, an API's NotFound).
+        state, detail = platform(post.platform).check_state(post, response.status, response.body, text)
         self.sink.archive_check({
             "type": "check", "platform": post.platform, "post_id": post.post_id, "post_url": post.url,
             "check_url": response.url, "state": state, "http_status": response.status, "detail": detail,

@@ -23,7 +23,7 @@ def run_demo(data_dir: Path, port: int = 0) -> int:
         specs = [f"telegram:{channel.name}", f"feed:{base}/feed.xml", f"{base}/site/index.html",
                  f"video:{base}/site/witness-video.html"]
         console.print("$ tawthiq capture " + " ".join(specs), highlight=False)
-        targets = [parse_spec(s, telegram_base_url=base) for s in specs]
+        targets = [parse_spec(s, settings) for s in specs]
         # The demo website links to a page that was deleted: its 404 is archived as evidence.
         code = capture_with_display(settings, targets, expected_failures={f"{base}/site/missing.html"})
     console.print(f"archive in {data_dir}/warcs; list it with: .venv/bin/tawthiq warcs --data-dir {data_dir}")

@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
+from tawthiq.crawlers.platforms import all_platforms
 from tawthiq.archivers.payload import PayloadError, read_payload
 from tawthiq.index.backend import IndexUnavailable
 from tawthiq.index.query import QuerySyntaxError
@@ -146,7 +147,8 @@ def create_app(settings: Settings) -> FastAPI:
     def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         guard = services.guard
         context.update(request=request, read_only=guard.read_only, logged_in=guard.logged_in(request),
-                       csrf=guard.csrf() if guard.logged_in(request) else "", blur=settings.blur_media)
+                       csrf=guard.csrf() if guard.logged_in(request) else "", blur=settings.blur_media,
+                       spec_forms=[form for p in all_platforms() for form in p.forms])
         return templates.TemplateResponse(request, name, context, status_code=status)
 
     @app.exception_handler(HTTPException)

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 from scrapy.http import Response, TextResponse
 
-from tawthiq.crawlers.parsers.telegram import parse_channel_page
+from tawthiq.crawlers.platforms.telegram.parser import parse_channel_page
 from tawthiq.crawlers.spiders.base import ArchivingSpider
 
 

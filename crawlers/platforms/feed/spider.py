@@ -7,7 +7,7 @@ from typing import Any
 
 from scrapy.http import Response
 
-from tawthiq.crawlers.parsers.feed import FeedParseError, parse_feed
+from tawthiq.crawlers.platforms.feed.parser import FeedParseError, parse_feed
 from tawthiq.crawlers.spiders.base import ArchivingSpider
 
 
