@@ -29,6 +29,11 @@ _NETWORK_EXTENSIONS_OFF: dict[str, Any] = {
     "scrapy.extensions.memdebug.MemoryDebugger": None,
 }
 _ADDRESS_POLICY = "tawthiq.crawlers.address_policy.AddressPolicyMiddleware"
+# Between RetryMiddleware (550) and the decompression/redirect ones, so it sees a 429 before
+# Retry would resend it at once (crawlers/ratelimit.py).
+_RATE_LIMIT = "tawthiq.crawlers.ratelimit.RateLimitMiddleware"
+# Scrapy's retry codes without 429: a rate limit is answered by waiting, not by retrying at once.
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
 
 
 def scrapy_settings(
@@ -46,6 +51,8 @@ def scrapy_settings(
     log_file: str | None = None,
     record: bool = True,
     allow_private_targets: bool = False,
+    rate_limit_max_wait: float = 300.0,
+    rate_limit_tries: int = 5,
 ) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "TAWTHIQ_SINK": sink_key,
@@ -57,6 +64,9 @@ def scrapy_settings(
         "DOWNLOAD_DELAY": download_delay,
         "DOWNLOAD_TIMEOUT": download_timeout,
         "RETRY_TIMES": retry_times,
+        "RETRY_HTTP_CODES": RETRY_HTTP_CODES,
+        "TAWTHIQ_RATE_LIMIT_MAX_WAIT": rate_limit_max_wait,
+        "TAWTHIQ_RATE_LIMIT_TRIES": rate_limit_tries,
         "DOWNLOAD_MAXSIZE": MAX_DECODED_BYTES,
         "DEFAULT_REQUEST_HEADERS": {
             "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
@@ -72,7 +82,7 @@ def scrapy_settings(
         "EXTENSIONS": dict(_NETWORK_EXTENSIONS_OFF),
         # Private and loopback targets only for the seeds' hosts (crawlers/address_policy.py).
         "TAWTHIQ_ALLOW_PRIVATE_TARGETS": allow_private_targets,
-        "DOWNLOADER_MIDDLEWARES": {_ADDRESS_POLICY: 50},
+        "DOWNLOADER_MIDDLEWARES": {_ADDRESS_POLICY: 50, _RATE_LIMIT: 560},
         "DNS_RESOLVER": "tawthiq.crawlers.address_policy.GuardedResolver",
         "LOG_LEVEL": log_level,
         "LOG_FILE": log_file,

@@ -118,6 +118,7 @@ def run_capture(
         retry_times=settings.retry_times, obey_robots_txt=settings.obey_robots_txt,
         log_level=settings.log_level, log_file=str(log_file), record=record,
         allow_private_targets=settings.allow_private_targets,
+        rate_limit_max_wait=settings.rate_limit_max_wait, rate_limit_tries=settings.rate_limit_tries,
     ))
     crawlers = []
     for spider_cls, kwargs in crawls or []:

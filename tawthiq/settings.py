@@ -49,6 +49,8 @@ class Settings(*option_models(), BaseSettings):  # type: ignore[misc]  # the pla
     download_delay: float = Field(ge=0)
     download_timeout: int = Field(gt=0)
     retry_times: int = Field(ge=0)
+    rate_limit_max_wait: float = Field(ge=0)
+    rate_limit_tries: int = Field(ge=0)
     obey_robots_txt: bool
     fetch_media: bool
     fetch_videos: bool
