@@ -7,7 +7,7 @@ A platform answers five questions, and nothing outside its folder needs to know 
   - where is the source on the web (`source_url`)?
   - how is an archived post revisited, and what does "gone" look like (`check_url`, `check_state`)?
   - what settings does it read, with which defaults (`Options`)?
-Its real-format samples (`SAMPLES`) are parsed by the shared platform test, so a change of the
+Its samples (`SAMPLES`: responses in the real format) are parsed by the shared platform test, so a change of the
 platform's format shows up as a failing sample, as yt-dlp's `_TESTS` do for extractors.
 """
 
@@ -87,7 +87,8 @@ CheckState = Literal["online", "changed", "gone", "error"]
 
 @dataclass(frozen=True)
 class Sample:
-    """A saved real response and what the platform's parser must make of it.
+    """A response in the platform's real format (saved, or synthetic and written to follow saved
+    ones: names of real people do not belong in the repository) and what its parser must make of it.
 
     `file` lies in the platform folder's `samples/`; `format` says which real format and version it
     follows (and where it was saved from); `url` is where it was served; `count` is the number of
