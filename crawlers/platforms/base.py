@@ -7,8 +7,9 @@ A platform answers five questions, and nothing outside its folder needs to know 
   - where is the source on the web (`source_url`)?
   - how is an archived post revisited, and what does "gone" look like (`check_url`, `check_state`)?
   - what settings does it read, with which defaults (`Options`)?
-Its samples (`SAMPLES`: responses in the real format) are parsed by the shared platform test, so a change of the
-platform's format shows up as a failing sample, as yt-dlp's `_TESTS` do for extractors.
+Its samples (`SAMPLES`: responses in the real format) are parsed by the shared platform test, so
+a change of the platform's format shows up as a failing sample, as yt-dlp's `_TESTS` do for
+extractors.
 """
 
 from __future__ import annotations
