@@ -35,7 +35,8 @@ NOT_SOURCE = shutil.ignore_patterns(".git", ".venv*", "build", "dist", "*.egg-in
 
 def _pip(args: list[str], *, timeout: int = 240) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run([sys.executable, "-m", "pip", *args], check=False, capture_output=True, text=True,
+                          timeout=timeout, env=env)
 
 
 def _skip_if_offline(result: subprocess.CompletedProcess[str], what: str) -> None:
@@ -111,8 +112,8 @@ def test_the_wheel_installs_beside_pypi_dedupe_and_neither_shadows_the_other(whe
         "  'files': [str(f) for f in importlib.metadata.files('tawthiq')], 'prefix': sys.prefix}))\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    out = subprocess.run([str(python), "-I", "-c", probe], capture_output=True, text=True, timeout=60, cwd=tmp_path,
-                         env=env)
+    out = subprocess.run([str(python), "-I", "-c", probe], check=False, capture_output=True, text=True, timeout=60,
+                         cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
     found = json.loads(out.stdout)
     site = Path(found["tawthiq"]).parents[1]  # .../site-packages/tawthiq/__init__.py
