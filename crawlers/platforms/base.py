@@ -7,8 +7,9 @@ A platform answers five questions, and nothing outside its folder needs to know 
   - where is the source on the web (`source_url`)?
   - how is an archived post revisited, and what does "gone" look like (`check_url`, `check_state`)?
   - what settings does it read, with which defaults (`Options`)?
-Its real-format samples (`SAMPLES`) are parsed by the shared platform test, so a change of the
-platform's format shows up as a failing sample, as yt-dlp's `_TESTS` do for extractors.
+Its samples (`SAMPLES`: responses in the real format) are parsed by the shared platform test, so
+a change of the platform's format shows up as a failing sample, as yt-dlp's `_TESTS` do for
+extractors.
 """
 
 from __future__ import annotations
@@ -87,17 +88,62 @@ CheckState = Literal["online", "changed", "gone", "error"]
 
 @dataclass(frozen=True)
 class Sample:
-    """A saved real response and what the platform's parser must make of it.
+    """A response in the platform's real format (saved, or synthetic and written to follow saved
+    ones: names of real people do not belong in the repository) and what its parser must make of it.
 
     `file` lies in the platform folder's `samples/`; `format` says which real format and version it
-    follows (and where it was saved from); `url` is where it was served; `expect` maps post fields
-    to values for the first posts (a list, in order), `count` the number of posts."""
+    follows (and where it was saved from); `url` is where it was served; `count` is the number of
+    posts; `expect` describes the first posts, in order, one dict each, compared with the post's
+    JSON form (`model_dump(mode="json")`, so datetimes are ISO strings):
+      - `FIELD: value`: equal; a dict value matches the keys it names (`{"site_name": "X"}`), a
+        list value matches element by element and in length (`"media": [{"kind": "photo"}]`);
+      - `FIELD_contains: value`: a snippet of a text field, or one element of a list field.
+    A name that is no field of Post is itself a mismatch, so a typo cannot pass silently."""
 
     file: str
     format: str
     url: str
     count: int
     expect: list[dict[str, Any]] = field(default_factory=list)
+
+    def mismatches(self, posts: list[Post]) -> list[str]:
+        """What the parsed `posts` get wrong, one line each (empty: the sample holds)."""
+        problems = [] if len(posts) == self.count else [f"{len(posts)} posts, expected {self.count}"]
+        if len(self.expect) > len(posts):
+            problems.append(f"expectations for {len(self.expect)} posts, only {len(posts)} parsed")
+        for index, (expected, post) in enumerate(zip(self.expect, posts)):
+            actual = post.model_dump(mode="json")
+            for key, want in expected.items():
+                name, contains = (key[: -len("_contains")], True) if key.endswith("_contains") else (key, False)
+                where = f"post {index} ({actual.get('post_id')}) {key}"
+                if name not in actual:
+                    problems.append(f"{where}: Post has no field {name!r}")
+                elif contains:
+                    if not _contains(actual[name], want):
+                        problems.append(f"{where}: {want!r} not in {actual[name]!r}")
+                else:
+                    problems.extend(f"{where}{detail}" for detail in _differences(actual[name], want))
+        return problems
+
+
+def _contains(value: Any, part: Any) -> bool:
+    if isinstance(value, str):
+        return isinstance(part, str) and part in value
+    return isinstance(value, list) and part in value
+
+
+def _differences(actual: Any, want: Any, path: str = "") -> list[str]:
+    """Where `actual` departs from `want` (dicts: only the keys `want` names)."""
+    if isinstance(want, dict):
+        if not isinstance(actual, dict):
+            return [f"{path}: {actual!r}, expected an object like {want!r}"]
+        return [d for k, v in want.items()
+                for d in (_differences(actual[k], v, f"{path}.{k}") if k in actual else [f"{path}.{k}: missing"])]
+    if isinstance(want, list):
+        if not isinstance(actual, list) or len(actual) != len(want):
+            return [f"{path}: {actual!r}, expected {len(want)} items like {want!r}"]
+        return [d for i, (a, w) in enumerate(zip(actual, want)) for d in _differences(a, w, f"{path}[{i}]")]
+    return [] if actual == want else [f"{path}: {actual!r}, expected {want!r}"]
 
 
 class NoOptions(BaseModel):
@@ -111,6 +157,9 @@ class Platform:
     name: ClassVar[str]
     # How users write it, for help texts and errors: ("mastodon:@USER@INSTANCE", ...).
     forms: ClassVar[tuple[str, ...]]
+    # Concrete specs, at least one per form ("mastodon:@someone@example.social"): the shared
+    # platform test checks that each is claimed by this platform and that its label reads back.
+    EXAMPLES: ClassVar[tuple[str, ...]] = ()
     # Settings the platform reads (flat names prefixed with the platform's name, so they read as
     # `TAWTHIQ_MASTODON_PAGE_LIMIT` or `mastodon_page_limit = 5` in tawthiq.toml), with defaults.
     Options: ClassVar[type[BaseModel]] = NoOptions

@@ -15,10 +15,24 @@ from tawthiq.crawlers.platforms.base import CatalogView, Job, Platform, Sample, 
 class Feed(Platform):
     name = "feed"
     forms = ("feed:URL",)
+    EXAMPLES = ("feed:https://news.example.org/feed.rss",)
     SAMPLES = (
-        Sample(file="feed.rss", format="RSS 2.0 with media:content (Media RSS 1.5.1), as news sites serve it; "
-               "see shared/formats/rss", url="https://news.example.org/feed.rss", count=2, expect=[
-                   {"post_id": "https://news.example.org/2024/05/sample-1", "language": "en"},
+        Sample(file="feed.rss", format="RSS 2.0 with Media RSS 1.5.1 (media:content, media:thumbnail) and Dublin Core, "
+               "as news sites serve it, synthetic; follows shared/formats/rss/rssparser_guardian.rss",
+               url="https://news.example.org/feed.rss", count=3, expect=[
+                   {"post_id": "https://news.example.org/2024/05/sample-1", "url": "https://news.example.org/2024/05/sample-1",
+                    "author": "Lina Haddad in Mithal City", "published": "2024-05-03T11:00:00Z", "language": "en",
+                    "text_contains": "Water station in the eastern district out of service",
+                    "media": [{"kind": "image", "width": 140}, {"kind": "image", "width": 460}]},
+                   {"post_id": "example-news-ar-2024-05-0002", "url": "https://news.example.org/ar/2024/05/sample-2",
+                    "author": "Omar Nasser", "language": "ar", "text_contains": "الدفاع المدني يخمد حريقاً",
+                    "media": [{"kind": "video", "mime": "video/mp4",
+                               "url": "https://video.news.example.org/2024/05/warehouse-fire.mp4"},
+                              {"kind": "thumbnail",
+                               "url": "https://images.news.example.org/2024/05/warehouse-fire-thumb.jpg"}]},
+                   {"post_id": "https://news.example.org/2024/05/sample-3", "language": "en",
+                    "media": [{"kind": "enclosure", "mime": "audio/mpeg"}],
+                    "links_contains": "https://audio.news.example.org/2024/05/mithal-day.mp3"},
                ]),
     )
 

@@ -49,12 +49,31 @@ class Telegram(Platform):
     name = "telegram"
     forms = ("telegram:NAME", "t.me/s/NAME")
     Options = TelegramOptions
+    EXAMPLES = ("telegram:some_channel", "t.me/s/some_channel")
     SAMPLES = (
-        Sample(file="channel.html", format="t.me/s/ channel web preview (tgme_widget_message markup, "
-               "as served in 2024-2025; see shared/formats/telegram)", url="https://t.me/s/tawthiq_sample",
-               count=3, expect=[
-                   {"post_id": "tawthiq_sample/101", "author": "Sample channel", "language": "ar"},
-                   {"post_id": "tawthiq_sample/102", "language": "en"},
+        Sample(file="channel.html", format="t.me/s/ channel web preview, tgme_widget_message markup (widget-frame.css?64 "
+               "era, 2023-2025), synthetic; follows shared/formats/telegram/any2feed_*.html",
+               url="https://t.me/s/tawthiq_sample", count=5, expect=[
+                   {"post_id": "tawthiq_sample/101", "url": "https://t.me/tawthiq_sample/101",
+                    "author": "Sample Witness Desk", "published": "2024-05-03T08:12:40Z", "views": "2.3K",
+                    "language": "ar", "text_contains": "قصف مدفعي على الحي الشرقي",
+                    "media": [{"kind": "photo", "page_url": "https://t.me/tawthiq_sample/101",
+                               "url": "https://cdn4.telegram-cdn.org/file/sample-photo-101-smoke-over-market.jpg"}]},
+                   {"post_id": "tawthiq_sample/102", "language": "en", "forwarded_from": "Sample Relay",
+                    "forwarded_from_url": "https://t.me/sample_relay/77", "text_contains": "water station", "media": []},
+                   {"post_id": "tawthiq_sample/103", "language": "en",
+                    "links": ["https://news.example.org/2024/05/sample-1"],
+                    "link_preview": {"url": "https://news.example.org/2024/05/sample-1", "site_name": "Example News",
+                                     "title": "Water station in the eastern district out of service after shelling",
+                                     "image_url": "https://cdn4.telegram-cdn.org/file/sample-preview-103-water-station.jpg"}},
+                   {"post_id": "tawthiq_sample/104", "language": "ar", "edited": True, "text_contains": "الدفاع المدني",
+                    "media": [{"kind": "video", "duration": "0:42",
+                               "url": "https://cdn4.telegram-cdn.org/file/sample-video-104.mp4?token=c2FtcGxlLXRva2VuLTEwNA",
+                               "thumbnail_url": "https://cdn4.telegram-cdn.org/file/sample-video-104-thumb.jpg"}]},
+                   {"post_id": "tawthiq_sample/105", "language": "ar", "author_signature": "Samira K.",
+                    "reply_to_url": "https://t.me/tawthiq_sample/101",
+                    "media": [{"kind": "photo", "page_url": "https://t.me/tawthiq_sample/105?single"},
+                              {"kind": "photo", "page_url": "https://t.me/tawthiq_sample/106?single"}]},
                ]),
     )
 

@@ -12,6 +12,7 @@ class Video(Platform):
     name = "video"
     forms = ("video:URL",)
     has_posts = False
+    EXAMPLES = ("video:https://video.example.org/watch?v=sample1",)
 
     def claim(self, spec: str, settings: Any) -> str | None:
         rest = prefixed(spec, "video")

@@ -23,6 +23,7 @@ class WebOptions(BaseModel):
 class Web(Platform):
     name = "web"
     forms = ("an http(s) URL",)
+    EXAMPLES = ("https://example.org/page",)
     Options = WebOptions
     has_posts = False
 
