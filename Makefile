@@ -1,5 +1,5 @@
-# tawthiq lives in its own virtualenv (.venv): `dedupe` and `index` are also names of
-# unrelated PyPI packages, so never install it into a shared environment.
+# tawthiq lives in its own virtualenv (.venv). It installs one top-level name, `tawthiq` (the rooms
+# are tawthiq.crawlers, tawthiq.dedupe, ...), so it may also share an environment (tests/test_packaging.py).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
