@@ -83,6 +83,7 @@ class FakeAppView:
     blocked: set[str] = field(default_factory=set)
     rate_limit_next: set[str] = field(default_factory=set)  # XRPC methods whose next call gets a 429
     rate_limited: list[float] = field(default_factory=list)  # when each 429 was sent
+    calls: list[tuple[float, str]] = field(default_factory=list)  # (time.monotonic(), XRPC method) of each call
 
     def __post_init__(self) -> None:
         self.cdn = self.cdn or self.server.base_url
@@ -182,6 +183,7 @@ class FakeAppView:
         if not incoming.path.startswith("/xrpc/"):
             return None
         method = incoming.path.removeprefix("/xrpc/")
+        self.calls.append((time.monotonic(), method))
         if method in self.rate_limit_next:
             self.rate_limit_next.discard(method)
             self.rate_limited.append(time.monotonic())
