@@ -1,0 +1,325 @@
+"""Bluesky AppView JSON (`app.bsky.*` XRPC views) into tawthiq posts.
+
+Pure functions over the decoded JSON, so the spider, the samples and the tests parse alike.
+Shapes follow the `app.bsky.feed.defs` and `app.bsky.embed.*` lexicons as the public AppView
+serves them in 2024-2025 (video embeds, `aspectRatio`, `reasonRepost.uri`); the 2023 shapes of
+the saved samples (no video, no aspectRatio, `ms::cid` cursors) parse too.
+
+Facts the Post model has no field for are kept, not dropped: the record's CID, the quoted post,
+moderation labels and image alt texts go into `html` (an `<article>` with data attributes and a
+`<blockquote>` for a quote); the quoted post's URL is in `links`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from tawthiq.crawlers.models import LinkPreview, Media, Post
+
+WEB = "https://bsky.app"
+REPOST = "app.bsky.feed.defs#reasonRepost"
+PIN = "app.bsky.feed.defs#reasonPin"
+THREAD_POST = "app.bsky.feed.defs#threadViewPost"
+NOT_FOUND = "app.bsky.feed.defs#notFoundPost"
+BLOCKED = "app.bsky.feed.defs#blockedPost"
+
+
+def rkey(uri: str) -> str:
+    """The record key: the last part of an at:// URI."""
+    return uri.rstrip("/").rsplit("/", 1)[-1]
+
+
+def repo(uri: str) -> str:
+    """The DID (or handle) an at:// URI's record lives in."""
+    return uri.removeprefix("at://").split("/", 1)[0]
+
+
+def post_url(uri: str, handle: str | None = None) -> str:
+    """Where bsky.app shows a post: by its author's handle when known, else by the DID (which
+    bsky.app accepts as well, and which outlives a change of handle)."""
+    return f"{WEB}/profile/{handle or repo(uri)}/post/{rkey(uri)}"
+
+
+def profile_url(actor: str) -> str:
+    return f"{WEB}/profile/{actor}"
+
+
+def post_uri(actor: str, key: str) -> str:
+    return f"at://{actor}/app.bsky.feed.post/{key}"
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)  # Python 3.11+ reads a trailing Z
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
+
+
+def _name(author: dict[str, Any]) -> str | None:
+    return (author.get("displayName") or "").strip() or author.get("handle") or author.get("did")
+
+
+def _mime(url: str) -> str | None:
+    """The CDN names the format after `@` (`.../bafk...@jpeg`)."""
+    tail = url.rsplit("@", 1)[-1].lower() if "@" in url.rsplit("/", 1)[-1] else ""
+    return {"jpeg": "image/jpeg", "jpg": "image/jpeg", "png": "image/png", "webp": "image/webp",
+            "gif": "image/gif"}.get(tail)
+
+
+def _ratio(view: dict[str, Any]) -> tuple[int | None, int | None]:
+    ratio = view.get("aspectRatio") or {}
+    width, height = ratio.get("width"), ratio.get("height")
+    return (width if isinstance(width, int) else None, height if isinstance(height, int) else None)
+
+
+# -- rich text -------------------------------------------------------------------------------
+
+def facet_target(feature: dict[str, Any]) -> str | None:
+    """Where a facet feature points: a link's URI, a mention's profile, a tag's search page."""
+    kind = feature.get("$type", "")
+    if kind.endswith("#link") and feature.get("uri"):
+        return str(feature["uri"])
+    if kind.endswith("#mention") and feature.get("did"):
+        return profile_url(str(feature["did"]))
+    if kind.endswith("#tag") and feature.get("tag"):
+        return f"{WEB}/hashtag/{feature['tag']}"
+    return None
+
+
+def render_text(text: str, facets: list[dict[str, Any]] | None) -> tuple[str, list[str]]:
+    """The text as HTML with its facets as links, and the facets' targets.
+
+    Facet ranges count UTF-8 bytes, not characters (Arabic letters are two bytes each); a range
+    that overlaps another or falls outside the text is skipped, its target still listed."""
+    data = text.encode("utf-8")
+    spans: list[tuple[int, int, str]] = []
+    links: list[str] = []
+    for facet in facets or []:
+        index = facet.get("index") or {}
+        start, end = index.get("byteStart"), index.get("byteEnd")
+        targets = [t for t in (facet_target(f) for f in facet.get("features") or []) if t]
+        links.extend(targets)
+        if targets and isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(data):
+            spans.append((start, end, targets[0]))
+    out: list[str] = []
+    pos = 0
+    for start, end, target in sorted(spans):
+        if start < pos:
+            continue
+        out.append(escape(data[pos:start].decode("utf-8", "replace")))
+        out.append(f'<a href="{escape(target)}">{escape(data[start:end].decode("utf-8", "replace"))}</a>')
+        pos = end
+    out.append(escape(data[pos:].decode("utf-8", "replace")))
+    return "".join(out).replace("\n", "<br>\n"), list(dict.fromkeys(links))
+
+
+# -- embeds ----------------------------------------------------------------------------------
+
+@dataclass
+class Embedded:
+    media: list[Media] = field(default_factory=list)
+    preview: LinkPreview | None = None
+    quote_url: str | None = None
+    quote_html: str | None = None
+
+
+def _images(view: dict[str, Any]) -> list[Media]:
+    out = []
+    for image in view.get("images") or []:
+        full = image.get("fullsize") or image.get("thumb")
+        if not full:
+            continue
+        width, height = _ratio(image)
+        out.append(Media(kind="photo", url=full, mime=_mime(full), title=image.get("alt") or None,
+                         width=width, height=height))
+    return out
+
+
+def _video(view: dict[str, Any]) -> Media | None:
+    if not view.get("playlist"):
+        return None
+    width, height = _ratio(view)
+    return Media(kind="video", url=view["playlist"], mime="application/vnd.apple.mpegurl",
+                 title=view.get("alt") or None, width=width, height=height,
+                 thumbnail_url=view.get("thumbnail") or None)
+
+
+def _external(view: dict[str, Any]) -> LinkPreview | None:
+    card = view.get("external") or {}
+    if not card.get("uri"):
+        return None
+    from urllib.parse import urlparse
+
+    return LinkPreview(url=card["uri"], site_name=urlparse(card["uri"]).hostname, title=card.get("title") or None,
+                       description=card.get("description") or None, image_url=card.get("thumb") or None)
+
+
+def _quote(record: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The quoted record's URL and a blockquote saying what it showed (or why it did not)."""
+    kind = record.get("$type", "")
+    uri = record.get("uri")
+    if not uri:
+        return None, None
+    if kind.endswith("#viewRecord"):
+        author = record.get("author") or {}
+        url = post_url(uri, author.get("handle"))
+        body, _ = render_text((record.get("value") or {}).get("text") or "", (record.get("value") or {}).get("facets"))
+        who = escape(f"{_name(author) or ''} @{author.get('handle') or repo(uri)}")
+        return url, (f'<blockquote cite="{escape(url)}" data-uri="{escape(uri)}" data-cid="{escape(record.get("cid") or "")}">'
+                     f"<p>{who}</p><p>{body}</p></blockquote>")
+    if "app.bsky.feed.post" in uri:
+        state = kind.rsplit("#", 1)[-1] or "unavailable"  # viewNotFound, viewBlocked, viewDetached
+        url = post_url(uri)
+        return url, f'<blockquote cite="{escape(url)}" data-uri="{escape(uri)}" data-state="{escape(state)}"></blockquote>'
+    return uri, None  # a feed generator, list or starter pack
+
+
+def parse_embed(view: dict[str, Any] | None) -> Embedded:
+    """Photos (full size), a video's HLS playlist, a link card, a quoted post."""
+    found = Embedded()
+    if not view:
+        return found
+    kind = view.get("$type", "")
+    if kind.startswith("app.bsky.embed.recordWithMedia"):
+        inner = parse_embed(view.get("media"))
+        # `record` is a record#view, whose `$type` the AppView leaves out here
+        quote_url, quote_html = _quote((view.get("record") or {}).get("record") or {})
+        return Embedded(inner.media, inner.preview, quote_url, quote_html)
+    if kind.startswith("app.bsky.embed.images"):
+        found.media = _images(view)
+    elif kind.startswith("app.bsky.embed.video"):
+        video = _video(view)
+        found.media = [video] if video else []
+    elif kind.startswith("app.bsky.embed.external"):
+        found.preview = _external(view)
+    elif kind.startswith("app.bsky.embed.record"):
+        found.quote_url, found.quote_html = _quote(view.get("record") or {})
+    return found
+
+
+# -- posts -----------------------------------------------------------------------------------
+
+def parse_post_view(view: dict[str, Any], *, source: str, reason: dict[str, Any] | None = None,
+                    parent: dict[str, Any] | None = None) -> Post | None:
+    """One `app.bsky.feed.defs#postView` (with the feed item's `reason` and `reply.parent`).
+
+    A repost is its own post: the reposter is the author, the reposted post is `forwarded_from`,
+    its id is the repost record's at:// URI (`reason.uri`, served since late 2024) or, in older
+    answers, the reposted post's URI with `#repost-by-DID`."""
+    uri, record = view.get("uri"), view.get("record") or {}
+    if not uri or not isinstance(record, dict):
+        return None
+    author = view.get("author") or {}
+    url = post_url(uri, author.get("handle"))
+    html, links = render_text(record.get("text") or "", record.get("facets"))
+    embedded = parse_embed(view.get("embed"))
+    if embedded.quote_url:
+        links.append(embedded.quote_url)
+    if embedded.preview:
+        links.append(embedded.preview.url)
+    reply_to = None
+    reply = record.get("reply") or {}
+    parent_ref = (reply.get("parent") or {}).get("uri")
+    if parent_ref:
+        parent_handle = ((parent or {}).get("author") or {}).get("handle") if (parent or {}).get("uri") == parent_ref else None
+        reply_to = post_url(parent_ref, parent_handle)
+    langs = record.get("langs") or []
+    labels = [lab.get("val") for lab in view.get("labels") or [] if lab.get("val")]
+    attrs = {"data-uri": uri, "data-cid": view.get("cid") or "", "data-author-did": author.get("did") or "",
+             "data-author-handle": author.get("handle") or ""}
+    if labels:
+        attrs["data-labels"] = " ".join(labels)
+    published = _time(record.get("createdAt")) or _time(view.get("indexedAt"))
+    post_id, post_author = uri, _name(author)
+    forwarded_from = forwarded_url = None
+    if reason and reason.get("$type") == REPOST:
+        by = reason.get("by") or {}
+        post_id = reason.get("uri") or f"{uri}#repost-by-{by.get('did') or by.get('handle')}"
+        post_author, forwarded_from, forwarded_url = _name(by), _name(author), url
+        published = _time(reason.get("indexedAt")) or published
+        attrs["data-repost-by"] = by.get("did") or by.get("handle") or ""
+        if reason.get("cid"):
+            attrs["data-repost-cid"] = reason["cid"]
+    head = " ".join(f'{k}="{escape(str(v))}"' for k, v in attrs.items())
+    body = f"<article {head}><p>{html}</p>{embedded.quote_html or ''}</article>"
+    return Post(
+        platform="bluesky", source=source, post_id=post_id, url=url, author=post_author, published=published,
+        text=record.get("text") or "", html=body, language=langs[0] if langs else None,
+        forwarded_from=forwarded_from, forwarded_from_url=forwarded_url, reply_to_url=reply_to,
+        media=embedded.media, links=list(dict.fromkeys(links)), link_preview=embedded.preview,
+    )
+
+
+@dataclass
+class FeedPage:
+    posts: list[Post]
+    cursor: str | None
+
+
+def parse_author_feed(body: dict[str, Any], *, source: str) -> FeedPage:
+    """An `app.bsky.feed.getAuthorFeed` answer, newest first; pinned items are left out (the
+    walk asks for none, and a pin would break the newest-first order the watermark needs)."""
+    posts = []
+    for item in body.get("feed") or []:
+        reason = item.get("reason")
+        if reason and reason.get("$type") == PIN:
+            continue
+        parent = (item.get("reply") or {}).get("parent")
+        post = parse_post_view(item.get("post") or {}, source=source, reason=reason, parent=parent)
+        if post is not None:
+            posts.append(post)
+    cursor = body.get("cursor")
+    return FeedPage(posts, cursor if isinstance(cursor, str) and cursor else None)
+
+
+def parse_thread(body: dict[str, Any], *, source: str) -> list[Post]:
+    """Every post a `getPostThread` answer shows: the post, its parents, its replies."""
+    posts: list[Post] = []
+
+    def walk(node: dict[str, Any] | None, up: bool, down: bool) -> None:
+        if not node or node.get("$type", THREAD_POST) != THREAD_POST or not node.get("post"):
+            return
+        parent = node.get("parent")
+        post = parse_post_view(node["post"], source=source,
+                               parent=parent.get("post") if isinstance(parent, dict) else None)
+        if post is not None:
+            posts.append(post)
+        if up:
+            walk(parent, True, False)
+        if down:
+            for reply in node.get("replies") or []:
+                walk(reply, False, True)
+
+    walk(body.get("thread"), True, True)
+    return posts
+
+
+def thread_state(body: dict[str, Any]) -> tuple[str, str | None]:
+    """("gone", why) when the thread's root says the post is not there, else ("online", text)."""
+    thread = body.get("thread") or {}
+    kind = thread.get("$type", "")
+    if kind == NOT_FOUND:
+        return "gone", "notFoundPost: the post was deleted"
+    if kind == BLOCKED:
+        return "gone", "blockedPost: the author blocks the viewer, or is blocked"
+    record = (thread.get("post") or {}).get("record") or {}
+    return "online", record.get("text") or ""
+
+
+def xrpc_error(body: bytes) -> str:
+    """`Error: message` from an XRPC error body (`{"error": ..., "message": ...}`), else ''."""
+    import json
+
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return ""
+    if not isinstance(doc, dict):
+        return ""
+    return ": ".join(str(doc[k]) for k in ("error", "message") if doc.get(k))
