@@ -202,3 +202,21 @@ def test_a_long_history_is_walked_across_runs_from_where_the_last_one_stopped(de
     assert pages == [f"/s/{name}", f"/s/{name}?before=106"]  # caught up, then jumped to where it stopped
     posts = _posts(data_dir)
     assert len(posts) == 25 and all(p["captures"] == 1 for p in posts.values())
+
+
+def test_more_new_posts_than_one_run_reads_leave_no_gap(demo: Demo, data_dir: Path) -> None:
+    """Run 1 stops at the page limit; more posts arrive than run 2's limit reads; run 3 must still
+    fetch the posts between run 2's stop and run 1's newest, not jump over them to run 1's stop."""
+    name = demo.channel.name
+    first = run_tawthiq(["capture", f"telegram:{name}", "--telegram-pages", "1"], data_dir=data_dir, env=demo.env)
+    assert first.code == 0 and len(_posts(data_dir)) == 10  # 116-125
+    for pid in range(126, 141):
+        demo.channel.posts.append(DemoPost(id=pid, html=f"نشرة رقم {pid}", datetime=f"2026-10-06T{pid - 120:02d}:00:00+00:00",
+                                           time="09:00", views="3"))
+    second = run_tawthiq(["capture", f"telegram:{name}", "--telegram-pages", "1"], data_dir=data_dir, env=demo.env)
+    assert second.code == 0 and len(_posts(data_dir)) == 20  # 131-140; 126-130 not read yet
+    third = run_tawthiq(["capture", f"telegram:{name}"], data_dir=data_dir, env=demo.env)
+    assert third.code == 0, third.out + third.err
+    posts = _posts(data_dir)
+    assert sorted(int(k.rsplit("/", 1)[1]) for k in posts) == list(range(101, 141))
+    assert all(p["captures"] == 1 for p in posts.values())

@@ -105,8 +105,11 @@ class TelegramSpider(ArchivingSpider):
             before, self.resume_before = self.resume_before, None  # skip what is archived already
         if self.max_pages and self.pages >= self.max_pages:
             self.logger.info("page limit %s reached for %s", self.max_pages, self.channel)
-            if self.resume_before is None or before < self.resume_before:
-                self.sink.set_resume(f"telegram:{self.channel}", str(before))
+            # Always the point this walk reached, even above an older one: when more posts arrived
+            # since the last run than one run reads, the older point lies below a range nobody has
+            # read yet, and jumping to it would leave that range out for good. From here the next
+            # runs read down through what is archived (skipping its posts) to the older range.
+            self.sink.set_resume(f"telegram:{self.channel}", str(before))
             return
         yield self.archived_request(
             f"{self.base_url}/s/{self.channel}?before={before}", self.parse_page, role="page",
