@@ -53,6 +53,15 @@ class UrllibFetcher:
                                  post_url=job.post_url)
 
 
+@pytest.fixture(autouse=True)
+def own_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process captures read TAWTHIQ_* variables; the CLI runner drops them, so do these tests."""
+    import os
+
+    for name in [n for n in os.environ if n.startswith("TAWTHIQ_")]:
+        monkeypatch.delenv(name)
+
+
 @pytest.fixture
 def registered() -> Iterator[UrllibFetcher]:
     fetcher = UrllibFetcher()
@@ -62,11 +71,10 @@ def registered() -> Iterator[UrllibFetcher]:
 
 
 def test_a_registered_fetcher_is_dispatched_and_its_record_archived(
-        registered: UrllibFetcher, server: LocalServer, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("TAWTHIQ_HOME", raising=False)
+        registered: UrllibFetcher, server: LocalServer, data_dir: Path) -> None:
     server.routes["/evidence.bin"] = Resource(BODY, content_type="application/octet-stream")
     url = server.url("/evidence.bin")
-    settings = load_settings(home=data_dir, dedupe=False, allow_private_targets=True)
+    settings = load_settings(home=data_dir, allow_private_targets=True)
 
     summary = run_capture(settings, [], fetches=[FetchJob("test-urllib", url, post_url="https://example.org/p/1")])
 
@@ -84,11 +92,10 @@ def test_a_registered_fetcher_is_dispatched_and_its_record_archived(
 
 
 def test_a_stopped_capture_records_each_queued_fetch_as_not_captured(
-        registered: UrllibFetcher, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        registered: UrllibFetcher, data_dir: Path) -> None:
     from tawthiq.catalog import Catalog
     from tawthiq.session import CaptureSession
 
-    monkeypatch.delenv("TAWTHIQ_HOME", raising=False)
     settings = load_settings(home=data_dir, dedupe=False)
     settings.warcs_dir.mkdir(parents=True)
     catalog = Catalog(settings.catalog_url)
@@ -109,5 +116,16 @@ def test_a_stopped_capture_records_each_queued_fetch_as_not_captured(
 
 
 def test_a_job_for_no_registered_fetcher_is_refused_by_name(data_dir: Path) -> None:
-    with pytest.raises(KeyError, match="no fetcher 'nope' \\(known: ytdlp"):
-        fetchers.fetcher("nope")
+    from tawthiq.catalog import Catalog
+    from tawthiq.session import CaptureSession
+
+    settings = load_settings(home=data_dir, dedupe=False)
+    settings.warcs_dir.mkdir(parents=True)
+    catalog = Catalog(settings.catalog_url)
+    session = CaptureSession(settings, catalog, ["test"], None)
+    try:
+        with pytest.raises(ValueError, match="no fetcher 'nope' \\(known: ytdlp"):
+            session.queue_fetch(FetchJob("nope", "https://example.org/"))
+    finally:
+        session.close()
+        catalog.close()

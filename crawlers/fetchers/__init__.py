@@ -34,7 +34,7 @@ def fetcher(name: str) -> Fetcher:
     for candidate in all_fetchers():
         if candidate.name == name:
             return candidate
-    raise KeyError(f"no fetcher {name!r} (known: {', '.join(f.name for f in all_fetchers())})")
+    raise ValueError(f"no fetcher {name!r} (known: {', '.join(f.name for f in all_fetchers())})")
 
 
 def register(extra: Fetcher) -> None:
