@@ -154,8 +154,8 @@ class CaptureSession:
         if truncated:
             self.stats.truncated += 1
             self.failure(capture.url, f"response stored truncated ({truncated}) at "
-                          f"{len(archived.message.body)} body bytes", kind="truncated",
-                          refers_to=archived.response.pending.record_id, count=False)
+                         f"{len(archived.message.body)} body bytes", kind="truncated",
+                         refers_to=archived.response.pending.record_id, count=False)
         self.stats.bytes_written = self.current_bytes()
         return WarcLocation(file=archived.response.filename, offset=archived.response.offset,
                             length=archived.response.length, record_id=archived.response.pending.record_id)
@@ -197,7 +197,7 @@ class CaptureSession:
         records = unparsed_records(exchange)
         self.archiver.writer.write(records)
         self.failure(exchange.uri, f"response is not valid HTTP ({reason}); raw bytes kept",
-                      kind="unparseable", refers_to=records[0].record_id)
+                     kind="unparseable", refers_to=records[0].record_id)
 
     def attempt_failed(self, request: Request, error: str, capture: WireCapture | None) -> None:
         refers_to = None
@@ -207,7 +207,7 @@ class CaptureSession:
             refers_to = location.record_id if location else None
         attempt = int(request.meta.get("retry_times", 0)) + 1
         self.failure(request.url, error, kind="attempt", refers_to=refers_to, count=False,
-                      extra={"attempt": attempt})
+                     extra={"attempt": attempt})
 
     def fetch_failed(self, url: str, error: str, *, role: str) -> None:
         # A requisite (a font, an icon) that failed is recorded but does not make the capture fail.

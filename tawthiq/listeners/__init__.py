@@ -12,24 +12,19 @@ Two kinds of call, in the order a record's life has them:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from tawthiq.catalog import Catalog
 from tawthiq.listeners.base import Listener, Report
+from tawthiq.listeners.keyword_filter import KeywordFilter
+from tawthiq.listeners.near_duplicates import NearDuplicateSigning
+from tawthiq.listeners.timestamps import TimeStamping
+from tawthiq.settings import Settings
 
-if TYPE_CHECKING:
-    from tawthiq.catalog import Catalog
-    from tawthiq.settings import Settings
-
-__all__ = ["Listener", "Report", "session_listeners"]
+__all__ = ["KeywordFilter", "Listener", "NearDuplicateSigning", "Report", "TimeStamping", "session_listeners"]
 
 
 def session_listeners(settings: Settings, catalog: Catalog, keywords: list[str], report: Report,
                       ) -> list[Listener]:
     """The listeners a capture with these settings (and `--keyword`s) needs, in calling order."""
-    from tawthiq.listeners.keyword_filter import KeywordFilter
-    from tawthiq.listeners.near_duplicates import NearDuplicateSigning
-    from tawthiq.listeners.timestamps import TimeStamping
-
     listeners: list[Listener] = []
     if keywords:
         listeners.append(KeywordFilter(keywords))
