@@ -137,3 +137,27 @@ def store_file(writer: WarcWriter, digests: DigestIndex, path: Path, uri: str, *
         (written,) = writer.write([pending])
     digests.add(digest, DigestHit(pending.record_id, uri, pending.date))
     return StoredMedia(written, facts, None)
+
+
+@dataclass
+class MediaContent:
+    """A media file's bytes as newly archived, for what reads them after the capture wrote them
+    (near-duplicate signing): the bytes or the file holding them, and where their record landed."""
+
+    data: bytes | Path
+    sha256: str
+    mime: str
+    stored_at: tuple[str, int]  # (WARC file name, offset of the record)
+
+
+def media_document(*, role: str, source_url: str, page_url: str | None, post_url: str | None,
+                   written: WrittenRecord, facts: MediaFacts, revisit_of: str | None,
+                   **extra: Any) -> dict[str, Any]:
+    """The metadata document of an archived media file (kind "media"), from which the catalog's
+    media row is built; spiders' media and fetchers' files alike."""
+    return {
+        "type": "media", "role": role, "source_url": source_url, "page_url": page_url, "post_url": post_url,
+        "record_id": written.pending.record_id,
+        "warc": {"file": written.filename, "offset": written.offset, "length": written.length},
+        "facts": facts.as_dict(), "revisit_of": revisit_of, **extra,
+    }

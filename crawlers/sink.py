@@ -14,6 +14,7 @@ from scrapy.crawler import Crawler
 from tawthiq.crawlers.models import Post, WarcLocation
 
 if TYPE_CHECKING:
+    from tawthiq.crawlers.platforms.base import FetchJob
     from tawthiq.crawlers.wire import WireCapture
 
 
@@ -35,6 +36,10 @@ class CaptureSink(Protocol):
 
     def queue_video(self, url: str, *, post_url: str | None) -> None:
         """A link for yt-dlp, captured after the crawl into the same archive."""
+
+    def queue_fetch(self, job: FetchJob) -> None:
+        """A capture for a fetcher outside Scrapy (crawlers/fetchers/), run after the crawl into
+        the same archive; `queue_video` is `queue_fetch(FetchJob("ytdlp", url, post_url))`."""
 
     def set_resume(self, source_key: str, before: str) -> None:
         """A walk stopped at the page limit: the next run continues from `?before=` this id."""

@@ -87,9 +87,11 @@ def run_capture(
     source_name: str | None = None,
     keywords: list[str] | None = None,
     crawls: list[tuple[type, dict[str, Any]]] | None = None,
+    fetches: list[FetchJob] | None = None,
     kind: str = "capture",
 ) -> CaptureSummary:
-    """Capture all targets in one crawl; `on_tick` is called with live stats for a display."""
+    """Capture all targets in one crawl; `on_tick` is called with live stats for a display.
+    `crawls` and `fetches` are spiders and fetcher jobs to run besides what the targets plan."""
     from scrapy.crawler import CrawlerProcess
 
     # Scrapy leaves the root logger open to every level; charset_normalizer then builds about
@@ -125,7 +127,7 @@ def run_capture(
         crawler = process.create_crawler(spider_cls)
         crawlers.append(crawler)
         process.crawl(crawler, **kwargs)
-    for job in plan(targets, settings, catalog):
+    for job in [*(fetches or []), *plan(targets, settings, catalog)]:
         if isinstance(job, FetchJob):
             allow_seed(urlsplit(job.url).hostname or "")  # a fetched seed's host is the archivist's choice
             session.queue_fetch(job)
@@ -154,14 +156,12 @@ def run_capture(
                       for c in crawlers)
         if stopped:
             # Ctrl-C / SIGTERM: Scrapy finished what was in flight; do not start yt-dlp now.
-            for url, _post in session.video_queue:
-                session.fetch_failed(url, "video not captured: the capture was stopped", role="video")
-            session.video_queue.clear()
+            session.stop_fetches()
             status, message = "stopped", "stopped by a signal; what was fetched is archived"
         else:
-            # yt-dlp runs after the crawl, in this process, writing into the same open WARC file.
-            session.capture_queued_videos(
-                on_video=(lambda url: on_tick(session.stats, run_id)) if on_tick is not None else None)
+            # Fetchers (yt-dlp) run after the crawl, in this process, writing into the same open WARC file.
+            session.run_fetches(
+                on_fetch=(lambda job: on_tick(session.stats, run_id)) if on_tick is not None else None)
             status = "finished"
     except KeyboardInterrupt:
         status, message = "stopped", "stopped by a signal; what was written is sealed"

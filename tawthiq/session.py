@@ -3,34 +3,37 @@
 It turns wire captures into archived exchanges, posts into metadata records, and failures
 into both a metadata record (so the WARC remembers what could not be captured) and a line in
 the run's summary. It also keeps the counters the progress display shows.
+
+Captures outside Scrapy (yt-dlp, a browser) are fetchers (crawlers/fetchers/), queued and run
+after the crawl by tawthiq/fetching.py. The duties that follow from what is archived (keyword
+filter, near-duplicate signing, TSA time-stamps) are listeners (tawthiq/listeners/) the session
+calls on its events.
 """
 
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from scrapy import Request
 
-from tawthiq.archivers import timestamps
 from tawthiq.archivers.archiver import Archiver
 from tawthiq.archivers.exchange import Exchange, unparsed_records
 from tawthiq.archivers.httpblock import HTTPParseError
-from tawthiq.archivers.media import MediaFacts, facts_from_bytes, store_file
+from tawthiq.archivers.media import MediaContent, MediaFacts, facts_from_bytes, media_document
 from tawthiq.archivers.revisits import DigestIndex
-from tawthiq.archivers.writer import SealedFile, WarcWriter
-from tawthiq.archivers.ytdlp import RecordedHTTP, VideoGone, VideoOptions, VideoResult, download
-from tawthiq.crawlers.address_policy import refused_url
+from tawthiq.archivers.writer import SealedFile, WarcWriter, WrittenRecord
 from tawthiq.crawlers.models import Post, WarcLocation
 from tawthiq.crawlers.platforms import FetchJob, option_models
 from tawthiq.crawlers.spiders.base import ROLE
 from tawthiq.crawlers.wire import WireCapture
 from tawthiq import __version__
 from tawthiq.catalog import Catalog
-from tawthiq.near_duplicates import NearDuplicates
+from tawthiq.fetching import FetchQueue
+from tawthiq.listeners import Listener, session_listeners
 from tawthiq.search_index import LiveIndexer
 from tawthiq.settings import Settings
 
@@ -95,19 +98,20 @@ class CaptureSession:
         )
         self.indexer = LiveIndexer(settings, lambda message: self.stats.errors.append(("search index", message)),
                                    clusters_of=self._post_clusters)
-        self.near_duplicates = NearDuplicates(settings, catalog)
+        self.listeners: list[Listener] = session_listeners(
+            settings, catalog, self.keywords, lambda where, message: self.stats.errors.append((where, message)))
         self.archiver = Archiver(writer, DigestIndex(catalog.find_digest), [catalog, self, self.indexer])
         self._sealed_bytes = 0
-        self.video_queue: list[tuple[str, str | None]] = []
-        self._video_urls: set[str] = set()
+        self.fetches = FetchQueue(self)
 
     def _post_clusters(self, urls: list[str]) -> dict[str, str]:
         self.catalog.flush()
         return self.catalog.post_clusters(urls)
 
-    # -- archive listener: keep byte and file counts ----------------------------------------
+    # -- archive listener: keep byte and file counts, tell the session's listeners -----------
     def records_written(self, written: list[Any]) -> None:
-        pass
+        for listener in self.listeners:
+            listener.records_written(written)
 
     def file_opened(self, name: str) -> None:
         self.stats.files.add(name)
@@ -115,13 +119,8 @@ class CaptureSession:
     def file_sealed(self, sealed: SealedFile) -> None:
         self._sealed_bytes += sealed.size
         self.stats.bytes_written = self._sealed_bytes
-        if self.settings.tsa_url:
-            # The token covers the sealed file's SHA-256; it lives beside the file it covers.
-            try:
-                token = timestamps.request_token(self.settings.tsa_url, bytes.fromhex(sealed.sha256))
-                timestamps.token_path(sealed.path).write_bytes(token)
-            except timestamps.TimestampError as exc:
-                self.stats.errors.append((sealed.name, f"no time-stamp token: {exc}"))
+        for listener in self.listeners:
+            listener.file_sealed(sealed)
 
     def current_bytes(self) -> int:
         out = self.archiver.writer._out  # noqa: SLF001 - live byte count of the open file
@@ -154,9 +153,9 @@ class CaptureSession:
         truncated = archived.response.pending.info.get("truncated")
         if truncated:
             self.stats.truncated += 1
-            self._failure(capture.url, f"response stored truncated ({truncated}) at "
-                          f"{len(archived.message.body)} body bytes", kind="truncated",
-                          refers_to=archived.response.pending.record_id, count=False)
+            self.failure(capture.url, f"response stored truncated ({truncated}) at "
+                         f"{len(archived.message.body)} body bytes", kind="truncated",
+                         refers_to=archived.response.pending.record_id, count=False)
         self.stats.bytes_written = self.current_bytes()
         return WarcLocation(file=archived.response.filename, offset=archived.response.offset,
                             length=archived.response.length, record_id=archived.response.pending.record_id)
@@ -170,29 +169,35 @@ class CaptureSession:
             return
         response = archived.response
         sha256 = (response.pending.payload_digest or "").removeprefix("sha256:")
-        near = None
+        content = None
         if archived.is_revisit:
             facts = MediaFacts(sha256=sha256, size=response.pending.info.get("payload_length", 0), mime=mime)
         else:
             facts = facts_from_bytes(msg.body, mime, sha256)
-            if not archived.response.pending.info.get("truncated"):
-                near = self.near_duplicates.media(msg.body, sha256, mime,
-                                                  stored_at=(response.filename, response.offset))
-        self.archiver.metadata(url, {
-            "type": "media", "role": "media", "source_url": url, "page_url": post_url, "post_url": post_url,
-            "record_id": response.pending.record_id,
-            "warc": {"file": response.filename, "offset": response.offset, "length": response.length},
-            "facts": facts.as_dict(),
-            "revisit_of": response.pending.info.get("refers_to") if archived.is_revisit else None,
-            **({"dedupe": near} if near else {}),
-        }, kind="media", refers_to=response.pending.record_id)
+            if not response.pending.info.get("truncated"):
+                content = MediaContent(msg.body, sha256, mime, (response.filename, response.offset))
+        document = media_document(
+            role="media", source_url=url, page_url=post_url, post_url=post_url, written=response, facts=facts,
+            revisit_of=response.pending.info.get("refers_to") if archived.is_revisit else None)
+        self.archive_media(url, document, content, refers_to=response.pending.record_id)
+
+    def archive_media(self, url: str, document: dict[str, Any], content: MediaContent | None, *,
+                      refers_to: str) -> WrittenRecord:
+        """A media file's metadata record: the listeners add their parts (its near-duplicate
+        cluster) before it is written. `content`: the newly archived bytes, None for a revisit."""
+        for listener in self.listeners:
+            listener.media_document(document, content)
+        written = self.archiver.metadata(url, document, kind="media", refers_to=refers_to)
+        for listener in self.listeners:
+            listener.media_archived(document, written)
+        return written
 
     def _keep_unparseable(self, exchange: Exchange, reason: str) -> None:
         """Bytes that are not HTTP still go into the archive, never as the page (see exchange)."""
         records = unparsed_records(exchange)
         self.archiver.writer.write(records)
-        self._failure(exchange.uri, f"response is not valid HTTP ({reason}); raw bytes kept",
-                      kind="unparseable", refers_to=records[0].record_id)
+        self.failure(exchange.uri, f"response is not valid HTTP ({reason}); raw bytes kept",
+                     kind="unparseable", refers_to=records[0].record_id)
 
     def attempt_failed(self, request: Request, error: str, capture: WireCapture | None) -> None:
         refers_to = None
@@ -201,14 +206,14 @@ class CaptureSession:
             location = self.archive_exchange(capture, request)
             refers_to = location.record_id if location else None
         attempt = int(request.meta.get("retry_times", 0)) + 1
-        self._failure(request.url, error, kind="attempt", refers_to=refers_to, count=False,
-                      extra={"attempt": attempt})
+        self.failure(request.url, error, kind="attempt", refers_to=refers_to, count=False,
+                     extra={"attempt": attempt})
 
     def fetch_failed(self, url: str, error: str, *, role: str) -> None:
         # A requisite (a font, an icon) that failed is recorded but does not make the capture fail.
-        self._failure(url, error, kind=role, count=role != "requisite")
+        self.failure(url, error, kind=role, count=role != "requisite")
 
-    def _failure(self, url: str, error: str, *, kind: str, refers_to: str | None = None,
+    def failure(self, url: str, error: str, *, kind: str, refers_to: str | None = None,
                  count: bool = True, extra: dict[str, Any] | None = None) -> None:
         document = {"type": "failure", "url": url, "error": error, "kind": kind, **(extra or {})}
         self.archiver.metadata(url, document, kind="failure", refers_to=refers_to)
@@ -218,13 +223,12 @@ class CaptureSession:
     def archive_post(self, post: Post) -> None:
         refers_to = post.warc.record_id if post.warc else None
         document = post.archive_document()
-        if self.keywords:
-            # Everything fetched stays in the archive; the filter only decides what search shows.
-            haystack = f"{post.text}\n{post.author or ''}".casefold()
-            matched = [k for k in self.keywords if k.casefold() in haystack]
-            document["filter"] = {"keywords": self.keywords, "matched": matched, "indexed": bool(matched)}
-        self.archiver.metadata(post.url, document, kind="post", refers_to=refers_to)
+        for listener in self.listeners:
+            listener.post_document(post, document)  # the keyword filter's verdict goes into the record
+        written = self.archiver.metadata(post.url, document, kind="post", refers_to=refers_to)
         self.stats.posts += 1
+        for listener in self.listeners:
+            listener.post_archived(post, written)
 
     def archive_check(self, document: dict[str, Any]) -> None:
         self.archiver.metadata(document["post_url"], document, kind="check",
@@ -240,90 +244,20 @@ class CaptureSession:
     # -- fetchers ------------------------------------------------------------------------------
     def queue_fetch(self, job: FetchJob) -> None:
         """A capture outside Scrapy that a platform planned; it runs after the crawl."""
-        if job.fetcher != "ytdlp":
-            raise ValueError(f"no fetcher {job.fetcher!r} (known: ytdlp)")
-        self.queue_video(job.url, post_url=job.post_url)
+        self.fetches.add(job)
 
-    # -- video ---------------------------------------------------------------------------------
     def queue_video(self, url: str, *, post_url: str | None = None) -> None:
-        """Spiders hand over video links; yt-dlp runs on them after the crawl."""
-        if url not in self._video_urls:
-            self._video_urls.add(url)
-            self.video_queue.append((url, post_url))
+        """Spiders hand over video links; the yt-dlp fetcher runs on them after the crawl."""
+        self.queue_fetch(FetchJob("ytdlp", url, post_url))
 
-    def video_options(self) -> VideoOptions:
-        s = self.settings
-        return VideoOptions(
-            max_height=s.video_max_height or None, max_filesize=s.video_max_filesize or None,
-            retries=s.video_retries, rate_limit=s.video_rate_limit or None,
-            cookies_file=s.video_cookies_file or None, time_limit=s.video_time_limit or None,
-            archive_credentials=s.archive_credentials,
-            refuse=None if s.allow_private_targets else refused_url,
-        )
+    def run_fetches(self, on_fetch: Callable[[FetchJob], None] | None = None) -> None:
+        """Run the queued fetches (after the crawl; in this process, into the same WARC file)."""
+        self.fetches.run(on_fetch)
 
-    def capture_queued_videos(self, on_video: Any = None) -> None:
-        options = self.video_options()
-        while self.video_queue:
-            url, post_url = self.video_queue.pop(0)
-            if on_video is not None:
-                on_video(url)
-            self.capture_video(url, options, post_url=post_url)
-
-    def capture_video(self, url: str, options: VideoOptions, *, post_url: str | None = None) -> None:
-        last_page: list[str] = []
-
-        def on_http(recorded: RecordedHTTP) -> None:
-            archived = self.archiver.exchange(recorded.exchange)
-            self.stats.responses += 1
-            last_page.append(archived.response.pending.record_id)
-
-        try:
-            result = download(url, options, on_http, tmp_root=self.settings.home)
-        except VideoGone as exc:
-            self._failure(url, f"video not captured: {exc}", kind="video",
-                          refers_to=last_page[-1] if last_page else None)
-            return
-        try:
-            self._store_video(url, result, post_url)
-        finally:
-            result.cleanup()
-
-    def _store_video(self, url: str, result: VideoResult, post_url: str | None) -> None:
-        info = result.info
-        stored_main = None
-        media_docs = []
-        for role, path, source in result.files:
-            stored = store_file(self.archiver.writer, self.archiver.digests, path, source,
-                                concurrent_to=stored_main.record.pending.record_id if stored_main else None)
-            if role == "media":
-                stored_main = stored
-                self.stats.media += 1
-                self.stats.videos += 1
-            if stored.revisit_of is not None:
-                self.stats.revisits += 1
-            media_docs.append((role, source, stored, path))
-        assert stored_main is not None
-        info_record = self.archiver.metadata(
-            info.get("webpage_url") or url,
-            {"type": "video-info", "url": url, "extractor": info.get("extractor"), "info": info},
-            kind="video-info", refers_to=stored_main.record.pending.record_id,
-        )
-        for role, source, stored, path in media_docs:
-            written = stored.record
-            near = None
-            if stored.revisit_of is None and role in ("media", "thumbnail"):
-                near = self.near_duplicates.media(Path(path), stored.facts.sha256, stored.facts.mime,
-                                                  stored_at=(written.filename, written.offset))
-            self.archiver.metadata(source, {
-                "type": "media", "role": role, "source_url": source, "page_url": info.get("webpage_url") or url,
-                "post_url": post_url, "record_id": written.pending.record_id,
-                "warc": {"file": written.filename, "offset": written.offset, "length": written.length},
-                "facts": stored.facts.as_dict(),
-                "revisit_of": stored.revisit_of.record_id if stored.revisit_of else None,
-                "info_record_id": info_record.pending.record_id,
-                **({"dedupe": near} if near else {}),
-            }, kind="media", refers_to=written.pending.record_id)
-        self.stats.bytes_written = self.current_bytes()
+    def stop_fetches(self) -> None:
+        """The capture was stopped: each queued fetch is recorded as not captured, none is started."""
+        self.fetches.stop()
+        self.fetches.run()
 
     def close(self) -> None:
         self.archiver.close()

@@ -1,0 +1,25 @@
+"""Near-duplicate signing of media at capture time: each new photo or video gets its signature
+and cluster in the `dedupe` part of its media document (see tawthiq/near_duplicates.py for the
+matcher and why the outcome lives in the WARC file)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tawthiq.archivers.media import MediaContent
+from tawthiq.catalog import Catalog
+from tawthiq.listeners.base import Listener
+from tawthiq.near_duplicates import NearDuplicates
+from tawthiq.settings import Settings
+
+
+class NearDuplicateSigning(Listener):
+    def __init__(self, settings: Settings, catalog: Catalog) -> None:
+        self.near_duplicates = NearDuplicates(settings, catalog)
+
+    def media_document(self, document: dict[str, Any], content: MediaContent | None) -> None:
+        if content is None:
+            return  # a revisit was signed when its bytes were first archived; a truncated file is not the file
+        near = self.near_duplicates.media(content.data, content.sha256, content.mime, stored_at=content.stored_at)
+        if near:
+            document["dedupe"] = near
