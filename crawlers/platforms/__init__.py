@@ -25,6 +25,7 @@ NAMES: tuple[str, ...] = (
     "telegram",
     "feed",
     "video",
+    "mastodon",
     "web",  # last: it claims any http(s) URL
 )
 
