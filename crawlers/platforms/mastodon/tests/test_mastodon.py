@@ -171,20 +171,33 @@ def test_second_run_reads_only_newer_statuses_and_recheck_finds_a_deleted_one(in
     assert item["post_id"] == gone and "Record not found" in item["detail"]
 
 
-def test_a_walk_cut_short_forward_moves_the_watermark_page_by_page(instance: FakeInstance, data_dir: Path) -> None:
-    account, posted = desk(instance)
+def test_a_first_walk_cut_short_is_finished_by_the_next_run(instance: FakeInstance, data_dir: Path) -> None:
+    _, posted = desk(instance)
     spec = f"mastodon:@archive_desk@{instance.host}"
     _capture(spec, data_dir, "--set", "mastodon_max_pages=1")
     assert len(_posts(data_dir)) == 3
     assert query(data_dir, "select complete_through, resume_before from sources") == [(None, posted[4]["id"])]
-    _capture(spec, data_dir)  # meets what is archived, jumps to where the first run stopped
+    instance.server.requests.clear()
+    _capture(spec, data_dir)  # meets what is archived, then jumps to where the first run stopped
+    assert instance.timeline_requests()[1] == {"limit": "3", "max_id": posted[4]["id"]}
     assert len(_posts(data_dir)) == 7
-    assert query(data_dir, "select complete_through from sources") == [(posted[-1]["id"],)]
-    fresh = [instance.post(account, f"<p>Notice {n}: a synthetic follow-up.</p>") for n in range(30, 37)]
-    _capture(spec, data_dir, "--set", "mastodon_max_pages=1")
-    assert query(data_dir, "select complete_through from sources") == [(fresh[2]["id"],)]  # the oldest 3
+    assert query(data_dir, "select complete_through, resume_before from sources") == [(posted[-1]["id"], None)]
+
+
+def test_a_forward_walk_cut_short_moves_the_watermark_page_by_page(instance: FakeInstance, data_dir: Path) -> None:
+    account, posted = desk(instance)
+    spec = f"mastodon:@archive_desk@{instance.host}"
     _capture(spec, data_dir)
-    assert len(_posts(data_dir)) == 14 and all(p["captures"] == 1 for p in _posts(data_dir).values())
+    fresh = [instance.post(account, f"<p>Notice {n}: a synthetic follow-up.</p>") for n in range(30, 37)]
+    instance.server.requests.clear()
+    _capture(spec, data_dir, "--set", "mastodon_max_pages=1")
+    assert instance.timeline_requests() == [{"limit": "3", "min_id": posted[-1]["id"]}]  # the 3 just after it
+    assert len(_posts(data_dir)) == 10
+    assert query(data_dir, "select complete_through from sources") == [(fresh[2]["id"],)]  # the oldest 3 new
+    _capture(spec, data_dir)
+    posts = _posts(data_dir)
+    assert len(posts) == 14 and all(p["captures"] == 1 for p in posts.values())
+    assert query(data_dir, "select complete_through from sources") == [(fresh[-1]["id"],)]
 
 
 def test_search_export_and_verify(instance: FakeInstance, data_dir: Path, tmp_path: Path) -> None:
