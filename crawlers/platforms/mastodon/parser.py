@@ -177,7 +177,6 @@ def status_post(status: dict[str, Any], *, source: str, scheme: str, host: str) 
         media=[_media(a) for a in shown.get("media_attachments") or [] if a.get("url") or a.get("remote_url")],
         links=_links(html) + ([card.url] if card and card.url not in _links(html) else []),
         link_preview=card,
-        page_url=url,
         extra=extra,
     )
 

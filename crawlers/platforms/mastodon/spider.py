@@ -120,6 +120,7 @@ class MastodonSpider(ArchivingSpider):
                 continue
             self.known_ids.add(post.post_id)
             post.warc = location
+            post.page_url = response.url  # the API answer it was read from, archived
             yield post
             yield from self.media_requests(post)
 

@@ -95,7 +95,7 @@ def test_a_bad_spec_is_one_clear_line(tmp_path: Path) -> None:
 
 # -- capture -------------------------------------------------------------------------------------
 def test_account_capture_pages_through_history_with_every_kind_of_status(instance: FakeInstance, data_dir: Path) -> None:
-    _, posted = desk(instance)
+    account, posted = desk(instance)
     _capture(f"mastodon:@archive_desk@{instance.host}", data_dir)
     pages = instance.timeline_requests()
     assert pages == [{"limit": "3"}, {"limit": "3", "max_id": posted[4]["id"]},
@@ -108,6 +108,8 @@ def test_account_capture_pages_through_history_with_every_kind_of_status(instanc
     first = posts[f"{host}/{posted[0]['id']}"]
     assert first["text"] == "Notice 1: the desk opens a https://docs.example.org/log for synthetic reports. #documentation"
     assert first["links"] == ["https://docs.example.org/log"]
+    assert first["url"] == f"{instance.base}/@archive_desk/{posted[0]['id']}"
+    assert first["page_url"] == f"{instance.base}/api/v1/accounts/{account['id']}/statuses?limit=3&max_id={posted[1]['id']}"  # the last page, which carried it
     assert first["link_preview"]["site_name"] == "Docs Example"
     assert first["author"] == f"Archive Desk (@archive_desk@{host})" and first["published"].startswith(posted[0]["created_at"][:19])
     arabic = posts[f"{host}/{posted[2]['id']}"]
