@@ -19,6 +19,8 @@ Incremental: the first walk goes back from the newest status through history (`m
 header's rel="next"); once a walk has reached the start of the history, later runs walk forward
 from its newest status (`min_id`, rel="prev"), each page joining the last, so the watermark moves
 up page by page and a run cut short by `mastodon_max_pages` leaves no gap.
+Known limit: an instance numbers a remote status by its publication time, so one that reaches a
+hashtag timeline later than newer ones sits below the watermark and a forward walk does not see it.
 Gone: `GET /api/v1/statuses/:id` answers 404 (deleted, or a boost undone) or 410.
 """
 
