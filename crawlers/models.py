@@ -7,7 +7,7 @@ Spiders yield `Post`; the archiving pipeline writes it into the WARC as a metada
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -66,6 +66,10 @@ class Post(BaseModel):
     link_preview: LinkPreview | None = None
     page_url: str | None = None
     warc: WarcLocation | None = None
+    # Facts one platform has and the shared fields do not name (Mastodon's content warning and
+    # sensitive flag, a poll, who boosted a post): kept in the post document, so the archive and the
+    # catalog hold them and the web app can act on them (blur what the platform marked sensitive).
+    extra: dict[str, Any] = Field(default_factory=dict)
 
     def archive_document(self) -> dict:
         return {"type": "post", "schema": 1, "post": self.model_dump(mode="json")}

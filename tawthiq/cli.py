@@ -97,7 +97,7 @@ def capture(
     source: Annotated[Optional[str], typer.Option(help="name of the source this run belongs to")] = None,
     keywords: Annotated[Optional[str], typer.Option(help="comma-separated: only matching posts are kept for search")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="NAME=VALUE",
-                                                      help="any setting for this run, e.g. mastodon_page_limit=2")] = None,
+                                                      help="any setting for this run, e.g. mastodon_max_pages=2")] = None,
 ) -> None:
     """Capture what each spec names (pages, feeds, channels, accounts, videos) into WARC files, with a
     live progress display."""

@@ -26,6 +26,7 @@ NAMES: tuple[str, ...] = (
     "feed",
     "video",
     "bluesky",
+    "mastodon",
     "web",  # last: it claims any http(s) URL
 )
 

@@ -161,7 +161,7 @@ class Platform:
     # platform test checks that each is claimed by this platform and that its label reads back.
     EXAMPLES: ClassVar[tuple[str, ...]] = ()
     # Settings the platform reads (flat names prefixed with the platform's name, so they read as
-    # `TAWTHIQ_MASTODON_PAGE_LIMIT` or `mastodon_page_limit = 5` in tawthiq.toml), with defaults.
+    # `TAWTHIQ_MASTODON_MAX_PAGES` or `mastodon_max_pages = 5` in tawthiq.toml), with defaults.
     Options: ClassVar[type[BaseModel]] = NoOptions
     # Whether captures yield posts that search, export and recheck can work with.
     has_posts: ClassVar[bool] = True
