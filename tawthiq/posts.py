@@ -71,6 +71,10 @@ def post_detail(catalog: Catalog, platform: str, post_id: str) -> dict[str, Any]
             "captures": captures, "media": media_records(conn, post), "checks": checks,
             "removed": bool(checks) and checks[-1]["state"] == "gone",
             "page_record_id": page_id, "searchable": bool(post.indexed),
+            # A platform's own warning (Mastodon's sensitive flag and content warning, Bluesky's
+            # self-labels): the web app blurs such a post's media whatever blur_media says.
+            "sensitive": bool((data.get("extra") or {}).get("sensitive")),
+            "content_warning": (data.get("extra") or {}).get("spoiler_text") or "",
         }
 
 

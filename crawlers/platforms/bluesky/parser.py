@@ -25,6 +25,8 @@ PIN = "app.bsky.feed.defs#reasonPin"
 THREAD_POST = "app.bsky.feed.defs#threadViewPost"
 NOT_FOUND = "app.bsky.feed.defs#notFoundPost"
 BLOCKED = "app.bsky.feed.defs#blockedPost"
+# Self-labels (com.atproto.label.defs#selfLabels) and moderation labels that mean "blur the media".
+SENSITIVE_LABELS = {"porn", "sexual", "nudity", "graphic-media", "gore"}
 
 
 def rkey(uri: str) -> str:
@@ -253,6 +255,7 @@ def parse_post_view(view: dict[str, Any], *, source: str, reason: dict[str, Any]
         text=record.get("text") or "", html=body, language=langs[0] if langs else None,
         forwarded_from=forwarded_from, forwarded_from_url=forwarded_url, reply_to_url=reply_to,
         media=embedded.media, links=list(dict.fromkeys(links)), link_preview=embedded.preview,
+        extra={"labels": labels, "sensitive": bool(set(labels) & SENSITIVE_LABELS)} if labels else {},
     )
 
 

@@ -226,6 +226,22 @@ def test_search_export_and_verify(instance: FakeInstance, data_dir: Path, tmp_pa
     verified = run_tawthiq(["verify", str(out)])
     assert verified.code == 0 and "VERIFIED" in verified.out, verified.out
 
+    # The web app blurs a sensitive status's media and shows its content warning, even with
+    # blur_media off for the archive.
+    from urllib.parse import quote
+
+    from fastapi.testclient import TestClient
+
+    from tawthiq.settings import load_settings
+    from tawthiq.web.app import create_app
+
+    client = TestClient(create_app(load_settings(data_dir, public_read=True, blur_media=False)))
+    warned = client.get(f"/post/mastodon/{quote(instance.host + '/' + posted[3]['id'], safe='')}")
+    assert warned.status_code == 200, warned.text
+    assert 'class="blurrable sensitive"' in warned.text and "Synthetic content warning" in warned.text
+    plain = client.get(f"/post/mastodon/{quote(instance.host + '/' + posted[1]['id'], safe='')}")
+    assert plain.status_code == 200 and "sensitive" not in plain.text.split("<main", 1)[-1]
+
 
 def test_a_rate_limited_answer_is_waited_out(instance: FakeInstance, data_dir: Path) -> None:
     desk(instance)
