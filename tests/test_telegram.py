@@ -220,3 +220,26 @@ def test_more_new_posts_than_one_run_reads_leave_no_gap(demo: Demo, data_dir: Pa
     posts = _posts(data_dir)
     assert sorted(int(k.rsplit("/", 1)[1]) for k in posts) == list(range(101, 141))
     assert all(p["captures"] == 1 for p in posts.values())
+
+
+def test_a_run_that_failed_mid_walk_does_not_make_the_next_one_jump(demo: Demo, data_dir: Path) -> None:
+    """Run 1 stops at the page limit (resume point below 116); posts 126-140 arrive; run 2 archives
+    131-140 and fails on its next page. Run 3 meets run 2's posts first: it must read on down to the
+    newest post of run 1's walk before it jumps, or 126-130 are lost."""
+    from tawthiq.demo.server import Resource
+
+    name = demo.channel.name
+    first = run_tawthiq(["capture", f"telegram:{name}", "--telegram-pages", "1"], data_dir=data_dir, env=demo.env)
+    assert first.code == 0 and len(_posts(data_dir)) == 10  # 116-125
+    for pid in range(126, 141):
+        demo.channel.posts.append(DemoPost(id=pid, html=f"نشرة رقم {pid}", datetime=f"2026-10-06T{pid - 120:02d}:00:00+00:00",
+                                           time="09:00", views="3"))
+    demo.server.routes[f"/s/{name}?before=131"] = Resource(b"<h1>502</h1>", status=502)
+    second = run_tawthiq(["capture", f"telegram:{name}"], data_dir=data_dir, env=demo.env)
+    assert second.code != 0 and len(_posts(data_dir)) == 20  # 131-140, then the failure
+    del demo.server.routes[f"/s/{name}?before=131"]
+    third = run_tawthiq(["capture", f"telegram:{name}"], data_dir=data_dir, env=demo.env)
+    assert third.code == 0, third.out + third.err
+    posts = _posts(data_dir)
+    assert sorted(int(k.rsplit("/", 1)[1]) for k in posts) == list(range(101, 141))
+    assert all(p["captures"] == 1 for p in posts.values())

@@ -24,6 +24,15 @@ def post_number(post_id: str) -> int:
     return int(tail) if tail.isdigit() else -1
 
 
+def _resume_point(value: str | None) -> tuple[int | None, int | None]:
+    """(before, newest) from a stored resume point; an old bare "BEFORE" has no anchor, so it is
+    never jumped to (the walk reads down through what is archived instead: slower, never a gap)."""
+    before, _, anchor = (value or "").partition(":")
+    if not (before.isdigit() and anchor.isdigit()):
+        return None, None
+    return int(before), int(anchor)
+
+
 class TelegramSpider(ArchivingSpider):
     name = "telegram"
 
@@ -39,9 +48,12 @@ class TelegramSpider(ArchivingSpider):
         self.max_pages = max_pages
         self.since = post_number(since_id) if since_id else None
         self.known_ids = set(known_ids or ())
-        # Where a walk cut short by the page limit stopped: once this run has caught up with what
-        # is archived, it jumps there instead of re-reading pages it already has.
-        self.resume_before = int(resume_before) if resume_before and resume_before.isdigit() else None
+        # Where a walk cut short by the page limit stopped ("BEFORE:NEWEST": it read everything from
+        # its newest post NEWEST down to BEFORE): once this run meets NEWEST itself, it jumps to
+        # BEFORE instead of re-reading pages archived already. Meeting just any archived post is not
+        # enough: a run that failed or was stopped mid-walk archived posts but left no point to jump
+        # to, and jumping from its posts would skip what lies between them and NEWEST.
+        self.resume_before, self.resume_anchor = _resume_point(resume_before)
         self.newest_seen: int | None = None
         self.walk_complete = False
         self.fetch_media = fetch_media
@@ -86,8 +98,9 @@ class TelegramSpider(ArchivingSpider):
             if self.since is not None and number <= self.since:
                 reached_known = True
                 continue
+            if number == self.resume_anchor:
+                joined = True  # the newest post of the walk that was cut short: archived down to resume_before
             if post.post_id in self.known_ids:
-                joined = True
                 continue  # archived by an earlier run that did not finish its walk
             post.warc = location
             yield post
@@ -109,7 +122,7 @@ class TelegramSpider(ArchivingSpider):
             # since the last run than one run reads, the older point lies below a range nobody has
             # read yet, and jumping to it would leave that range out for good. From here the next
             # runs read down through what is archived (skipping its posts) to the older range.
-            self.sink.set_resume(f"telegram:{self.channel}", str(before))
+            self.sink.set_resume(f"telegram:{self.channel}", f"{before}:{self.newest_seen}")
             return
         yield self.archived_request(
             f"{self.base_url}/s/{self.channel}?before={before}", self.parse_page, role="page",
