@@ -54,10 +54,25 @@ def _seconds_until(value: str, now: float) -> float | None:
     return None
 
 
-def wait_from_headers(headers: Any, now: float | None = None) -> float | None:
-    """Seconds the server asked us to wait, from the first header that says (None: none did)."""
-    now = time.time() if now is None else now
-    for name in (b"Retry-After", b"RateLimit-Reset", b"X-RateLimit-Reset"):
+def server_now(headers: Any) -> float:
+    """The server's clock (its `Date` header) where it sent one: a reset time is on that clock, and
+    ours may run ahead (the wait would come out 0 and every try be spent at once) or behind."""
+    raw = headers.get(b"Date")
+    if raw:
+        try:
+            return parsedate_to_datetime(raw.decode("latin-1")).timestamp()
+        except (TypeError, ValueError, IndexError):
+            pass
+    return time.time()
+
+
+def wait_from_headers(headers: Any, now: float | None = None, *, reset_headers: bool = True) -> float | None:
+    """Seconds the server asked us to wait, from the first header that says (None: none did).
+    `reset_headers=False` reads Retry-After alone: the RateLimit-Reset headers some APIs send on
+    every answer say when a quota window ends, not that an outage (a 503) will be over then."""
+    now = server_now(headers) if now is None else now
+    names = (b"Retry-After", b"RateLimit-Reset", b"X-RateLimit-Reset") if reset_headers else (b"Retry-After",)
+    for name in names:
         raw = headers.get(name)
         if raw:
             wait = _seconds_until(raw.decode("latin-1"), now)
@@ -79,7 +94,7 @@ class RateLimitMiddleware:
     async def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
         if response.status not in (429, 503):
             return response
-        wait = wait_from_headers(response.headers)
+        wait = wait_from_headers(response.headers, reset_headers=response.status == 429)
         if response.status == 503 and wait is None:
             return response  # an outage, not a limit: RetryMiddleware's business
         tries = int(request.meta.get(TRIES_META, 0))

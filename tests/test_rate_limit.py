@@ -27,6 +27,11 @@ def test_the_headers_servers_use_to_say_how_long() -> None:
     assert wait_from_headers(Headers({"Retry-After": "soon"}), now) is None
     assert wait_from_headers(Headers({}), now) is None
     assert wait_from_headers(Headers({"Retry-After": "-5"}), now) == 0
+    # An outage's 503 is waited out only when it says Retry-After; a quota reset is not a promise.
+    assert wait_from_headers(Headers({"RateLimit-Reset": "12"}), now, reset_headers=False) is None
+    # A reset time is read on the server's clock (its Date), not ours, which may run ahead.
+    ahead = Headers({"Date": "Sun, 15 Jun 2025 15:06:40 GMT", "X-RateLimit-Reset": "2025-06-15T15:07:10Z"})
+    assert wait_from_headers(ahead) == 30
 
 
 def test_a_429_is_archived_waited_out_and_the_page_captured(server: LocalServer, data_dir: Path) -> None:
