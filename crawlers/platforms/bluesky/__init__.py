@@ -115,9 +115,11 @@ class Bluesky(Platform):
         if not is_http(raw) or (urlparse(raw).hostname or "").lower() not in _WEB_HOSTS:
             return None
         parts = [p for p in urlparse(raw).path.split("/") if p]
-        if not parts or parts[0] != "profile" or len(parts) < 2:
-            raise SpecError(f"{spec!r}: not a Bluesky profile or post URL (https://bsky.app/profile/HANDLE)")
-        return _value(parts[1:], spec)
+        # Only /profile/HANDLE and /profile/HANDLE/post/RKEY are ours; every other bsky.app page
+        # (the front page, search, hashtags, feeds, lists, a post's quotes or likes) stays a web capture.
+        if len(parts) == 2 and parts[0] == "profile" or len(parts) == 4 and parts[0] == "profile" and parts[2] == "post":
+            return _value(parts[1:], spec)
+        return None
 
     def source_url(self, value: str, settings: Any) -> str:
         return f"https://bsky.app/profile/{value}"

@@ -129,12 +129,26 @@ def test_every_spec_form_and_clear_errors() -> None:
     assert parse_spec(f"at://{DID}/app.bsky.feed.post/3lbq2aaaaaa2a").value == f"{DID}/post/3lbq2aaaaaa2a"
     assert parse_spec("https://example.org/profile/x").kind == "web"  # not bsky.app: not ours
     for bad, says in (("bluesky:not a handle", "is not a Bluesky handle"), ("bluesky:nodot", "is not a Bluesky handle"),
-                      ("https://bsky.app/search?q=x", "not a Bluesky profile or post URL"),
-                      (f"https://bsky.app/profile/{HANDLE}/lists/abc", "expected bluesky:HANDLE"),
+                      ("https://bsky.app/profile/not_a_handle", "is not a Bluesky handle"),
+                      ("https://bsky.app/profile/nodot/post/3lbq2aaaaaa2a", "is not a Bluesky handle"),
+                      (f"https://bsky.app/profile/{HANDLE}/post/..", "is not a Bluesky record key"),
+                      (f"bluesky:{HANDLE}/lists/abc", "expected bluesky:HANDLE"),
                       (f"at://{HANDLE}/app.bsky.feed.like/3lbq", "only post URIs")):
         with pytest.raises(SpecError, match=says):
             parse_spec(bad)
     assert bluesky.source_url(HANDLE, None) == f"https://bsky.app/profile/{HANDLE}"
+
+
+def test_other_bsky_app_pages_stay_web_captures() -> None:
+    """Only a profile and a post are the platform's; the rest of bsky.app is a web page as before."""
+    for url in ("https://bsky.app/", "https://bsky.app", "https://bsky.app/search?q=%D8%AA%D9%88%D8%AB%D9%8A%D9%82",
+                f"https://bsky.app/profile/{HANDLE}/feed/aaalocalnews", f"https://bsky.app/profile/{HANDLE}/lists/3lbqlist",
+                f"https://bsky.app/profile/{HANDLE}/post/3lbq2aaaaaa2a/quotes",
+                f"https://bsky.app/profile/{HANDLE}/post/3lbq2aaaaaa2a/liked-by", "https://bsky.app/hashtag/توثيق",
+                "https://bsky.app/profile", f"https://www.bsky.app/profile/{HANDLE}/follows"):
+        assert platform("bluesky").claim(url, None) is None, url
+        assert parse_spec(url).kind == "web", url
+    assert platform("bluesky").claim("bsky.app/search?q=x", None) is None  # no scheme: not a web URL either
 
 
 def test_the_synthetic_sample_parses_as_declared() -> None:
