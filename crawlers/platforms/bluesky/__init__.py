@@ -7,8 +7,9 @@ setting `bluesky_base_url` (tests point it at a local server).
 Incremental: the feed walk stops where the last complete walk began; a walk cut short by
 `bluesky_max_pages` resumes at its cursor.
 Gone: `getPostThread` answers 400 `NotFound`, or shows the thread as `#notFoundPost` or
-`#blockedPost`. A repost is checked through the post it reposted (an undone repost whose post
-is still online cannot be told apart through this API).
+`#blockedPost`. Posts are checked by their DID-based at:// URI, so a change of handle is not
+taken for a deletion; a repost is checked through the post it reposted, which its URL names by
+DID (an undone repost whose post is still online cannot be told apart through this API).
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ class Bluesky(Platform):
                     "language": "en", "links": ["https://example.org/r/7"]},
                    {"post_id": "at://did:plc:tawthiqsampledeskaaaaaaa/app.bsky.feed.repost/3lbq2ssssss2a",
                     "author": "Archive Desk (synthetic)", "forwarded_from": "Field Notes (synthetic)",
-                    "url": "https://bsky.app/profile/field-notes.example.net/post/3lbq2rrrrrr2a"},
+                    "url": "https://bsky.app/profile/did:plc:tawthiqfieldnotesaaaaaaa/post/3lbq2rrrrrr2a",
+                    "forwarded_from_url": "https://bsky.app/profile/field-notes.example.net/post/3lbq2rrrrrr2a"},
                ]),
     )
 
@@ -144,8 +146,13 @@ class Bluesky(Platform):
         from tawthiq.crawlers.platforms.bluesky.parser import post_uri
         from tawthiq.crawlers.platforms.bluesky.spider import xrpc
 
+        # A post's id is its at:// URI by DID (an old-style repost id is the reposted post's URI
+        # and `#repost-by-...`), which outlives a change of handle: check by it.
         uri = post.post_id.split("#", 1)[0]
-        if f"/{_POST_COLLECTION}/" not in uri:  # a repost: check the post it reposted
+        if f"/{_POST_COLLECTION}/" not in uri:
+            # A repost record (at://REPOSTER/app.bsky.feed.repost/...): check the post it reposted,
+            # through its URL, which names the author by DID since reposts are parsed so (older
+            # captures name the handle there, and are checked by it as before).
             parts = [p for p in urlparse(post.url).path.split("/") if p]
             uri = post_uri(parts[1], parts[3]) if len(parts) == 4 else uri
         return xrpc(self.options(settings).bluesky_base_url, "app.bsky.feed.getPostThread",

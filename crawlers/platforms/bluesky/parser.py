@@ -243,7 +243,10 @@ def parse_post_view(view: dict[str, Any], *, source: str, reason: dict[str, Any]
     if reason and reason.get("$type") == REPOST:
         by = reason.get("by") or {}
         post_id = reason.get("uri") or f"{uri}#repost-by-{by.get('did') or by.get('handle')}"
-        post_author, forwarded_from, forwarded_url = _name(by), _name(author), url
+        # The repost's URL names the reposted post by its author's DID, not the handle: the
+        # recheck sees only post_id (the repost record, in the reposter's repo) and url, and a
+        # handle-based URL would read as a deleted post once the author changes handle.
+        post_author, forwarded_from, forwarded_url, url = _name(by), _name(author), url, post_url(uri)
         published = _time(reason.get("indexedAt")) or published
         attrs["data-repost-by"] = by.get("did") or by.get("handle") or ""
         if reason.get("cid"):

@@ -169,6 +169,17 @@ class FakeAppView:
         self.feeds[account.did].insert(0, Entry(at, uri, reason))
         return repost_uri
 
+    def rename(self, account: Account, handle: str) -> None:
+        """The account changes handle: the old one resolves to no one, every view shows the new one."""
+        account.handle = handle
+        for view in self.views.values():
+            if view["author"]["did"] == account.did:
+                view["author"]["handle"] = handle
+        for entries in self.feeds.values():
+            for entry in entries:
+                if entry.reason and entry.reason["by"]["did"] == account.did:
+                    entry.reason["by"]["handle"] = handle
+
     # -- answering -------------------------------------------------------------------------------
     def resolve(self, actor: str) -> Account | None:
         for account in self.accounts.values():
@@ -261,7 +272,9 @@ class FakeAppView:
         head, _, rkey = uri.removeprefix("at://").partition(f"/{POST}/")
         account = self.resolve(head)
         if account is None:
-            return self.error(400, "InvalidRequest", f"Unable to resolve handle: {head}")
+            # The real AppView resolves the handle and, failing that, looks the URI up as given,
+            # finding nothing: a handle that no longer names anyone reads as a deleted post.
+            return self.error(400, "NotFound", f"Post not found: {params.get('uri', '')}")
         uri = f"at://{account.did}/{POST}/{rkey}"
         if uri in self.blocked:
             return self.answer({"thread": {"$type": "app.bsky.feed.defs#blockedPost", "uri": uri, "blocked": True,

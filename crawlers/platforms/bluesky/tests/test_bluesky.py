@@ -211,7 +211,8 @@ def test_capture_walks_the_feed_by_cursor_and_archives_posts_and_full_size_photo
     assert 'data-labels="graphic-media"' in photos["html"]
     repost = got[uris["repost"]]
     assert repost["author"] == "Archive Desk (synthetic)" and repost["forwarded_from"] == "Field Notes (synthetic)"
-    assert repost["forwarded_from_url"] == repost["url"] == "https://bsky.app/profile/field-notes.example.net/post/3lbq2dddddd2a"
+    assert repost["forwarded_from_url"] == "https://bsky.app/profile/field-notes.example.net/post/3lbq2dddddd2a"
+    assert repost["url"] == f"https://bsky.app/profile/{OTHER_DID}/post/3lbq2dddddd2a"  # by DID: outlives a new handle
     assert repost["published"] == "2026-10-01T09:00:00Z"
     assert uris["theirs"] not in got  # only as the repost: the other account's post is not this source's
     assert got[uris["reply"]]["reply_to_url"] == photos["url"]
@@ -290,8 +291,25 @@ def test_recheck_marks_a_deleted_post_gone(desk: Desk, data_dir: Path) -> None:
     assert items[desk.uris["bulletin3"]]["detail"] == f"NotFound: Post not found: {desk.uris['bulletin3']}"
     assert items[desk.uris["quote"]]["detail"].startswith("blockedPost")
     thread_calls = [r.query["uri"][0] for r in desk.server.requests if r.path == "/xrpc/app.bsky.feed.getPostThread"]
-    # a repost is checked through the post it reposted, named as its bsky.app URL names it
-    assert "at://field-notes.example.net/app.bsky.feed.post/3lbq2dddddd2a" in thread_calls
+    # a repost is checked through the post it reposted, by DID as its URL names it
+    assert f"at://{OTHER_DID}/app.bsky.feed.post/3lbq2dddddd2a" in thread_calls
+    assert all(uri.startswith("at://did:") for uri in thread_calls)
+
+
+def test_recheck_after_a_change_of_handle_is_not_a_takedown(desk: Desk, data_dir: Path) -> None:
+    """Both accounts take new handles after the capture: the old handles resolve to no one (the
+    AppView answers 400 NotFound for a URI naming one), yet every post, the repost included, is
+    checked by DID and found online."""
+    capture(desk, data_dir)
+    desk.appview.rename(desk.desk, "desk-renamed.example.org")
+    desk.appview.rename(desk.appview.accounts[OTHER_DID], "notes-renamed.example.net")
+    result = run_tawthiq(["recheck", f"bluesky:{HANDLE}"], data_dir=data_dir, env=desk.env)
+    assert result.code == 0, result.out + result.err
+    checks = dict(query(data_dir, "select post_id, state from post_checks where platform = 'bluesky'"))
+    assert len(checks) == 12 and set(checks.values()) == {"online"}, checks
+    thread_calls = [r.query["uri"][0] for r in desk.server.requests if r.path == "/xrpc/app.bsky.feed.getPostThread"]
+    assert f"at://{OTHER_DID}/app.bsky.feed.post/3lbq2dddddd2a" in thread_calls
+    assert not any("example" in uri for uri in thread_calls)  # no handle named anywhere
 
 
 def test_export_of_the_platform_verifies(desk: Desk, data_dir: Path, tmp_path: Path) -> None:
