@@ -40,6 +40,10 @@ class BlueskyOptions(BaseModel):
                                   "read (tests and mirrors point it elsewhere)")
     bluesky_max_pages: int = Field(50, ge=0, description="getAuthorFeed pages walked back per run (0: all history)")
     bluesky_page_size: int = Field(100, ge=1, le=100, description="posts asked for per getAuthorFeed page (limit)")
+    bluesky_thread_depth: int = Field(1000, ge=0, le=1000, description="levels of replies asked of getPostThread "
+                                      "for a post spec (depth; the API's maximum is 1000)")
+    bluesky_parent_height: int = Field(1000, ge=0, le=1000, description="levels of parents asked of getPostThread "
+                                       "for a post spec (parentHeight; the API's maximum is 1000)")
 
 
 def _actor(actor: str, spec: str) -> str:
@@ -134,7 +138,9 @@ class Bluesky(Platform):
         known = catalog.known_post_ids(self.name, target.value)
         if rkey is not None:
             return [SpiderJob(BlueskyThreadSpider, {"actor": actor, "rkey": rkey, "source": target.value,
-                                                    "base_url": options.bluesky_base_url, "known_ids": known})]
+                                                    "base_url": options.bluesky_base_url, "known_ids": known,
+                                                    "depth": options.bluesky_thread_depth,
+                                                    "parent_height": options.bluesky_parent_height})]
         complete_through, resume = catalog.watermark(target.label)
         return [SpiderJob(BlueskyFeedSpider, {
             "actor": actor, "base_url": options.bluesky_base_url, "max_pages": options.bluesky_max_pages,

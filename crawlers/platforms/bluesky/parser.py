@@ -306,6 +306,33 @@ def parse_thread(body: dict[str, Any], *, source: str) -> list[Post]:
     return posts
 
 
+def thread_gaps(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """(at:// URI, why) of every parent or reply a `getPostThread` answer names but does not show
+    (`#notFoundPost`: deleted; `#blockedPost`: a block between author and viewer), the root left
+    out (a root not shown is the capture failing, said elsewhere)."""
+    gaps: list[tuple[str, str]] = []
+
+    def walk(node: Any, up: bool, down: bool, root: bool = False) -> None:
+        if not isinstance(node, dict):
+            return
+        kind = node.get("$type", THREAD_POST)
+        if kind in (NOT_FOUND, BLOCKED):
+            if not root and node.get("uri"):
+                gaps.append((str(node["uri"]), "deleted (notFoundPost)" if kind == NOT_FOUND
+                             else "hidden by a block (blockedPost)"))
+            return
+        if kind != THREAD_POST:
+            return
+        if up:
+            walk(node.get("parent"), True, False)
+        if down:
+            for reply in node.get("replies") or []:
+                walk(reply, False, True)
+
+    walk(body.get("thread"), True, True, root=True)
+    return gaps
+
+
 def thread_state(body: dict[str, Any]) -> tuple[str, str | None]:
     """("gone", why) when the thread's root says the post is not there, else ("online", text)."""
     thread = body.get("thread") or {}

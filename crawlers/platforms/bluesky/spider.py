@@ -9,7 +9,8 @@ between the two is archived; the next walk that meets one of those items jumps t
 Cursors are opaque (a time in today's AppView, `ms::cid` in 2023's), so nothing compares them.
 
 `BlueskyThreadSpider` reads `app.bsky.feed.getPostThread` for one post: the post, its parents
-and its replies.
+and its replies, as deep and as high as the API allows by default (1000 levels each); parents or
+replies shown as `#notFoundPost`/`#blockedPost` are recorded as failures in the archive.
 
 Every API answer is archived by the wire recorder as it was sent; photos are fetched at full size
 (`fullsize`), and a video's HLS playlist goes to the video fetcher (yt-dlp) after the crawl.
@@ -26,7 +27,7 @@ from scrapy.http import Response
 
 from tawthiq.crawlers.models import Post
 from tawthiq.crawlers.platforms.bluesky.parser import (
-    parse_author_feed, parse_thread, post_uri, profile_url, xrpc_error,
+    parse_author_feed, parse_thread, post_uri, post_url, profile_url, thread_gaps, xrpc_error,
 )
 from tawthiq.crawlers.spiders.base import ArchivingSpider
 
@@ -182,7 +183,7 @@ class BlueskyFeedSpider(BlueskySpider):
 class BlueskyThreadSpider(BlueskySpider):
     name = "bluesky_thread"
 
-    def __init__(self, actor: str, rkey: str, source: str, depth: int = 10, parent_height: int = 80,
+    def __init__(self, actor: str, rkey: str, source: str, depth: int = 1000, parent_height: int = 1000,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.actor, self.rkey, self.source = actor, rkey, source
@@ -203,6 +204,13 @@ class BlueskyThreadSpider(BlueskySpider):
             kind = (doc.get("thread") or {}).get("$type", "no thread")
             self.sink.fetch_failed(response.url, f"{what} shows no post ({kind})", role="page")
             return
+        # Parents and replies the answer names without showing are recorded in the archive, not
+        # skipped: they are gaps in the evidence, though not a failure of the capture (a thread
+        # with a deleted reply is captured as far as it can be), hence the uncounted role.
+        for uri, why in thread_gaps(doc):
+            self.logger.info("%s: %s is %s", what, uri, why)
+            self.sink.fetch_failed(post_url(uri), f"{what}: the thread names {uri} but does not show it: {why}",
+                                   role="requisite")
         for post in posts:
             if post.post_id not in self.known_ids:
                 yield from self.archive(post, response)

@@ -83,6 +83,7 @@ class FakeAppView:
     blocked: set[str] = field(default_factory=set)
     rate_limit_next: set[str] = field(default_factory=set)  # XRPC methods whose next call gets a 429
     rate_limited: list[float] = field(default_factory=list)  # when each 429 was sent
+    thread_asked: list[tuple[int, int]] = field(default_factory=list)  # (depth, parentHeight) of each getPostThread
     calls: list[tuple[float, str]] = field(default_factory=list)  # (time.monotonic(), XRPC method) of each call
 
     def __post_init__(self) -> None:
@@ -282,9 +283,19 @@ class FakeAppView:
         if self.live(uri) is None:
             return self.error(400, "NotFound", f"Post not found: {uri}")
         depth, height = int(params.get("depth", "6")), int(params.get("parentHeight", "80"))
+        if not 0 <= depth <= 1000 or not 0 <= height <= 1000:  # the lexicon's bounds
+            return self.error(400, "InvalidRequest", "Error: depth and parentHeight must be between 0 and 1000")
+        self.thread_asked.append((depth, height))
         return self.answer({"thread": self.thread(uri, depth, height, up=True), "threadgate": None})
 
+    def blocked_node(self, uri: str) -> dict[str, Any]:
+        did = uri.removeprefix("at://").split("/", 1)[0]
+        return {"$type": "app.bsky.feed.defs#blockedPost", "uri": uri, "blocked": True,
+                "author": {"did": did, "viewer": {"blockedBy": True}}}
+
     def thread(self, uri: str, depth: int, height: int, up: bool) -> dict[str, Any]:
+        if uri in self.blocked:
+            return self.blocked_node(uri)
         view = self.live(uri)
         if view is None:
             return {"$type": "app.bsky.feed.defs#notFoundPost", "uri": uri, "notFound": True}

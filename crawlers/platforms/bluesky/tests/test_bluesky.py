@@ -17,7 +17,7 @@ from PIL import Image
 from tawthiq.crawlers.platforms import SpecError, parse_spec, platform
 from tawthiq.crawlers.platforms.bluesky.tests.appview import Account, FakeAppView
 from tawthiq.demo.server import LocalServer, Resource
-from tests.conftest import SHARED_FORMATS, query, read_payloads, run_tawthiq
+from tests.conftest import SHARED_FORMATS, all_blocks, query, read_payloads, run_tawthiq
 
 HANDLE = "archive-desk.example.org"
 DID = "did:plc:tawthiqtestdeskaaaaaaaaa"
@@ -348,6 +348,40 @@ def test_a_single_post_spec_captures_its_thread(desk: Desk, data_dir: Path) -> N
     assert all(p["source"] == f"{HANDLE}/post/3lbq2cccccc2a" for p in got.values())
     (call,) = [r.query for r in desk.server.requests if r.path == "/xrpc/app.bsky.feed.getPostThread"]
     assert call["uri"] == [f"at://{HANDLE}/app.bsky.feed.post/3lbq2cccccc2a"]
+
+
+def failures(data_dir: Path) -> dict[str, str]:
+    return {json.loads(b)["url"]: json.loads(b)["error"]
+            for h, b in all_blocks(data_dir) if h.get("WARC-Tawthiq-Kind") == "failure"}
+
+
+def test_a_thread_is_read_to_the_api_maximum_and_its_unshown_posts_are_recorded(desk: Desk, data_dir: Path) -> None:
+    """A reply chain deeper than a few levels is captured whole (depth and parentHeight 1000, the
+    lexicon's maximum); a deleted parent (#notFoundPost) and a blocked reply (#blockedPost) are
+    failure records in the archive, and the capture of what is shown still succeeds."""
+    appview = desk.appview
+    chain, parent = [], desk.uris["reply"]
+    for n in range(15):
+        parent = appview.post(desk.desk, f"3lbq4chain{n:02d}a", f"رد رقم {n} في السلسلة", f"2026-10-05T{n:02d}:00:00.000Z",
+                              reply_to=parent)
+        chain.append(parent)
+    hidden = appview.post(appview.accounts[OTHER_DID], "3lbq4blockedra", "a reply behind a block (synthetic)",
+                          "2026-10-05T20:00:00.000Z", langs=["en"], reply_to=desk.uris["reply"])
+    appview.blocked.add(hidden)
+    appview.deleted.add(desk.uris["photos"])  # the parent of the captured post
+    result = capture(desk, data_dir, spec=f"bluesky:{HANDLE}/post/3lbq2ffffff2a")
+    assert appview.thread_asked == [(1000, 1000)]
+    got = posts(data_dir)
+    assert set(got) == {desk.uris["reply"], *chain}
+    gaps = failures(data_dir)
+    assert set(gaps) == {f"https://bsky.app/profile/{DID}/post/3lbq2cccccc2a",
+                         f"https://bsky.app/profile/{OTHER_DID}/post/3lbq4blockedra"}, gaps
+    assert "notFoundPost" in gaps[f"https://bsky.app/profile/{DID}/post/3lbq2cccccc2a"]
+    assert "blockedPost" in gaps[f"https://bsky.app/profile/{OTHER_DID}/post/3lbq4blockedra"]
+    assert "errors                  0" in result.out
+    capture(desk, data_dir, "--set", "bluesky_thread_depth=3", "--set", "bluesky_parent_height=0",
+            spec=f"bluesky:{HANDLE}/post/3lbq2ffffff2a")
+    assert appview.thread_asked[-1] == (3, 0)
 
 
 def test_unknown_account_is_a_clear_failure(desk: Desk, data_dir: Path) -> None:
