@@ -4,8 +4,9 @@ Specs: `bluesky:HANDLE` (or a DID), `https://bsky.app/profile/HANDLE` for an acc
 `https://bsky.app/profile/HANDLE/post/RKEY`, `bluesky:HANDLE/post/RKEY` or
 `at://HANDLE/app.bsky.feed.post/RKEY` for one post and its thread. The API's base URL is the
 setting `bluesky_base_url` (tests point it at a local server).
-Incremental: the feed walk stops where the last complete walk began; a walk cut short by
-`bluesky_max_pages` resumes at its cursor.
+Incremental: the feed walk stops where the last complete walk began, after an overlap of
+`bluesky_overlap_hours` (for backdated and late-indexed posts, which the feed sorts below posts
+seen already); a walk cut short by `bluesky_max_pages` resumes at its cursor.
 Gone: `getPostThread` answers 400 `NotFound`, or shows the thread as `#notFoundPost` or
 `#blockedPost`. Posts are checked by their DID-based at:// URI, so a change of handle is not
 taken for a deletion; a repost is checked through the post it reposted, which its URL names by
@@ -40,6 +41,10 @@ class BlueskyOptions(BaseModel):
                                   "read (tests and mirrors point it elsewhere)")
     bluesky_max_pages: int = Field(50, ge=0, description="getAuthorFeed pages walked back per run (0: all history)")
     bluesky_page_size: int = Field(100, ge=1, le=100, description="posts asked for per getAuthorFeed page (limit)")
+    bluesky_overlap_hours: float = Field(24, ge=0, description="after meeting the last walk's posts, the feed walk "
+                                         "goes on through posts this many hours older still (the feed is ordered by "
+                                         "the earlier of creation and indexing time, so a backdated or late-indexed "
+                                         "post sits below posts seen already); known posts are skipped")
     bluesky_thread_depth: int = Field(1000, ge=0, le=1000, description="levels of replies asked of getPostThread "
                                       "for a post spec (depth; the API's maximum is 1000)")
     bluesky_parent_height: int = Field(1000, ge=0, le=1000, description="levels of parents asked of getPostThread "
@@ -145,6 +150,7 @@ class Bluesky(Platform):
         return [SpiderJob(BlueskyFeedSpider, {
             "actor": actor, "base_url": options.bluesky_base_url, "max_pages": options.bluesky_max_pages,
             "page_size": options.bluesky_page_size, "since": complete_through, "resume": resume, "known_ids": known,
+            "overlap_hours": options.bluesky_overlap_hours,
         })]
 
     # -- takedown tracking ---------------------------------------------------------------------

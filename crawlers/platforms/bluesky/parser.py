@@ -266,12 +266,27 @@ def parse_post_view(view: dict[str, Any], *, source: str, reason: dict[str, Any]
 class FeedPage:
     posts: list[Post]
     cursor: str | None
+    # Each post's place in the feed's order, as the AppView sorts it (`sortAt`): the earlier of
+    # createdAt and indexedAt for a post, the repost's indexedAt for a repost; None when unknown.
+    sort_at: list[datetime | None] = field(default_factory=list)
+
+
+def sort_time(item: dict[str, Any]) -> datetime | None:
+    """When a feed item sits in an author feed: the AppView orders by sortAt, the earlier of the
+    record's createdAt and its indexedAt, so a backdated or late-indexed post sits below posts
+    indexed before it."""
+    reason = item.get("reason") or {}
+    if reason.get("$type") == REPOST:
+        return _time(reason.get("indexedAt"))
+    view = item.get("post") or {}
+    times = [t for t in (_time((view.get("record") or {}).get("createdAt")), _time(view.get("indexedAt"))) if t]
+    return min(times) if times else None
 
 
 def parse_author_feed(body: dict[str, Any], *, source: str) -> FeedPage:
     """An `app.bsky.feed.getAuthorFeed` answer, newest first; pinned items are left out (the
     walk asks for none, and a pin would break the newest-first order the watermark needs)."""
-    posts = []
+    posts, times = [], []
     for item in body.get("feed") or []:
         reason = item.get("reason")
         if reason and reason.get("$type") == PIN:
@@ -280,8 +295,9 @@ def parse_author_feed(body: dict[str, Any], *, source: str) -> FeedPage:
         post = parse_post_view(item.get("post") or {}, source=source, reason=reason, parent=parent)
         if post is not None:
             posts.append(post)
+            times.append(sort_time(item))
     cursor = body.get("cursor")
-    return FeedPage(posts, cursor if isinstance(cursor, str) and cursor else None)
+    return FeedPage(posts, cursor if isinstance(cursor, str) and cursor else None, times)
 
 
 def parse_thread(body: dict[str, Any], *, source: str) -> list[Post]:

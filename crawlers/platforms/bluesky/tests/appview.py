@@ -116,8 +116,10 @@ class FakeAppView:
              facets: list[dict] | None = None, images: list[tuple[dict, dict]] | None = None,
              video: dict[str, Any] | None = None, external: dict[str, Any] | None = None,
              quote: str | None = None, reply_to: str | None = None, in_feed: bool = True,
-             labels: list[str] | None = None) -> str:
-        """Add a post (and put it at the top of its author's feed); returns its at:// URI."""
+             labels: list[str] | None = None, indexed: str | None = None) -> str:
+        """Add a post to its author's feed; returns its at:// URI. `indexed` (default: `created`)
+        is when the AppView indexed it: the feed sorts by the earlier of the two (sortAt), so a
+        backdated post, or one indexed late, sits below newer ones."""
         uri = f"at://{account.did}/{POST}/{rkey}"
         record: dict[str, Any] = {"$type": POST, "createdAt": created, "langs": langs or ["ar"], "text": text}
         if facets:
@@ -151,7 +153,7 @@ class FakeAppView:
         post_view: dict[str, Any] = {
             "uri": uri, "cid": fake_cid(uri), "author": account.basic(self.cdn), "record": record,
             "bookmarkCount": 0, "replyCount": 0, "repostCount": 0, "likeCount": 3, "quoteCount": 0,
-            "indexedAt": created, "viewer": {"bookmarked": False, "threadMuted": False, "embeddingDisabled": False},
+            "indexedAt": indexed or created, "viewer": {"bookmarked": False, "threadMuted": False, "embeddingDisabled": False},
             "labels": [{"src": "did:plc:ar7c4by46qjdydhdevvrndac", "uri": uri, "cid": fake_cid(uri), "val": v,
                         "cts": created} for v in labels or []],
         }
@@ -159,7 +161,7 @@ class FakeAppView:
             post_view["embed"] = view
         self.views[uri] = post_view
         if in_feed:
-            self.feeds[account.did].insert(0, Entry(created, uri))
+            self.feeds[account.did].insert(0, Entry(min(created, indexed or created), uri))
         return uri
 
     def repost(self, account: Account, rkey: str, uri: str, at: str) -> str:

@@ -246,13 +246,39 @@ def test_second_run_fetches_only_new_posts(desk: Desk, data_dir: Path) -> None:
     new = [desk.appview.post(desk.desk, f"3lbq3nnnnn{n}2a", f"بلاغ جديد رقم {n}", f"2026-10-03T0{n}:00:00.000Z")
            for n in (1, 2)]
     desk.appview.deleted.add(desk.uris["bulletin6"])  # the newest post of the last walk is taken down
-    result = capture(desk, data_dir)
-    # Stopped at the last walk's newest posts still there: one page, not the whole history again.
+    result = capture(desk, data_dir, "--set", "bluesky_overlap_hours=1")
+    # Stopped at the last walk's newest posts still there (and an hour below): one page, not the
+    # whole history again.
     assert [q.get("cursor") for q in desk.feed_requests()] == [None]
     got = posts(data_dir)
     assert len(got) == 14 and all(uri in got for uri in new)
     assert all(p["captures"] == 1 for p in got.values())  # nothing archived twice
     assert "errors                  0" in result.out
+
+
+def test_a_backdated_or_late_indexed_post_below_the_watermark_is_captured_next_run(desk: Desk, data_dir: Path) -> None:
+    """The feed sorts by the earlier of createdAt and indexedAt: a post written (or dated) before
+    the last walk's newest items but indexed after that walk sits below them. The next walk goes
+    on through the overlap (24 hours by default) and captures it, without archiving known posts
+    again; beyond the overlap it stops."""
+    capture(desk, data_dir)
+    desk.server.requests.clear()
+    appview = desk.appview
+    backdated = appview.post(desk.desk, "3lbq3bbbbbb2a", "بلاغ مؤرخ بتاريخ سابق", "2026-10-01T23:00:00.000Z",
+                             indexed="2026-10-03T05:00:00.000Z")
+    late = appview.post(desk.desk, "3lbq3lllllll2a", "Synthetic notice indexed late", "2026-10-02T01:30:00.000Z",
+                        indexed="2026-10-03T06:00:00.000Z", langs=["en"])
+    too_old = appview.post(desk.desk, "3lbq3oooooo2a", "بلاغ مؤرخ قبل النافذة", "2026-09-20T10:00:00.000Z",
+                           indexed="2026-10-03T07:00:00.000Z")
+    result = capture(desk, data_dir)
+    got = posts(data_dir)
+    assert backdated in got and late in got and too_old not in got
+    assert len(got) == 14 and all(p["captures"] == 1 for p in got.values())
+    # page 1 holds the watermark (bulletin6 at 10-02 06:00): on to 10-01 06:00, through the feed's end here
+    cursors = [q.get("cursor") for q in desk.feed_requests()]
+    assert cursors[0] is None and len(cursors) == 3, cursors
+    assert "errors                  0" in result.out
+    assert got[backdated]["published"] == "2026-10-01T23:00:00Z"
 
 
 def test_a_walk_cut_short_by_the_page_limit_resumes_without_gaps(desk: Desk, data_dir: Path) -> None:
