@@ -7,7 +7,8 @@ the saved samples (no video, no aspectRatio, `ms::cid` cursors) parse too.
 
 Facts the Post model has no field for are kept, not dropped: the record's CID, the quoted post,
 moderation labels and image alt texts go into `html` (an `<article>` with data attributes and a
-`<blockquote>` for a quote); the quoted post's URL is in `links`.
+`<blockquote>` for a quote); the quoted post's URL is in `links`, its photos and video in `media`
+(with its URL as `page_url`).
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ class Embedded:
     preview: LinkPreview | None = None
     quote_url: str | None = None
     quote_html: str | None = None
+    quote_labels: list[str] = field(default_factory=list)
 
 
 def _images(view: dict[str, Any]) -> list[Media]:
@@ -162,28 +164,58 @@ def _external(view: dict[str, Any]) -> LinkPreview | None:
                        description=card.get("description") or None, image_url=card.get("thumb") or None)
 
 
-def _quote(record: dict[str, Any]) -> tuple[str | None, str | None]:
-    """The quoted record's URL and a blockquote saying what it showed (or why it did not)."""
+@dataclass
+class Quote:
+    url: str | None = None
+    html: str | None = None
+    media: list[Media] = field(default_factory=list)  # the quoted post's photos and video
+    labels: list[str] = field(default_factory=list)  # the quoted post's labels
+
+
+def _media_of(view: dict[str, Any]) -> list[Media]:
+    """The photos and video an embed view shows itself (a quote's own quote is not followed)."""
+    kind = view.get("$type", "") if isinstance(view, dict) else ""
+    if kind.startswith("app.bsky.embed.recordWithMedia"):
+        return _media_of(view.get("media") or {})
+    if kind.startswith("app.bsky.embed.images"):
+        return _images(view)
+    if kind.startswith("app.bsky.embed.video"):
+        video = _video(view)
+        return [video] if video else []
+    return []
+
+
+def _quote(record: dict[str, Any]) -> Quote:
+    """The quoted record's URL, a blockquote saying what it showed (or why it did not), and the
+    media it shows (`viewRecord.embeds`), each naming the quoted post as where it is shown."""
     kind = record.get("$type", "")
     uri = record.get("uri")
     if not uri:
-        return None, None
+        return Quote()
     if kind.endswith("#viewRecord"):
         author = record.get("author") or {}
         url = post_url(uri, author.get("handle"))
         body, _ = render_text((record.get("value") or {}).get("text") or "", (record.get("value") or {}).get("facets"))
         who = escape(f"{_name(author) or ''} @{author.get('handle') or repo(uri)}")
-        return url, (f'<blockquote cite="{escape(url)}" data-uri="{escape(uri)}" data-cid="{escape(record.get("cid") or "")}">'
-                     f"<p>{who}</p><p>{body}</p></blockquote>")
+        media = [m.model_copy(update={"page_url": url})
+                 for embed in record.get("embeds") or [] for m in _media_of(embed)]
+        labels = [str(lab["val"]) for lab in record.get("labels") or [] if isinstance(lab, dict) and lab.get("val")]
+        extra = f' data-media="{len(media)}"' if media else ""
+        cid = escape(record.get("cid") or "")
+        return Quote(url, f'<blockquote cite="{escape(url)}" data-uri="{escape(uri)}" data-cid="{cid}"{extra}>'
+                     f"<p>{who}</p><p>{body}</p></blockquote>", media, labels)
     if "app.bsky.feed.post" in uri:
         state = kind.rsplit("#", 1)[-1] or "unavailable"  # viewNotFound, viewBlocked, viewDetached
         url = post_url(uri)
-        return url, f'<blockquote cite="{escape(url)}" data-uri="{escape(uri)}" data-state="{escape(state)}"></blockquote>'
-    return uri, None  # a feed generator, list or starter pack
+        return Quote(url, f'<blockquote cite="{escape(url)}" data-uri="{escape(uri)}" '
+                          f'data-state="{escape(state)}"></blockquote>')
+    return Quote(uri)  # a feed generator, list or starter pack
 
 
 def parse_embed(view: dict[str, Any] | None) -> Embedded:
-    """Photos (full size), a video's HLS playlist, a link card, a quoted post."""
+    """Photos (full size), a video's HLS playlist, a link card, a quoted post; the quoted post's
+    photos and video count as the quoting post's media (what it showed), each with the quoted
+    post's URL as `page_url`."""
     found = Embedded()
     if not view:
         return found
@@ -191,8 +223,8 @@ def parse_embed(view: dict[str, Any] | None) -> Embedded:
     if kind.startswith("app.bsky.embed.recordWithMedia"):
         inner = parse_embed(view.get("media"))
         # `record` is a record#view, whose `$type` the AppView leaves out here
-        quote_url, quote_html = _quote((view.get("record") or {}).get("record") or {})
-        return Embedded(inner.media, inner.preview, quote_url, quote_html)
+        quote = _quote((view.get("record") or {}).get("record") or {})
+        return Embedded(inner.media + quote.media, inner.preview, quote.url, quote.html, quote.labels)
     if kind.startswith("app.bsky.embed.images"):
         found.media = _images(view)
     elif kind.startswith("app.bsky.embed.video"):
@@ -201,7 +233,9 @@ def parse_embed(view: dict[str, Any] | None) -> Embedded:
     elif kind.startswith("app.bsky.embed.external"):
         found.preview = _external(view)
     elif kind.startswith("app.bsky.embed.record"):
-        found.quote_url, found.quote_html = _quote(view.get("record") or {})
+        quote = _quote(view.get("record") or {})
+        found.media, found.quote_url, found.quote_html = quote.media, quote.url, quote.html
+        found.quote_labels = quote.labels
     return found
 
 
@@ -258,8 +292,19 @@ def parse_post_view(view: dict[str, Any], *, source: str, reason: dict[str, Any]
         text=record.get("text") or "", html=body, language=langs[0] if langs else None,
         forwarded_from=forwarded_from, forwarded_from_url=forwarded_url, reply_to_url=reply_to,
         media=embedded.media, links=list(dict.fromkeys(links)), link_preview=embedded.preview,
-        extra={"labels": labels, "sensitive": bool(set(labels) & SENSITIVE_LABELS)} if labels else {},
+        extra=_extra(labels, embedded),
     )
+
+
+def _extra(labels: list[str], embedded: Embedded) -> dict[str, Any]:
+    """Labels, and whether the media is to be blurred: the post's own labels say so, or, for the
+    media it shows from a quoted post, that post's labels."""
+    quoted = embedded.quote_labels if any(m.page_url for m in embedded.media) else []
+    sensitive = bool(set(labels) & SENSITIVE_LABELS) or bool(set(quoted) & SENSITIVE_LABELS)
+    extra: dict[str, Any] = {"labels": labels, "sensitive": sensitive} if labels or sensitive else {}
+    if sensitive and quoted:
+        extra["quote_labels"] = quoted
+    return extra
 
 
 @dataclass

@@ -139,13 +139,22 @@ class FakeAppView:
             record["embed"] = {"$type": "app.bsky.embed.external", "external": {
                 "uri": external["uri"], "title": external["title"], "description": external["description"]}}
             view = {"$type": "app.bsky.embed.external#view", "external": dict(external)}
-        elif quote:
+        if quote:
+            # record#view of a viewRecord whose `embeds` is the quoted post's own embed view; with
+            # photos, a video or a card of the quoting post's own, recordWithMedia#view (whose
+            # inner record#view the AppView serves without `$type`)
             quoted = self.views[quote]
-            record["embed"] = {"$type": "app.bsky.embed.record", "record": {"uri": quote, "cid": quoted["cid"]}}
-            view = {"$type": "app.bsky.embed.record#view", "record": {
-                "$type": "app.bsky.embed.record#viewRecord", "uri": quote, "cid": quoted["cid"],
-                "author": quoted["author"], "value": quoted["record"], "labels": [], "likeCount": 0,
-                "replyCount": 0, "repostCount": 0, "quoteCount": 1, "indexedAt": quoted["indexedAt"], "embeds": []}}
+            ref = {"$type": "app.bsky.embed.record", "record": {"uri": quote, "cid": quoted["cid"]}}
+            shown = {"$type": "app.bsky.embed.record#viewRecord", "uri": quote, "cid": quoted["cid"],
+                     "author": quoted["author"], "value": quoted["record"], "labels": quoted["labels"], "likeCount": 0,
+                     "replyCount": 0, "repostCount": 0, "quoteCount": 1, "indexedAt": quoted["indexedAt"],
+                     "embeds": [quoted["embed"]] if quoted.get("embed") else []}
+            if view:
+                record["embed"] = {"$type": "app.bsky.embed.recordWithMedia", "record": ref, "media": record["embed"]}
+                view = {"$type": "app.bsky.embed.recordWithMedia#view", "record": {"record": shown}, "media": view}
+            else:
+                record["embed"] = ref
+                view = {"$type": "app.bsky.embed.record#view", "record": shown}
         if reply_to:
             parent = self.views[reply_to]
             root = (parent["record"].get("reply") or {}).get("root") or {"uri": reply_to, "cid": parent["cid"]}

@@ -281,6 +281,38 @@ def test_a_backdated_or_late_indexed_post_below_the_watermark_is_captured_next_r
     assert got[backdated]["published"] == "2026-10-01T23:00:00Z"
 
 
+def test_photos_of_a_quoted_post_are_media_of_the_quoting_post(desk: Desk, data_dir: Path) -> None:
+    """A quote (record#view) and a quote with photos of its own (recordWithMedia#view) show the
+    quoted post's photos (viewRecord.embeds): fetched at full size as the quoting post's media,
+    each naming the quoted post as where it is shown; the quoted post's graphic-media label blurs them."""
+    appview, notes = desk.appview, desk.appview.accounts[OTHER_DID]
+    scene = appview.image(notes, "photo-quoted", jpeg(640, 480, (90, 90, 200)), "مشهد من الموقع (صورة اصطناعية)", 640, 480)
+    quoted = appview.post(notes, "3lbq5qqqqqq2a", "Field note with a photo (synthetic)", "2026-10-03T01:00:00.000Z",
+                          langs=["en"], images=[scene], labels=["graphic-media"])
+    plain = appview.post(desk.desk, "3lbq5aaaaaa2a", "نقلا عن مصدر ميداني", "2026-10-03T02:00:00.000Z", quote=quoted)
+    own = appview.image(desk.desk, "photo-own", jpeg(320, 240, (200, 90, 90)), "", 320, 240)
+    mixed = appview.post(desk.desk, "3lbq5bbbbbb2a", "صورتنا وصورة المصدر", "2026-10-03T03:00:00.000Z",
+                         quote=quoted, images=[own])
+    capture(desk, data_dir, "--set", "bluesky_max_pages=1")
+    got = posts(data_dir)
+    quoted_url = "https://bsky.app/profile/field-notes.example.net/post/3lbq5qqqqqq2a"
+    scene_url = scene[1]["fullsize"]
+    (shown,) = got[plain]["media"]
+    assert (shown["kind"], shown["url"], shown["page_url"], shown["width"]) == ("photo", scene_url, quoted_url, 640)
+    assert shown["title"] == "مشهد من الموقع (صورة اصطناعية)"
+    assert got[plain]["extra"]["sensitive"] is True and got[plain]["extra"]["quote_labels"] == ["graphic-media"]
+    assert quoted_url in got[plain]["links"] and 'data-media="1"' in got[plain]["html"]
+    assert [(m["url"], m["page_url"]) for m in got[mixed]["media"]] == [(own[1]["fullsize"], None), (scene_url, quoted_url)]
+    assert quoted not in got  # the other account's post is not this source's
+    payloads = read_payloads(data_dir)
+    for url in (scene_url, own[1]["fullsize"]):
+        responses = [r for r in payloads[url] if r[0] in ("response", "revisit")]
+        assert responses, url
+    (response,) = [r for r in payloads[scene_url] if r[0] == "response"]
+    assert response[3] == desk.server.served[scene_url.removeprefix(desk.server.base_url)]
+    assert not any("feed_thumbnail" in uri for uri in payloads)
+
+
 def test_a_walk_cut_short_by_the_page_limit_resumes_without_gaps(desk: Desk, data_dir: Path) -> None:
     capture(desk, data_dir, "--set", "bluesky_max_pages=1")
     assert len(posts(data_dir)) == PAGE
