@@ -4,11 +4,13 @@ Specs: `bluesky:HANDLE` (or a DID), `https://bsky.app/profile/HANDLE` for an acc
 `https://bsky.app/profile/HANDLE/post/RKEY`, `bluesky:HANDLE/post/RKEY` or
 `at://HANDLE/app.bsky.feed.post/RKEY` for one post and its thread. The API's base URL is the
 setting `bluesky_base_url` (tests point it at a local server).
-Incremental: the feed walk stops where the last complete walk began; a walk cut short by
-`bluesky_max_pages` resumes at its cursor.
+Incremental: the feed walk stops where the last complete walk began, after an overlap of
+`bluesky_overlap_hours` (for backdated and late-indexed posts, which the feed sorts below posts
+seen already); a walk cut short by `bluesky_max_pages` resumes at its cursor.
 Gone: `getPostThread` answers 400 `NotFound`, or shows the thread as `#notFoundPost` or
-`#blockedPost`. A repost is checked through the post it reposted (an undone repost whose post
-is still online cannot be told apart through this API).
+`#blockedPost`. Posts are checked by their DID-based at:// URI, so a change of handle is not
+taken for a deletion; a repost is checked through the post it reposted, which its URL names by
+DID (an undone repost whose post is still online cannot be told apart through this API).
 """
 
 from __future__ import annotations
@@ -39,6 +41,14 @@ class BlueskyOptions(BaseModel):
                                   "read (tests and mirrors point it elsewhere)")
     bluesky_max_pages: int = Field(50, ge=0, description="getAuthorFeed pages walked back per run (0: all history)")
     bluesky_page_size: int = Field(100, ge=1, le=100, description="posts asked for per getAuthorFeed page (limit)")
+    bluesky_overlap_hours: float = Field(24, ge=0, description="after meeting the last walk's posts, the feed walk "
+                                         "goes on through posts this many hours older still (the feed is ordered by "
+                                         "the earlier of creation and indexing time, so a backdated or late-indexed "
+                                         "post sits below posts seen already); known posts are skipped")
+    bluesky_thread_depth: int = Field(1000, ge=0, le=1000, description="levels of replies asked of getPostThread "
+                                      "for a post spec (depth; the API's maximum is 1000)")
+    bluesky_parent_height: int = Field(1000, ge=0, le=1000, description="levels of parents asked of getPostThread "
+                                       "for a post spec (parentHeight; the API's maximum is 1000)")
 
 
 def _actor(actor: str, spec: str) -> str:
@@ -98,7 +108,8 @@ class Bluesky(Platform):
                     "language": "en", "links": ["https://example.org/r/7"]},
                    {"post_id": "at://did:plc:tawthiqsampledeskaaaaaaa/app.bsky.feed.repost/3lbq2ssssss2a",
                     "author": "Archive Desk (synthetic)", "forwarded_from": "Field Notes (synthetic)",
-                    "url": "https://bsky.app/profile/field-notes.example.net/post/3lbq2rrrrrr2a"},
+                    "url": "https://bsky.app/profile/did:plc:tawthiqfieldnotesaaaaaaa/post/3lbq2rrrrrr2a",
+                    "forwarded_from_url": "https://bsky.app/profile/field-notes.example.net/post/3lbq2rrrrrr2a"},
                ]),
     )
 
@@ -115,9 +126,11 @@ class Bluesky(Platform):
         if not is_http(raw) or (urlparse(raw).hostname or "").lower() not in _WEB_HOSTS:
             return None
         parts = [p for p in urlparse(raw).path.split("/") if p]
-        if not parts or parts[0] != "profile" or len(parts) < 2:
-            raise SpecError(f"{spec!r}: not a Bluesky profile or post URL (https://bsky.app/profile/HANDLE)")
-        return _value(parts[1:], spec)
+        # Only /profile/HANDLE and /profile/HANDLE/post/RKEY are ours; every other bsky.app page
+        # (the front page, search, hashtags, feeds, lists, a post's quotes or likes) stays a web capture.
+        if len(parts) == 2 and parts[0] == "profile" or len(parts) == 4 and parts[0] == "profile" and parts[2] == "post":
+            return _value(parts[1:], spec)
+        return None
 
     def source_url(self, value: str, settings: Any) -> str:
         return f"https://bsky.app/profile/{value}"
@@ -130,11 +143,14 @@ class Bluesky(Platform):
         known = catalog.known_post_ids(self.name, target.value)
         if rkey is not None:
             return [SpiderJob(BlueskyThreadSpider, {"actor": actor, "rkey": rkey, "source": target.value,
-                                                    "base_url": options.bluesky_base_url, "known_ids": known})]
+                                                    "base_url": options.bluesky_base_url, "known_ids": known,
+                                                    "depth": options.bluesky_thread_depth,
+                                                    "parent_height": options.bluesky_parent_height})]
         complete_through, resume = catalog.watermark(target.label)
         return [SpiderJob(BlueskyFeedSpider, {
             "actor": actor, "base_url": options.bluesky_base_url, "max_pages": options.bluesky_max_pages,
             "page_size": options.bluesky_page_size, "since": complete_through, "resume": resume, "known_ids": known,
+            "overlap_hours": options.bluesky_overlap_hours,
         })]
 
     # -- takedown tracking ---------------------------------------------------------------------
@@ -142,8 +158,13 @@ class Bluesky(Platform):
         from tawthiq.crawlers.platforms.bluesky.parser import post_uri
         from tawthiq.crawlers.platforms.bluesky.spider import xrpc
 
+        # A post's id is its at:// URI by DID (an old-style repost id is the reposted post's URI
+        # and `#repost-by-...`), which outlives a change of handle: check by it.
         uri = post.post_id.split("#", 1)[0]
-        if f"/{_POST_COLLECTION}/" not in uri:  # a repost: check the post it reposted
+        if f"/{_POST_COLLECTION}/" not in uri:
+            # A repost record (at://REPOSTER/app.bsky.feed.repost/...): check the post it reposted,
+            # through its URL, which names the author by DID since reposts are parsed so (older
+            # captures name the handle there, and are checked by it as before).
             parts = [p for p in urlparse(post.url).path.split("/") if p]
             uri = post_uri(parts[1], parts[3]) if len(parts) == 4 else uri
         return xrpc(self.options(settings).bluesky_base_url, "app.bsky.feed.getPostThread",

@@ -7,7 +7,8 @@ the saved samples (no video, no aspectRatio, `ms::cid` cursors) parse too.
 
 Facts the Post model has no field for are kept, not dropped: the record's CID, the quoted post,
 moderation labels and image alt texts go into `html` (an `<article>` with data attributes and a
-`<blockquote>` for a quote); the quoted post's URL is in `links`.
+`<blockquote>` for a quote); the quoted post's URL is in `links`, its photos and video in `media`
+(with its URL as `page_url`).
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ class Embedded:
     preview: LinkPreview | None = None
     quote_url: str | None = None
     quote_html: str | None = None
+    quote_labels: list[str] = field(default_factory=list)
 
 
 def _images(view: dict[str, Any]) -> list[Media]:
@@ -162,28 +164,58 @@ def _external(view: dict[str, Any]) -> LinkPreview | None:
                        description=card.get("description") or None, image_url=card.get("thumb") or None)
 
 
-def _quote(record: dict[str, Any]) -> tuple[str | None, str | None]:
-    """The quoted record's URL and a blockquote saying what it showed (or why it did not)."""
+@dataclass
+class Quote:
+    url: str | None = None
+    html: str | None = None
+    media: list[Media] = field(default_factory=list)  # the quoted post's photos and video
+    labels: list[str] = field(default_factory=list)  # the quoted post's labels
+
+
+def _media_of(view: dict[str, Any]) -> list[Media]:
+    """The photos and video an embed view shows itself (a quote's own quote is not followed)."""
+    kind = view.get("$type", "") if isinstance(view, dict) else ""
+    if kind.startswith("app.bsky.embed.recordWithMedia"):
+        return _media_of(view.get("media") or {})
+    if kind.startswith("app.bsky.embed.images"):
+        return _images(view)
+    if kind.startswith("app.bsky.embed.video"):
+        video = _video(view)
+        return [video] if video else []
+    return []
+
+
+def _quote(record: dict[str, Any]) -> Quote:
+    """The quoted record's URL, a blockquote saying what it showed (or why it did not), and the
+    media it shows (`viewRecord.embeds`), each naming the quoted post as where it is shown."""
     kind = record.get("$type", "")
     uri = record.get("uri")
     if not uri:
-        return None, None
+        return Quote()
     if kind.endswith("#viewRecord"):
         author = record.get("author") or {}
         url = post_url(uri, author.get("handle"))
         body, _ = render_text((record.get("value") or {}).get("text") or "", (record.get("value") or {}).get("facets"))
         who = escape(f"{_name(author) or ''} @{author.get('handle') or repo(uri)}")
-        return url, (f'<blockquote cite="{escape(url)}" data-uri="{escape(uri)}" data-cid="{escape(record.get("cid") or "")}">'
-                     f"<p>{who}</p><p>{body}</p></blockquote>")
+        media = [m.model_copy(update={"page_url": url})
+                 for embed in record.get("embeds") or [] for m in _media_of(embed)]
+        labels = [str(lab["val"]) for lab in record.get("labels") or [] if isinstance(lab, dict) and lab.get("val")]
+        extra = f' data-media="{len(media)}"' if media else ""
+        cid = escape(record.get("cid") or "")
+        return Quote(url, f'<blockquote cite="{escape(url)}" data-uri="{escape(uri)}" data-cid="{cid}"{extra}>'
+                     f"<p>{who}</p><p>{body}</p></blockquote>", media, labels)
     if "app.bsky.feed.post" in uri:
         state = kind.rsplit("#", 1)[-1] or "unavailable"  # viewNotFound, viewBlocked, viewDetached
         url = post_url(uri)
-        return url, f'<blockquote cite="{escape(url)}" data-uri="{escape(uri)}" data-state="{escape(state)}"></blockquote>'
-    return uri, None  # a feed generator, list or starter pack
+        return Quote(url, f'<blockquote cite="{escape(url)}" data-uri="{escape(uri)}" '
+                          f'data-state="{escape(state)}"></blockquote>')
+    return Quote(uri)  # a feed generator, list or starter pack
 
 
 def parse_embed(view: dict[str, Any] | None) -> Embedded:
-    """Photos (full size), a video's HLS playlist, a link card, a quoted post."""
+    """Photos (full size), a video's HLS playlist, a link card, a quoted post; the quoted post's
+    photos and video count as the quoting post's media (what it showed), each with the quoted
+    post's URL as `page_url`."""
     found = Embedded()
     if not view:
         return found
@@ -191,8 +223,8 @@ def parse_embed(view: dict[str, Any] | None) -> Embedded:
     if kind.startswith("app.bsky.embed.recordWithMedia"):
         inner = parse_embed(view.get("media"))
         # `record` is a record#view, whose `$type` the AppView leaves out here
-        quote_url, quote_html = _quote((view.get("record") or {}).get("record") or {})
-        return Embedded(inner.media, inner.preview, quote_url, quote_html)
+        quote = _quote((view.get("record") or {}).get("record") or {})
+        return Embedded(inner.media + quote.media, inner.preview, quote.url, quote.html, quote.labels)
     if kind.startswith("app.bsky.embed.images"):
         found.media = _images(view)
     elif kind.startswith("app.bsky.embed.video"):
@@ -201,7 +233,9 @@ def parse_embed(view: dict[str, Any] | None) -> Embedded:
     elif kind.startswith("app.bsky.embed.external"):
         found.preview = _external(view)
     elif kind.startswith("app.bsky.embed.record"):
-        found.quote_url, found.quote_html = _quote(view.get("record") or {})
+        quote = _quote(view.get("record") or {})
+        found.media, found.quote_url, found.quote_html = quote.media, quote.url, quote.html
+        found.quote_labels = quote.labels
     return found
 
 
@@ -243,7 +277,10 @@ def parse_post_view(view: dict[str, Any], *, source: str, reason: dict[str, Any]
     if reason and reason.get("$type") == REPOST:
         by = reason.get("by") or {}
         post_id = reason.get("uri") or f"{uri}#repost-by-{by.get('did') or by.get('handle')}"
-        post_author, forwarded_from, forwarded_url = _name(by), _name(author), url
+        # The repost's URL names the reposted post by its author's DID, not the handle: the
+        # recheck sees only post_id (the repost record, in the reposter's repo) and url, and a
+        # handle-based URL would read as a deleted post once the author changes handle.
+        post_author, forwarded_from, forwarded_url, url = _name(by), _name(author), url, post_url(uri)
         published = _time(reason.get("indexedAt")) or published
         attrs["data-repost-by"] = by.get("did") or by.get("handle") or ""
         if reason.get("cid"):
@@ -255,20 +292,46 @@ def parse_post_view(view: dict[str, Any], *, source: str, reason: dict[str, Any]
         text=record.get("text") or "", html=body, language=langs[0] if langs else None,
         forwarded_from=forwarded_from, forwarded_from_url=forwarded_url, reply_to_url=reply_to,
         media=embedded.media, links=list(dict.fromkeys(links)), link_preview=embedded.preview,
-        extra={"labels": labels, "sensitive": bool(set(labels) & SENSITIVE_LABELS)} if labels else {},
+        extra=_extra(labels, embedded),
     )
+
+
+def _extra(labels: list[str], embedded: Embedded) -> dict[str, Any]:
+    """Labels, and whether the media is to be blurred: the post's own labels say so, or, for the
+    media it shows from a quoted post, that post's labels."""
+    quoted = embedded.quote_labels if any(m.page_url for m in embedded.media) else []
+    sensitive = bool(set(labels) & SENSITIVE_LABELS) or bool(set(quoted) & SENSITIVE_LABELS)
+    extra: dict[str, Any] = {"labels": labels, "sensitive": sensitive} if labels or sensitive else {}
+    if sensitive and quoted:
+        extra["quote_labels"] = quoted
+    return extra
 
 
 @dataclass
 class FeedPage:
     posts: list[Post]
     cursor: str | None
+    # Each post's place in the feed's order, as the AppView sorts it (`sortAt`): the earlier of
+    # createdAt and indexedAt for a post, the repost's indexedAt for a repost; None when unknown.
+    sort_at: list[datetime | None] = field(default_factory=list)
+
+
+def sort_time(item: dict[str, Any]) -> datetime | None:
+    """When a feed item sits in an author feed: the AppView orders by sortAt, the earlier of the
+    record's createdAt and its indexedAt, so a backdated or late-indexed post sits below posts
+    indexed before it."""
+    reason = item.get("reason") or {}
+    if reason.get("$type") == REPOST:
+        return _time(reason.get("indexedAt"))
+    view = item.get("post") or {}
+    times = [t for t in (_time((view.get("record") or {}).get("createdAt")), _time(view.get("indexedAt"))) if t]
+    return min(times) if times else None
 
 
 def parse_author_feed(body: dict[str, Any], *, source: str) -> FeedPage:
     """An `app.bsky.feed.getAuthorFeed` answer, newest first; pinned items are left out (the
     walk asks for none, and a pin would break the newest-first order the watermark needs)."""
-    posts = []
+    posts, times = [], []
     for item in body.get("feed") or []:
         reason = item.get("reason")
         if reason and reason.get("$type") == PIN:
@@ -277,8 +340,9 @@ def parse_author_feed(body: dict[str, Any], *, source: str) -> FeedPage:
         post = parse_post_view(item.get("post") or {}, source=source, reason=reason, parent=parent)
         if post is not None:
             posts.append(post)
+            times.append(sort_time(item))
     cursor = body.get("cursor")
-    return FeedPage(posts, cursor if isinstance(cursor, str) and cursor else None)
+    return FeedPage(posts, cursor if isinstance(cursor, str) and cursor else None, times)
 
 
 def parse_thread(body: dict[str, Any], *, source: str) -> list[Post]:
@@ -301,6 +365,33 @@ def parse_thread(body: dict[str, Any], *, source: str) -> list[Post]:
 
     walk(body.get("thread"), True, True)
     return posts
+
+
+def thread_gaps(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """(at:// URI, why) of every parent or reply a `getPostThread` answer names but does not show
+    (`#notFoundPost`: deleted; `#blockedPost`: a block between author and viewer), the root left
+    out (a root not shown is the capture failing, said elsewhere)."""
+    gaps: list[tuple[str, str]] = []
+
+    def walk(node: Any, up: bool, down: bool, root: bool = False) -> None:
+        if not isinstance(node, dict):
+            return
+        kind = node.get("$type", THREAD_POST)
+        if kind in (NOT_FOUND, BLOCKED):
+            if not root and node.get("uri"):
+                gaps.append((str(node["uri"]), "deleted (notFoundPost)" if kind == NOT_FOUND
+                             else "hidden by a block (blockedPost)"))
+            return
+        if kind != THREAD_POST:
+            return
+        if up:
+            walk(node.get("parent"), True, False)
+        if down:
+            for reply in node.get("replies") or []:
+                walk(reply, False, True)
+
+    walk(body.get("thread"), True, True, root=True)
+    return gaps
 
 
 def thread_state(body: dict[str, Any]) -> tuple[str, str | None]:

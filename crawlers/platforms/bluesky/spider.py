@@ -3,13 +3,17 @@
 `BlueskyFeedSpider` reads `app.bsky.actor.getProfile`, then walks `app.bsky.feed.getAuthorFeed`
 newest first by its `cursor`. The walk stops where the last complete walk began (the
 watermark: the ids of the newest few items it saw, so one deleted post does not send the walk to
-the start of history), at the end of the feed, or at the page limit. A walk cut short leaves a
+the start of history) plus an overlap (`overlap_hours` older than the watermark item: the feed
+sorts by the earlier of createdAt and indexedAt, so a backdated or late-indexed post lands below
+items already seen; known posts in the overlap are skipped), at the end of the feed, or at the
+page limit. A walk cut short leaves a
 resume point: the cursor it stopped at and the newest items it began with, since what lies
 between the two is archived; the next walk that meets one of those items jumps to the cursor.
 Cursors are opaque (a time in today's AppView, `ms::cid` in 2023's), so nothing compares them.
 
 `BlueskyThreadSpider` reads `app.bsky.feed.getPostThread` for one post: the post, its parents
-and its replies.
+and its replies, as deep and as high as the API allows by default (1000 levels each); parents or
+replies shown as `#notFoundPost`/`#blockedPost` are recorded as failures in the archive.
 
 Every API answer is archived by the wire recorder as it was sent; photos are fetched at full size
 (`fullsize`), and a video's HLS playlist goes to the video fetcher (yt-dlp) after the crawl.
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,7 +31,7 @@ from scrapy.http import Response
 
 from tawthiq.crawlers.models import Post
 from tawthiq.crawlers.platforms.bluesky.parser import (
-    parse_author_feed, parse_thread, post_uri, profile_url, xrpc_error,
+    parse_author_feed, parse_thread, post_uri, post_url, profile_url, thread_gaps, xrpc_error,
 )
 from tawthiq.crawlers.spiders.base import ArchivingSpider
 
@@ -99,7 +104,7 @@ class BlueskyFeedSpider(BlueskySpider):
     name = "bluesky"
 
     def __init__(self, actor: str, max_pages: int = 50, page_size: int = 100, since: str | None = None,
-                 resume: str | None = None, **kwargs: Any) -> None:
+                 resume: str | None = None, overlap_hours: float = 24, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.actor = actor
         self.label = f"bluesky:{actor}"
@@ -110,6 +115,8 @@ class BlueskyFeedSpider(BlueskySpider):
         self.top: list[str] = []
         self.walk_complete = False
         self.pages = 0
+        self.overlap = timedelta(hours=overlap_hours)
+        self.overlap_until: datetime | None = None  # set on meeting the last walk: walk on down to this time
 
     @staticmethod
     def _resume(value: str | None) -> tuple[str | None, set[str]]:
@@ -156,18 +163,33 @@ class BlueskyFeedSpider(BlueskySpider):
         if self.pages == 1:
             self.top = [post.post_id for post in page.posts[:TOP]]
         reached_known = jump = False
-        for post in page.posts:
-            if post.post_id in self.since_ids:
-                reached_known = True  # the last complete walk began here: the rest is archived
-                break
-            if self.resume_cursor and post.post_id in self.resume_top:
+        for post, at in zip(page.posts, page.sort_at):
+            if self.overlap_until is not None:
+                if at is None or at < self.overlap_until:
+                    reached_known = True  # past the overlap: the rest is archived
+                    break
+            elif post.post_id in self.since_ids:
+                # The last complete walk began here, so what lies below is archived, except posts
+                # the feed sorts below it though they are new to us (backdated, indexed late):
+                # walk on through the overlap, skipping known posts.
+                if at is None or not self.overlap:
+                    reached_known = True
+                    break
+                self.overlap_until = at - self.overlap
+                continue
+            elif self.resume_cursor and post.post_id in self.resume_top:
                 jump = True  # a cut-short walk began here: archived down to its cursor
                 break
-            if post.post_id in self.known_ids:
+            if post.post_id in self.known_ids or post.post_id in self.since_ids:
                 continue
             yield from self.archive(post, response)
         if reached_known or page.cursor is None:
             self.walk_complete = True
+            return
+        if self.overlap_until is not None and self.max_pages and self.pages >= self.max_pages:
+            self.logger.info("page limit %s reached in the overlap below the last walk for %s", self.max_pages,
+                             self.actor)
+            self.walk_complete = True  # joined up with the last walk: no gap, only a shorter overlap
             return
         cursor = page.cursor
         if jump:
@@ -182,7 +204,7 @@ class BlueskyFeedSpider(BlueskySpider):
 class BlueskyThreadSpider(BlueskySpider):
     name = "bluesky_thread"
 
-    def __init__(self, actor: str, rkey: str, source: str, depth: int = 10, parent_height: int = 80,
+    def __init__(self, actor: str, rkey: str, source: str, depth: int = 1000, parent_height: int = 1000,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.actor, self.rkey, self.source = actor, rkey, source
@@ -203,6 +225,13 @@ class BlueskyThreadSpider(BlueskySpider):
             kind = (doc.get("thread") or {}).get("$type", "no thread")
             self.sink.fetch_failed(response.url, f"{what} shows no post ({kind})", role="page")
             return
+        # Parents and replies the answer names without showing are recorded in the archive, not
+        # skipped: they are gaps in the evidence, though not a failure of the capture (a thread
+        # with a deleted reply is captured as far as it can be), hence the uncounted role.
+        for uri, why in thread_gaps(doc):
+            self.logger.info("%s: %s is %s", what, uri, why)
+            self.sink.fetch_failed(post_url(uri), f"{what}: the thread names {uri} but does not show it: {why}",
+                                   role="requisite")
         for post in posts:
             if post.post_id not in self.known_ids:
                 yield from self.archive(post, response)

@@ -83,6 +83,7 @@ class FakeAppView:
     blocked: set[str] = field(default_factory=set)
     rate_limit_next: set[str] = field(default_factory=set)  # XRPC methods whose next call gets a 429
     rate_limited: list[float] = field(default_factory=list)  # when each 429 was sent
+    thread_asked: list[tuple[int, int]] = field(default_factory=list)  # (depth, parentHeight) of each getPostThread
     calls: list[tuple[float, str]] = field(default_factory=list)  # (time.monotonic(), XRPC method) of each call
 
     def __post_init__(self) -> None:
@@ -115,8 +116,10 @@ class FakeAppView:
              facets: list[dict] | None = None, images: list[tuple[dict, dict]] | None = None,
              video: dict[str, Any] | None = None, external: dict[str, Any] | None = None,
              quote: str | None = None, reply_to: str | None = None, in_feed: bool = True,
-             labels: list[str] | None = None) -> str:
-        """Add a post (and put it at the top of its author's feed); returns its at:// URI."""
+             labels: list[str] | None = None, indexed: str | None = None) -> str:
+        """Add a post to its author's feed; returns its at:// URI. `indexed` (default: `created`)
+        is when the AppView indexed it: the feed sorts by the earlier of the two (sortAt), so a
+        backdated post, or one indexed late, sits below newer ones."""
         uri = f"at://{account.did}/{POST}/{rkey}"
         record: dict[str, Any] = {"$type": POST, "createdAt": created, "langs": langs or ["ar"], "text": text}
         if facets:
@@ -136,13 +139,22 @@ class FakeAppView:
             record["embed"] = {"$type": "app.bsky.embed.external", "external": {
                 "uri": external["uri"], "title": external["title"], "description": external["description"]}}
             view = {"$type": "app.bsky.embed.external#view", "external": dict(external)}
-        elif quote:
+        if quote:
+            # record#view of a viewRecord whose `embeds` is the quoted post's own embed view; with
+            # photos, a video or a card of the quoting post's own, recordWithMedia#view (whose
+            # inner record#view the AppView serves without `$type`)
             quoted = self.views[quote]
-            record["embed"] = {"$type": "app.bsky.embed.record", "record": {"uri": quote, "cid": quoted["cid"]}}
-            view = {"$type": "app.bsky.embed.record#view", "record": {
-                "$type": "app.bsky.embed.record#viewRecord", "uri": quote, "cid": quoted["cid"],
-                "author": quoted["author"], "value": quoted["record"], "labels": [], "likeCount": 0,
-                "replyCount": 0, "repostCount": 0, "quoteCount": 1, "indexedAt": quoted["indexedAt"], "embeds": []}}
+            ref = {"$type": "app.bsky.embed.record", "record": {"uri": quote, "cid": quoted["cid"]}}
+            shown = {"$type": "app.bsky.embed.record#viewRecord", "uri": quote, "cid": quoted["cid"],
+                     "author": quoted["author"], "value": quoted["record"], "labels": quoted["labels"], "likeCount": 0,
+                     "replyCount": 0, "repostCount": 0, "quoteCount": 1, "indexedAt": quoted["indexedAt"],
+                     "embeds": [quoted["embed"]] if quoted.get("embed") else []}
+            if view:
+                record["embed"] = {"$type": "app.bsky.embed.recordWithMedia", "record": ref, "media": record["embed"]}
+                view = {"$type": "app.bsky.embed.recordWithMedia#view", "record": {"record": shown}, "media": view}
+            else:
+                record["embed"] = ref
+                view = {"$type": "app.bsky.embed.record#view", "record": shown}
         if reply_to:
             parent = self.views[reply_to]
             root = (parent["record"].get("reply") or {}).get("root") or {"uri": reply_to, "cid": parent["cid"]}
@@ -150,7 +162,7 @@ class FakeAppView:
         post_view: dict[str, Any] = {
             "uri": uri, "cid": fake_cid(uri), "author": account.basic(self.cdn), "record": record,
             "bookmarkCount": 0, "replyCount": 0, "repostCount": 0, "likeCount": 3, "quoteCount": 0,
-            "indexedAt": created, "viewer": {"bookmarked": False, "threadMuted": False, "embeddingDisabled": False},
+            "indexedAt": indexed or created, "viewer": {"bookmarked": False, "threadMuted": False, "embeddingDisabled": False},
             "labels": [{"src": "did:plc:ar7c4by46qjdydhdevvrndac", "uri": uri, "cid": fake_cid(uri), "val": v,
                         "cts": created} for v in labels or []],
         }
@@ -158,7 +170,7 @@ class FakeAppView:
             post_view["embed"] = view
         self.views[uri] = post_view
         if in_feed:
-            self.feeds[account.did].insert(0, Entry(created, uri))
+            self.feeds[account.did].insert(0, Entry(min(created, indexed or created), uri))
         return uri
 
     def repost(self, account: Account, rkey: str, uri: str, at: str) -> str:
@@ -168,6 +180,17 @@ class FakeAppView:
                   "uri": repost_uri, "cid": fake_cid(repost_uri), "indexedAt": at}
         self.feeds[account.did].insert(0, Entry(at, uri, reason))
         return repost_uri
+
+    def rename(self, account: Account, handle: str) -> None:
+        """The account changes handle: the old one resolves to no one, every view shows the new one."""
+        account.handle = handle
+        for view in self.views.values():
+            if view["author"]["did"] == account.did:
+                view["author"]["handle"] = handle
+        for entries in self.feeds.values():
+            for entry in entries:
+                if entry.reason and entry.reason["by"]["did"] == account.did:
+                    entry.reason["by"]["handle"] = handle
 
     # -- answering -------------------------------------------------------------------------------
     def resolve(self, actor: str) -> Account | None:
@@ -261,7 +284,9 @@ class FakeAppView:
         head, _, rkey = uri.removeprefix("at://").partition(f"/{POST}/")
         account = self.resolve(head)
         if account is None:
-            return self.error(400, "InvalidRequest", f"Unable to resolve handle: {head}")
+            # The real AppView resolves the handle and, failing that, looks the URI up as given,
+            # finding nothing: a handle that no longer names anyone reads as a deleted post.
+            return self.error(400, "NotFound", f"Post not found: {params.get('uri', '')}")
         uri = f"at://{account.did}/{POST}/{rkey}"
         if uri in self.blocked:
             return self.answer({"thread": {"$type": "app.bsky.feed.defs#blockedPost", "uri": uri, "blocked": True,
@@ -269,9 +294,19 @@ class FakeAppView:
         if self.live(uri) is None:
             return self.error(400, "NotFound", f"Post not found: {uri}")
         depth, height = int(params.get("depth", "6")), int(params.get("parentHeight", "80"))
+        if not 0 <= depth <= 1000 or not 0 <= height <= 1000:  # the lexicon's bounds
+            return self.error(400, "InvalidRequest", "Error: depth and parentHeight must be between 0 and 1000")
+        self.thread_asked.append((depth, height))
         return self.answer({"thread": self.thread(uri, depth, height, up=True), "threadgate": None})
 
+    def blocked_node(self, uri: str) -> dict[str, Any]:
+        did = uri.removeprefix("at://").split("/", 1)[0]
+        return {"$type": "app.bsky.feed.defs#blockedPost", "uri": uri, "blocked": True,
+                "author": {"did": did, "viewer": {"blockedBy": True}}}
+
     def thread(self, uri: str, depth: int, height: int, up: bool) -> dict[str, Any]:
+        if uri in self.blocked:
+            return self.blocked_node(uri)
         view = self.live(uri)
         if view is None:
             return {"$type": "app.bsky.feed.defs#notFoundPost", "uri": uri, "notFound": True}

@@ -17,7 +17,7 @@ from PIL import Image
 from tawthiq.crawlers.platforms import SpecError, parse_spec, platform
 from tawthiq.crawlers.platforms.bluesky.tests.appview import Account, FakeAppView
 from tawthiq.demo.server import LocalServer, Resource
-from tests.conftest import SHARED_FORMATS, query, read_payloads, run_tawthiq
+from tests.conftest import SHARED_FORMATS, all_blocks, query, read_payloads, run_tawthiq
 
 HANDLE = "archive-desk.example.org"
 DID = "did:plc:tawthiqtestdeskaaaaaaaaa"
@@ -129,12 +129,26 @@ def test_every_spec_form_and_clear_errors() -> None:
     assert parse_spec(f"at://{DID}/app.bsky.feed.post/3lbq2aaaaaa2a").value == f"{DID}/post/3lbq2aaaaaa2a"
     assert parse_spec("https://example.org/profile/x").kind == "web"  # not bsky.app: not ours
     for bad, says in (("bluesky:not a handle", "is not a Bluesky handle"), ("bluesky:nodot", "is not a Bluesky handle"),
-                      ("https://bsky.app/search?q=x", "not a Bluesky profile or post URL"),
-                      (f"https://bsky.app/profile/{HANDLE}/lists/abc", "expected bluesky:HANDLE"),
+                      ("https://bsky.app/profile/not_a_handle", "is not a Bluesky handle"),
+                      ("https://bsky.app/profile/nodot/post/3lbq2aaaaaa2a", "is not a Bluesky handle"),
+                      (f"https://bsky.app/profile/{HANDLE}/post/..", "is not a Bluesky record key"),
+                      (f"bluesky:{HANDLE}/lists/abc", "expected bluesky:HANDLE"),
                       (f"at://{HANDLE}/app.bsky.feed.like/3lbq", "only post URIs")):
         with pytest.raises(SpecError, match=says):
             parse_spec(bad)
     assert bluesky.source_url(HANDLE, None) == f"https://bsky.app/profile/{HANDLE}"
+
+
+def test_other_bsky_app_pages_stay_web_captures() -> None:
+    """Only a profile and a post are the platform's; the rest of bsky.app is a web page as before."""
+    for url in ("https://bsky.app/", "https://bsky.app", "https://bsky.app/search?q=%D8%AA%D9%88%D8%AB%D9%8A%D9%82",
+                f"https://bsky.app/profile/{HANDLE}/feed/aaalocalnews", f"https://bsky.app/profile/{HANDLE}/lists/3lbqlist",
+                f"https://bsky.app/profile/{HANDLE}/post/3lbq2aaaaaa2a/quotes",
+                f"https://bsky.app/profile/{HANDLE}/post/3lbq2aaaaaa2a/liked-by", "https://bsky.app/hashtag/توثيق",
+                "https://bsky.app/profile", f"https://www.bsky.app/profile/{HANDLE}/follows"):
+        assert platform("bluesky").claim(url, None) is None, url
+        assert parse_spec(url).kind == "web", url
+    assert platform("bluesky").claim("bsky.app/search?q=x", None) is None  # no scheme: not a web URL either
 
 
 def test_the_synthetic_sample_parses_as_declared() -> None:
@@ -197,7 +211,8 @@ def test_capture_walks_the_feed_by_cursor_and_archives_posts_and_full_size_photo
     assert 'data-labels="graphic-media"' in photos["html"]
     repost = got[uris["repost"]]
     assert repost["author"] == "Archive Desk (synthetic)" and repost["forwarded_from"] == "Field Notes (synthetic)"
-    assert repost["forwarded_from_url"] == repost["url"] == "https://bsky.app/profile/field-notes.example.net/post/3lbq2dddddd2a"
+    assert repost["forwarded_from_url"] == "https://bsky.app/profile/field-notes.example.net/post/3lbq2dddddd2a"
+    assert repost["url"] == f"https://bsky.app/profile/{OTHER_DID}/post/3lbq2dddddd2a"  # by DID: outlives a new handle
     assert repost["published"] == "2026-10-01T09:00:00Z"
     assert uris["theirs"] not in got  # only as the repost: the other account's post is not this source's
     assert got[uris["reply"]]["reply_to_url"] == photos["url"]
@@ -231,13 +246,71 @@ def test_second_run_fetches_only_new_posts(desk: Desk, data_dir: Path) -> None:
     new = [desk.appview.post(desk.desk, f"3lbq3nnnnn{n}2a", f"بلاغ جديد رقم {n}", f"2026-10-03T0{n}:00:00.000Z")
            for n in (1, 2)]
     desk.appview.deleted.add(desk.uris["bulletin6"])  # the newest post of the last walk is taken down
-    result = capture(desk, data_dir)
-    # Stopped at the last walk's newest posts still there: one page, not the whole history again.
+    result = capture(desk, data_dir, "--set", "bluesky_overlap_hours=1")
+    # Stopped at the last walk's newest posts still there (and an hour below): one page, not the
+    # whole history again.
     assert [q.get("cursor") for q in desk.feed_requests()] == [None]
     got = posts(data_dir)
     assert len(got) == 14 and all(uri in got for uri in new)
     assert all(p["captures"] == 1 for p in got.values())  # nothing archived twice
     assert "errors                  0" in result.out
+
+
+def test_a_backdated_or_late_indexed_post_below_the_watermark_is_captured_next_run(desk: Desk, data_dir: Path) -> None:
+    """The feed sorts by the earlier of createdAt and indexedAt: a post written (or dated) before
+    the last walk's newest items but indexed after that walk sits below them. The next walk goes
+    on through the overlap (24 hours by default) and captures it, without archiving known posts
+    again; beyond the overlap it stops."""
+    capture(desk, data_dir)
+    desk.server.requests.clear()
+    appview = desk.appview
+    backdated = appview.post(desk.desk, "3lbq3bbbbbb2a", "بلاغ مؤرخ بتاريخ سابق", "2026-10-01T23:00:00.000Z",
+                             indexed="2026-10-03T05:00:00.000Z")
+    late = appview.post(desk.desk, "3lbq3lllllll2a", "Synthetic notice indexed late", "2026-10-02T01:30:00.000Z",
+                        indexed="2026-10-03T06:00:00.000Z", langs=["en"])
+    too_old = appview.post(desk.desk, "3lbq3oooooo2a", "بلاغ مؤرخ قبل النافذة", "2026-09-20T10:00:00.000Z",
+                           indexed="2026-10-03T07:00:00.000Z")
+    result = capture(desk, data_dir)
+    got = posts(data_dir)
+    assert backdated in got and late in got and too_old not in got
+    assert len(got) == 14 and all(p["captures"] == 1 for p in got.values())
+    # page 1 holds the watermark (bulletin6 at 10-02 06:00): on to 10-01 06:00, through the feed's end here
+    cursors = [q.get("cursor") for q in desk.feed_requests()]
+    assert cursors[0] is None and len(cursors) == 3, cursors
+    assert "errors                  0" in result.out
+    assert got[backdated]["published"] == "2026-10-01T23:00:00Z"
+
+
+def test_photos_of_a_quoted_post_are_media_of_the_quoting_post(desk: Desk, data_dir: Path) -> None:
+    """A quote (record#view) and a quote with photos of its own (recordWithMedia#view) show the
+    quoted post's photos (viewRecord.embeds): fetched at full size as the quoting post's media,
+    each naming the quoted post as where it is shown; the quoted post's graphic-media label blurs them."""
+    appview, notes = desk.appview, desk.appview.accounts[OTHER_DID]
+    scene = appview.image(notes, "photo-quoted", jpeg(640, 480, (90, 90, 200)), "مشهد من الموقع (صورة اصطناعية)", 640, 480)
+    quoted = appview.post(notes, "3lbq5qqqqqq2a", "Field note with a photo (synthetic)", "2026-10-03T01:00:00.000Z",
+                          langs=["en"], images=[scene], labels=["graphic-media"])
+    plain = appview.post(desk.desk, "3lbq5aaaaaa2a", "نقلا عن مصدر ميداني", "2026-10-03T02:00:00.000Z", quote=quoted)
+    own = appview.image(desk.desk, "photo-own", jpeg(320, 240, (200, 90, 90)), "", 320, 240)
+    mixed = appview.post(desk.desk, "3lbq5bbbbbb2a", "صورتنا وصورة المصدر", "2026-10-03T03:00:00.000Z",
+                         quote=quoted, images=[own])
+    capture(desk, data_dir, "--set", "bluesky_max_pages=1")
+    got = posts(data_dir)
+    quoted_url = "https://bsky.app/profile/field-notes.example.net/post/3lbq5qqqqqq2a"
+    scene_url = scene[1]["fullsize"]
+    (shown,) = got[plain]["media"]
+    assert (shown["kind"], shown["url"], shown["page_url"], shown["width"]) == ("photo", scene_url, quoted_url, 640)
+    assert shown["title"] == "مشهد من الموقع (صورة اصطناعية)"
+    assert got[plain]["extra"]["sensitive"] is True and got[plain]["extra"]["quote_labels"] == ["graphic-media"]
+    assert quoted_url in got[plain]["links"] and 'data-media="1"' in got[plain]["html"]
+    assert [(m["url"], m["page_url"]) for m in got[mixed]["media"]] == [(own[1]["fullsize"], None), (scene_url, quoted_url)]
+    assert quoted not in got  # the other account's post is not this source's
+    payloads = read_payloads(data_dir)
+    for url in (scene_url, own[1]["fullsize"]):
+        responses = [r for r in payloads[url] if r[0] in ("response", "revisit")]
+        assert responses, url
+    (response,) = [r for r in payloads[scene_url] if r[0] == "response"]
+    assert response[3] == desk.server.served[scene_url.removeprefix(desk.server.base_url)]
+    assert not any("feed_thumbnail" in uri for uri in payloads)
 
 
 def test_a_walk_cut_short_by_the_page_limit_resumes_without_gaps(desk: Desk, data_dir: Path) -> None:
@@ -276,8 +349,25 @@ def test_recheck_marks_a_deleted_post_gone(desk: Desk, data_dir: Path) -> None:
     assert items[desk.uris["bulletin3"]]["detail"] == f"NotFound: Post not found: {desk.uris['bulletin3']}"
     assert items[desk.uris["quote"]]["detail"].startswith("blockedPost")
     thread_calls = [r.query["uri"][0] for r in desk.server.requests if r.path == "/xrpc/app.bsky.feed.getPostThread"]
-    # a repost is checked through the post it reposted, named as its bsky.app URL names it
-    assert "at://field-notes.example.net/app.bsky.feed.post/3lbq2dddddd2a" in thread_calls
+    # a repost is checked through the post it reposted, by DID as its URL names it
+    assert f"at://{OTHER_DID}/app.bsky.feed.post/3lbq2dddddd2a" in thread_calls
+    assert all(uri.startswith("at://did:") for uri in thread_calls)
+
+
+def test_recheck_after_a_change_of_handle_is_not_a_takedown(desk: Desk, data_dir: Path) -> None:
+    """Both accounts take new handles after the capture: the old handles resolve to no one (the
+    AppView answers 400 NotFound for a URI naming one), yet every post, the repost included, is
+    checked by DID and found online."""
+    capture(desk, data_dir)
+    desk.appview.rename(desk.desk, "desk-renamed.example.org")
+    desk.appview.rename(desk.appview.accounts[OTHER_DID], "notes-renamed.example.net")
+    result = run_tawthiq(["recheck", f"bluesky:{HANDLE}"], data_dir=data_dir, env=desk.env)
+    assert result.code == 0, result.out + result.err
+    checks = dict(query(data_dir, "select post_id, state from post_checks where platform = 'bluesky'"))
+    assert len(checks) == 12 and set(checks.values()) == {"online"}, checks
+    thread_calls = [r.query["uri"][0] for r in desk.server.requests if r.path == "/xrpc/app.bsky.feed.getPostThread"]
+    assert f"at://{OTHER_DID}/app.bsky.feed.post/3lbq2dddddd2a" in thread_calls
+    assert not any("example" in uri for uri in thread_calls)  # no handle named anywhere
 
 
 def test_export_of_the_platform_verifies(desk: Desk, data_dir: Path, tmp_path: Path) -> None:
@@ -316,6 +406,40 @@ def test_a_single_post_spec_captures_its_thread(desk: Desk, data_dir: Path) -> N
     assert all(p["source"] == f"{HANDLE}/post/3lbq2cccccc2a" for p in got.values())
     (call,) = [r.query for r in desk.server.requests if r.path == "/xrpc/app.bsky.feed.getPostThread"]
     assert call["uri"] == [f"at://{HANDLE}/app.bsky.feed.post/3lbq2cccccc2a"]
+
+
+def failures(data_dir: Path) -> dict[str, str]:
+    return {json.loads(b)["url"]: json.loads(b)["error"]
+            for h, b in all_blocks(data_dir) if h.get("WARC-Tawthiq-Kind") == "failure"}
+
+
+def test_a_thread_is_read_to_the_api_maximum_and_its_unshown_posts_are_recorded(desk: Desk, data_dir: Path) -> None:
+    """A reply chain deeper than a few levels is captured whole (depth and parentHeight 1000, the
+    lexicon's maximum); a deleted parent (#notFoundPost) and a blocked reply (#blockedPost) are
+    failure records in the archive, and the capture of what is shown still succeeds."""
+    appview = desk.appview
+    chain, parent = [], desk.uris["reply"]
+    for n in range(15):
+        parent = appview.post(desk.desk, f"3lbq4chain{n:02d}a", f"رد رقم {n} في السلسلة", f"2026-10-05T{n:02d}:00:00.000Z",
+                              reply_to=parent)
+        chain.append(parent)
+    hidden = appview.post(appview.accounts[OTHER_DID], "3lbq4blockedra", "a reply behind a block (synthetic)",
+                          "2026-10-05T20:00:00.000Z", langs=["en"], reply_to=desk.uris["reply"])
+    appview.blocked.add(hidden)
+    appview.deleted.add(desk.uris["photos"])  # the parent of the captured post
+    result = capture(desk, data_dir, spec=f"bluesky:{HANDLE}/post/3lbq2ffffff2a")
+    assert appview.thread_asked == [(1000, 1000)]
+    got = posts(data_dir)
+    assert set(got) == {desk.uris["reply"], *chain}
+    gaps = failures(data_dir)
+    assert set(gaps) == {f"https://bsky.app/profile/{DID}/post/3lbq2cccccc2a",
+                         f"https://bsky.app/profile/{OTHER_DID}/post/3lbq4blockedra"}, gaps
+    assert "notFoundPost" in gaps[f"https://bsky.app/profile/{DID}/post/3lbq2cccccc2a"]
+    assert "blockedPost" in gaps[f"https://bsky.app/profile/{OTHER_DID}/post/3lbq4blockedra"]
+    assert "errors                  0" in result.out
+    capture(desk, data_dir, "--set", "bluesky_thread_depth=3", "--set", "bluesky_parent_height=0",
+            spec=f"bluesky:{HANDLE}/post/3lbq2ffffff2a")
+    assert appview.thread_asked[-1] == (3, 0)
 
 
 def test_unknown_account_is_a_clear_failure(desk: Desk, data_dir: Path) -> None:
