@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from tawthiq.errors import UserError
 from tawthiq.archivers import signing, timestamps
 
 WACZ_VERSION = "1.1.1"
@@ -56,7 +57,7 @@ class ExportItem:
     page_record_id: str | None = None  # the response of the page the post was read from
 
 
-class ExportError(ValueError):
+class ExportError(UserError, ValueError):
     """The export cannot be made (a source file missing, a bad output path); nothing is left behind."""
 
 

@@ -20,12 +20,13 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from tawthiq.errors import UserError
 
 WORK_SIZE = 384  # the shorter side aimed for: enough for local features, small to decode
 DEFAULT_MAX_PIXELS = 150_000_000
 
 
-class ImageRejected(ValueError):
+class ImageRejected(UserError, ValueError):
     """Not an image we can decode, or one over the size limits; the message says which."""
 
 

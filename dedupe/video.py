@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from tawthiq.errors import UserError
 from tawthiq.dedupe import hashes, images
 
 VERSION = 1
@@ -33,7 +34,7 @@ DENSE_UP_TO = 600.0  # seconds of video sampled densely; longer ones at keyframe
 FRAME_SIZE = 160
 
 
-class VideoRejected(ValueError):
+class VideoRejected(UserError, ValueError):
     """Not a video PyAV can decode, or over the limits; the message says which."""
 
 

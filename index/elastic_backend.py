@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from tawthiq.index.analysis import ANALYSIS_VERSION
-from tawthiq.index.backend import FACET_SIZE, FACETS, IndexUnavailable, RawHit, RawResult
+from tawthiq.index.backend import FACET_SIZE, FACETS, IndexMissing, IndexUnavailable, RawHit, RawResult
 from tawthiq.index.documents import IndexDoc
 from tawthiq.index.query import And, DateRange, Filter, MatchAll, Node, Not, Or, Prefix, Terms
 
@@ -103,12 +103,12 @@ class ElasticsearchBackend:
         self._put_template()
         if not self.es.indices.exists_alias(name=self.alias):
             if not create:
-                raise IndexUnavailable(f"no index {self.alias!r} on Elasticsearch: run `tawthiq reindex`")
+                raise IndexMissing(f"no index {self.alias!r} on Elasticsearch: run `tawthiq reindex`")
             name = self._new_index()
             self.es.indices.update_aliases(actions=[{"add": {"index": name, "alias": self.alias}}])
         current = self._current()
         if not current.startswith(f"{self.alias}-v{ANALYSIS_VERSION}-"):
-            raise IndexUnavailable(f"the Elasticsearch index {current!r} was built with another analysis: "
+            raise IndexMissing(f"the Elasticsearch index {current!r} was built with another analysis: "
                                    "run `tawthiq reindex --backend elasticsearch`")
 
     def _put_template(self) -> None:

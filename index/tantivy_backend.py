@@ -22,7 +22,7 @@ from typing import Any
 import tantivy
 
 from tawthiq.index.analysis import ANALYSIS_VERSION
-from tawthiq.index.backend import FACET_SIZE, FACETS, IndexUnavailable, RawHit, RawResult
+from tawthiq.index.backend import FACET_SIZE, FACETS, IndexMissing, IndexUnavailable, RawHit, RawResult
 from tawthiq.index.documents import IndexDoc
 from tawthiq.index.query import And, DateRange, Filter, MatchAll, Node, Not, Or, Prefix, Terms
 
@@ -118,10 +118,10 @@ class TantivyBackend:
 
     def _open(self) -> None:
         if not self.current.exists():
-            raise IndexUnavailable(f"no search index in {self.root}: run `tawthiq reindex` to build it")
+            raise IndexMissing(f"no search index in {self.root}: run `tawthiq reindex` to build it")
         target = os.readlink(self.current)
         if not target.startswith(f"v{ANALYSIS_VERSION}-"):
-            raise IndexUnavailable(
+            raise IndexMissing(
                 f"the search index in {self.root} was built with analysis {target.split('-')[0]}, "
                 f"this tawthiq uses v{ANALYSIS_VERSION}: run `tawthiq reindex`")
         self._index = tantivy.Index.open(str(self.current.resolve()))

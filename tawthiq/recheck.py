@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from tawthiq.errors import NotFound
 from tawthiq.catalog import Catalog
 from tawthiq.crawlers.platforms import all_platforms, platform
 from tawthiq.settings import Settings
 from tawthiq.specs import Target
 
 
-class NothingToCheck(ValueError):
+class NothingToCheck(NotFound, ValueError):
     """The source has no archived posts to revisit."""
 
 

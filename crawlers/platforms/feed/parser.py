@@ -12,12 +12,13 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from tawthiq.errors import IntegrityFailure
 from tawthiq.crawlers.language import detect_language
 from tawthiq.crawlers.models import Media, Post
 from tawthiq.crawlers.parsers.html_text import clean_text
 
 
-class FeedParseError(ValueError):
+class FeedParseError(IntegrityFailure, ValueError):
     """The document is not a feed we can read; the message says why."""
 
 
