@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 
 from scrapy import Request
 
+from tawthiq.crawlers.wire_capture import WireCapture
+
 if TYPE_CHECKING:
     from tawthiq.crawlers.sink import CaptureSink
-    from tawthiq.crawlers.wire import WireCapture
 
 WARC_META = "warc"
 
@@ -29,7 +30,7 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def hand_over(sink: "CaptureSink", request: Request, capture: "WireCapture",
+def hand_over(sink: "CaptureSink", request: Request, capture: WireCapture,
               error: BaseException | None = None) -> None:
     """Archive a finished capture; the response record's location goes into request.meta."""
     if error is not None:

@@ -12,9 +12,7 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 
 from tawthiq.crawlers.models import Post, WarcLocation
-
-if TYPE_CHECKING:
-    from tawthiq.crawlers.wire import WireCapture
+from tawthiq.crawlers.wire_capture import WireCapture
 
 
 class CaptureSink(Protocol):

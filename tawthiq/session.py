@@ -27,7 +27,7 @@ from tawthiq.crawlers.address_policy import refused_url
 from tawthiq.crawlers.models import Post, WarcLocation
 from tawthiq.crawlers.platforms import FetchJob, option_models
 from tawthiq.crawlers.spiders.base import ROLE
-from tawthiq.crawlers.wire import WireCapture
+from tawthiq.crawlers.wire_capture import WireCapture
 from tawthiq import __version__
 from tawthiq.catalog import Catalog
 from tawthiq.near_duplicates import NearDuplicates

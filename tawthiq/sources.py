@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import io
+import logging
 import os
 import re
 import tempfile
@@ -292,3 +293,19 @@ def remove_source(home: Path, name: str) -> Source:
         source = current.get(name)
         del tree["sources"][_index_of(tree, name)]
     return source
+
+
+def capture_args(home: Path, name: str) -> list[str] | None:
+    """The `tawthiq capture` arguments for a source, read fresh from sources.yaml (for the scheduler
+    and for queue workers alike: here, so neither imports the other)."""
+    try:
+        source = load_sources(home).get(name)
+    except SourcesError as exc:
+        logging.getLogger("tawthiq.daemon").error("cannot run %s: %s", name, exc)
+        return None
+    args = ["capture", source.spec, "--source", source.name]
+    if source.collection:
+        args += ["--collection", source.collection]
+    if source.keywords:
+        args += ["--keywords", ",".join(source.keywords)]
+    return args
