@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from tawthiq.errors import UserError
 from tawthiq.archivers import signing, timestamps
@@ -77,7 +77,7 @@ def _now() -> str:
 
 
 def copy_records(refs: Iterable[RecordRef], warcs_dir: Path,
-                 out: BinaryIO) -> tuple[dict[str, dict[str, Any]], str, int]:
+                 out: IO[bytes]) -> tuple[dict[str, dict[str, Any]], str, int]:
     """Concatenate the records' gzip members into `out` in one pass; returns where each one
     landed, and the SHA-256 and size of everything written (for the datapackage)."""
     placed: dict[str, dict[str, Any]] = {}

@@ -104,7 +104,7 @@ class RecordedHTTP:
 
 
 def _is_media(content_type: str | None) -> bool:
-    return bool(content_type) and content_type.split(";")[0].strip().lower().startswith(_MEDIA_TYPES)
+    return bool(content_type) and (content_type or "").split(";")[0].strip().lower().startswith(_MEDIA_TYPES)
 
 
 def _raw_request(method: str, url: str, headers: dict[str, str], body: bytes | None) -> bytes:

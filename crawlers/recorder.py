@@ -20,8 +20,10 @@ if TYPE_CHECKING:
 WARC_META = "warc"
 
 
-def describe_error(exc: BaseException) -> str:
+def describe_error(exc: BaseException | None) -> str:
     """One line a person can act on, from Twisted's and Scrapy's nested exceptions."""
+    if exc is None:  # a Failure without its exception: say so rather than crash while reporting
+        return "unknown error"
     reasons = getattr(exc, "reasons", None)
     if reasons:
         inner = "; ".join(describe_error(r.value) if hasattr(r, "value") else str(r) for r in reasons)

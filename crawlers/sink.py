@@ -6,7 +6,7 @@ crawler's settings carry only the sink's key (`TAWTHIQ_SINK`) and look it up her
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from scrapy import Request
 from scrapy.crawler import Crawler

@@ -96,7 +96,7 @@ class RecordingProtocol(_LenientHTTP11ClientProtocol):
         if capture is not None:
             capture.started = datetime.now(timezone.utc)
             try:
-                capture.ip = self.transport.getPeer().host  # type: ignore[union-attr]
+                capture.ip = self.transport.getPeer().host  # type: ignore[union-attr, misc]
             except AttributeError:
                 capture.ip = None
         return super().request(request)

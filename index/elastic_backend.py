@@ -175,10 +175,11 @@ class ElasticsearchBackend:
 
     # -- reading ---------------------------------------------------------------------------------
     def search(self, query: Node, *, sort: str = "relevance", offset: int = 0, limit: int = 20) -> RawResult:
-        order = [{"published": "desc"}, {"id": "asc"}] if sort == "date" else ["_score", {"id": "asc"}]
+        order: list[Any] = [{"published": "desc"}, {"id": "asc"}] if sort == "date" else ["_score", {"id": "asc"}]
         limit = max(0, min(limit, MAX_WINDOW - offset))  # index.max_result_window
         resp = self.es.search(index=self.alias, query=compile_query(query), from_=offset, size=limit,
-                              sort=order, track_total_hits=True, source=["doc"])
+                              sort=order, track_total_hits=True,
+                              source=["doc"])  # type: ignore[arg-type]  # _source takes a field list too
         hits = [RawHit(h["_source"]["doc"], h.get("_score")) for h in resp["hits"]["hits"]]
         return RawResult(int(resp["hits"]["total"]["value"]), hits)
 
