@@ -19,6 +19,8 @@ Unavailable        75    503   a service it needs is down or busy (Elasticsearch
 IntegrityFailure   1     422   stored bytes are not what they must be (a record that does
                                not parse, a catalogued file that is gone); exit 1 as for a
                                capture with failures and a FAILED verify
+TawthiqError       1     500   raised as is only where no kind fits (a worker stopped by
+                               an unexpected failure): one line, never a traceback
 =================  ====  ====  ==========================================================
 
 `tawthiq verify` keeps its own verdict statuses (0 VERIFIED, 3 INTACT BUT UNPROVEN, 1 FAILED),
