@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install bench bench-video bench-export bench-search bench-scale bench-dedupe clean
+.PHONY: demo test lint install bench bench-video bench-export bench-search bench-scale bench-dedupe clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,8 +40,17 @@ $(RWP_STAMP):
 demo: $(STAMP)
 	$(BIN)/tawthiq demo --data-dir ./tawthiq-demo-data
 
-## Run the whole test suite
-test: $(STAMP) $(PYWB_STAMP) $(RWP_STAMP)
+## Layer rules and import cycles (import-linter), ruff, and mypy on the libraries; `make test` runs
+## it first, so a cycle, a layer breach, a lint error or a type error fails the suite.
+## PYTHONPATH: check this checkout, whatever checkout the virtualenv was installed from.
+lint: $(STAMP)
+	PYTHONPATH=$(CURDIR) $(BIN)/lint-imports
+	$(BIN)/ruff check .
+	PYTHONPATH=$(CURDIR) $(BIN)/mypy -p tawthiq.archivers -p tawthiq.crawlers -p tawthiq.dedupe -p tawthiq.index \
+	  -m tawthiq.errors
+
+## Run the whole test suite (after `lint`)
+test: lint $(STAMP) $(PYWB_STAMP) $(RWP_STAMP)
 	$(BIN)/python -m pytest
 
 ## Capture speed against wget and Scrapy without recording (needs nginx and wget)

@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
+from tawthiq.errors import UserError
 
 MAX_PAGE_BYTES = 20_000_000  # larger HTML is kept in the archive but not read for text
 # A WACZ stores its WARC files (already gzipped) without compressing them again (WACZ 1.1.1), so a
@@ -26,7 +27,7 @@ CHUNK = 1 << 20
 TEXT_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 
 
-class ForeignArchiveError(ValueError):
+class ForeignArchiveError(UserError, ValueError):
     """The file is not a readable WARC or WACZ; the message names the file and the problem."""
 
 

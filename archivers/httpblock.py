@@ -17,11 +17,12 @@ metadata record.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from tawthiq.errors import IntegrityFailure
 
 ORIG_TE_HEADER = b"X-Tawthiq-Orig-Transfer-Encoding"  # written by older versions, read still
 
 
-class HTTPParseError(ValueError):
+class HTTPParseError(IntegrityFailure, ValueError):
     """The bytes are not an HTTP message we can split (no header terminator, no status line)."""
 
 

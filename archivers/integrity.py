@@ -156,6 +156,7 @@ def check_members(fh: BinaryIO, start: int = 0, end: int | None = None) -> Itera
                     broken = "bad Content-Length"
                     break
                 block = _Block(check.headers.get("WARC-Type", ""), check.headers.get("Content-Type", ""))
+            assert expected_len is not None  # set together with `block`, just above
             take = out[: max(0, expected_len - block_len)]
             block.update(take)
             block_len += len(take)

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
+from tawthiq.errors import NotFound
 
 
-class PayloadError(LookupError):
+class PayloadError(NotFound, LookupError):
     """The record is not where the catalog says, or has no content to show."""
 
 

@@ -19,12 +19,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from tawthiq.errors import UserError
 
 CURVE = ec.SECP384R1()
 _SIZE = 48  # bytes per coordinate on P-384
 
 
-class SigningError(ValueError):
+class SigningError(UserError, ValueError):
     """A key is missing or unreadable; the message says where it was looked for."""
 
 

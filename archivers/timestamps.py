@@ -16,9 +16,10 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from tawthiq.errors import UserError
 
 
-class TimestampError(ValueError):
+class TimestampError(UserError, ValueError):
     """The TSA could not be reached or its answer did not verify; the message says which."""
 
 

@@ -18,8 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
+from tawthiq.errors import UserError
 from tawthiq.archivers import signing, timestamps
 
 WACZ_VERSION = "1.1.1"
@@ -56,7 +57,7 @@ class ExportItem:
     page_record_id: str | None = None  # the response of the page the post was read from
 
 
-class ExportError(ValueError):
+class ExportError(UserError, ValueError):
     """The export cannot be made (a source file missing, a bad output path); nothing is left behind."""
 
 
@@ -76,7 +77,7 @@ def _now() -> str:
 
 
 def copy_records(refs: Iterable[RecordRef], warcs_dir: Path,
-                 out: BinaryIO) -> tuple[dict[str, dict[str, Any]], str, int]:
+                 out: IO[bytes]) -> tuple[dict[str, dict[str, Any]], str, int]:
     """Concatenate the records' gzip members into `out` in one pass; returns where each one
     landed, and the SHA-256 and size of everything written (for the datapackage)."""
     placed: dict[str, dict[str, Any]] = {}

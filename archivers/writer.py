@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import BinaryIO
 
 import zlib
 
@@ -102,7 +103,7 @@ class WarcWriter:
         self.on_open = on_open
         self.on_seal = on_seal
         self.on_written = on_written
-        self._fh = None
+        self._fh: BinaryIO | None = None
         self._out: _HashingFile | None = None
         self._name: str | None = None
         self._serial = 0

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tawthiq.errors import NotFound
 from tawthiq.archivers.credentials import strip_info, strip_request_headers
 from tawthiq.archivers.exchange import Exchange
 
@@ -34,7 +35,7 @@ _MEDIA_TYPES = ("video/", "audio/", "image/", "application/octet-stream", "binar
 _MAX_RECORDED_BODY = 20_000_000
 
 
-class VideoGone(Exception):
+class VideoGone(NotFound):
     """yt-dlp could not get the video (removed, private, 404); the message is yt-dlp's."""
 
 
@@ -103,7 +104,7 @@ class RecordedHTTP:
 
 
 def _is_media(content_type: str | None) -> bool:
-    return bool(content_type) and content_type.split(";")[0].strip().lower().startswith(_MEDIA_TYPES)
+    return bool(content_type) and (content_type or "").split(";")[0].strip().lower().startswith(_MEDIA_TYPES)
 
 
 def _raw_request(method: str, url: str, headers: dict[str, str], body: bytes | None) -> bytes:

@@ -93,7 +93,7 @@ def resolve(host: str) -> list[IPAddress]:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
         return []  # the download fails with its own DNS error, recorded as usual
-    return list(dict.fromkeys(_unwrap(ipaddress.ip_address(i[4][0].split("%")[0])) for i in infos))
+    return list(dict.fromkeys(_unwrap(ipaddress.ip_address(str(i[4][0]).split("%")[0])) for i in infos))
 
 
 def allow_seed(host: str) -> None:

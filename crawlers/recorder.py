@@ -12,15 +12,18 @@ from typing import TYPE_CHECKING
 
 from scrapy import Request
 
+from tawthiq.crawlers.wire_capture import WireCapture
+
 if TYPE_CHECKING:
     from tawthiq.crawlers.sink import CaptureSink
-    from tawthiq.crawlers.wire import WireCapture
 
 WARC_META = "warc"
 
 
-def describe_error(exc: BaseException) -> str:
+def describe_error(exc: BaseException | None) -> str:
     """One line a person can act on, from Twisted's and Scrapy's nested exceptions."""
+    if exc is None:  # a Failure without its exception: say so rather than crash while reporting
+        return "unknown error"
     reasons = getattr(exc, "reasons", None)
     if reasons:
         inner = "; ".join(describe_error(r.value) if hasattr(r, "value") else str(r) for r in reasons)
@@ -29,7 +32,7 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def hand_over(sink: "CaptureSink", request: Request, capture: "WireCapture",
+def hand_over(sink: "CaptureSink", request: Request, capture: WireCapture,
               error: BaseException | None = None) -> None:
     """Archive a finished capture; the response record's location goes into request.meta."""
     if error is not None:

@@ -12,10 +12,10 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 
 from tawthiq.crawlers.models import Post, WarcLocation
+from tawthiq.crawlers.wire_capture import WireCapture
 
 if TYPE_CHECKING:
     from tawthiq.crawlers.platforms.base import FetchJob
-    from tawthiq.crawlers.wire import WireCapture
 
 
 class CaptureSink(Protocol):

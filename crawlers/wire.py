@@ -22,7 +22,6 @@ A download that times out is labelled `WARC-Truncated: time`, not `disconnect`.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urldefrag
@@ -41,45 +40,11 @@ from twisted.internet.interfaces import ITCPTransport
 
 from tawthiq.crawlers.recorder import hand_over
 from tawthiq.crawlers.sink import sink_for
+from tawthiq.crawlers.wire_capture import WireCapture
 
 _TOKEN_HEADER = b"X-Tawthiq-Wire-Capture"
 _tokens = itertools.count(1)
-_pending: dict[bytes, "WireCapture"] = {}
-
-
-@dataclass
-class WireCapture:
-    """What went over the connection for one request; filled in by the protocol."""
-
-    url: str
-    method: str
-    limit: int = 0
-    request_bytes: bytearray = field(default_factory=bytearray)
-    response_bytes: bytearray = field(default_factory=bytearray)
-    ip: str | None = None
-    started: datetime | None = None
-    truncated: str | None = None
-    error: BaseException | None = None
-    # Earlier attempts on connections that closed under them: (request bytes, response bytes, outcome).
-    attempts: list[tuple[bytes, bytes, str]] = field(default_factory=list)
-
-    def new_attempt(self, outcome: str) -> None:
-        """Set the bytes of a failed attempt aside; the retry is recorded afresh."""
-        self.attempts.append((bytes(self.request_bytes), bytes(self.response_bytes), outcome))
-        self.request_bytes = bytearray()
-        self.response_bytes = bytearray()
-        self.truncated = None
-
-    def take_response(self, data: bytes) -> bool:
-        """Keep received bytes up to the limit; False once the limit is reached."""
-        if self.truncated:
-            return False
-        if self.limit and len(self.response_bytes) + len(data) > self.limit:
-            self.response_bytes += data[: self.limit - len(self.response_bytes)]
-            self.truncated = "length"
-            return False
-        self.response_bytes += data
-        return True
+_pending: dict[bytes, WireCapture] = {}
 
 
 class _TeeTransport:
@@ -131,7 +96,7 @@ class RecordingProtocol(_LenientHTTP11ClientProtocol):
         if capture is not None:
             capture.started = datetime.now(timezone.utc)
             try:
-                capture.ip = self.transport.getPeer().host  # type: ignore[union-attr]
+                capture.ip = self.transport.getPeer().host  # type: ignore[union-attr, misc]
             except AttributeError:
                 capture.ip = None
         return super().request(request)

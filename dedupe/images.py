@@ -20,12 +20,13 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from tawthiq.errors import UserError
 
 WORK_SIZE = 384  # the shorter side aimed for: enough for local features, small to decode
 DEFAULT_MAX_PIXELS = 150_000_000
 
 
-class ImageRejected(ValueError):
+class ImageRejected(UserError, ValueError):
     """Not an image we can decode, or one over the size limits; the message says which."""
 
 
@@ -138,7 +139,7 @@ def main_box(gray: np.ndarray) -> tuple[float, float, float, float] | None:
     g = gray.astype(np.float32)
     mean = cv2.blur(g, (9, 9))
     std = np.sqrt(np.maximum(0, cv2.blur(g * g, (9, 9)) - mean * mean))
-    mask = (std > 6).astype(np.uint8)
+    mask: np.ndarray = (std > 6).astype(np.uint8)
     k = max(3, min(h, w) // 40) | 1
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))  # fill a photo's smooth patches
     k = max(5, min(h, w) // 14) | 1

@@ -57,7 +57,8 @@ NO_MATCH = LocalVerdict(False, 0, 0.0, 0.0, GRID, 1.0, False, 0.0, 0.0)
 
 @lru_cache(maxsize=1)
 def _orb() -> cv2.ORB:
-    return cv2.ORB_create(nfeatures=3000, scaleFactor=1.2, nlevels=8, edgeThreshold=15, patchSize=31, fastThreshold=10)
+    return cv2.ORB_create(nfeatures=3000, scaleFactor=1.2, nlevels=8, edgeThreshold=15, patchSize=31,  # type: ignore[attr-defined]
+                          fastThreshold=10)
 
 
 def features(gray: np.ndarray) -> Features:

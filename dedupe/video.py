@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from tawthiq.errors import UserError
 from tawthiq.dedupe import hashes, images
 
 VERSION = 1
@@ -33,7 +34,7 @@ DENSE_UP_TO = 600.0  # seconds of video sampled densely; longer ones at keyframe
 FRAME_SIZE = 160
 
 
-class VideoRejected(ValueError):
+class VideoRejected(UserError, ValueError):
     """Not a video PyAV can decode, or over the limits; the message says which."""
 
 
@@ -89,7 +90,7 @@ def video_signature(source: Path | bytes, *, max_pixels: int = images.DEFAULT_MA
         if w * h > max_pixels:
             raise VideoRejected(f"video frames are {w}x{h}, over the limit of {max_pixels:,} pixels")
         duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else (
-            container.duration / 1_000_000 if container.duration else None)
+            container.duration / 1_000_000 if container.duration else None)  # type: ignore[union-attr]
         stream.thread_type = "AUTO"
         if duration is not None and duration > DENSE_UP_TO:
             frames, times = _keyframes(container, stream)

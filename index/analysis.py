@@ -41,7 +41,7 @@ WORD_RE = re.compile(rf"(?:[^\W_]|[{_MARKS}])+")
 _PLAIN_WORD_RE = re.compile(r"[^\W_]+")
 _MARKS_RE = re.compile(f"[{_MARKS}]+")
 
-_STRIP = {cp: None for cp in range(0x0610, 0x061B)}
+_STRIP: dict[int, str | None] = {cp: None for cp in range(0x0610, 0x061B)}
 _STRIP.update({cp: None for cp in range(0x064B, 0x0660)})
 _STRIP.update({cp: None for cp in (0x0670, 0x0640)})
 _STRIP.update({cp: None for cp in range(0x06D6, 0x06DD)})

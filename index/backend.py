@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from tawthiq.errors import ConfigError, NotFound, Unavailable
 from tawthiq.index.documents import IndexDoc
 from tawthiq.index.query import Node
 
@@ -19,9 +20,18 @@ FACETS = ("platform", "source", "author", "lang", "month", "has")
 FACET_SIZE = 20
 
 
-class IndexUnavailable(RuntimeError):
+class IndexUnavailable(Unavailable, RuntimeError):
     """The index cannot be used as it is (missing, built with another analysis, server down);
     the message says what to do."""
+
+
+class IndexMissing(NotFound, IndexUnavailable):
+    """No usable index has been built (none yet, or one built with another analysis):
+    `tawthiq reindex` builds it. Not found, rather than a server that is down."""
+
+
+class BackendMisconfigured(ConfigError, IndexUnavailable):
+    """The settings name no usable backend (an unknown name, Elasticsearch without a URL)."""
 
 
 @dataclass

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from tawthiq.index.analysis import ANALYSIS_VERSION
-from tawthiq.index.backend import FACET_SIZE, FACETS, IndexUnavailable, RawHit, RawResult
+from tawthiq.index.backend import FACET_SIZE, FACETS, IndexMissing, IndexUnavailable, RawHit, RawResult
 from tawthiq.index.documents import IndexDoc
 from tawthiq.index.query import And, DateRange, Filter, MatchAll, Node, Not, Or, Prefix, Terms
 
@@ -103,12 +103,12 @@ class ElasticsearchBackend:
         self._put_template()
         if not self.es.indices.exists_alias(name=self.alias):
             if not create:
-                raise IndexUnavailable(f"no index {self.alias!r} on Elasticsearch: run `tawthiq reindex`")
+                raise IndexMissing(f"no index {self.alias!r} on Elasticsearch: run `tawthiq reindex`")
             name = self._new_index()
             self.es.indices.update_aliases(actions=[{"add": {"index": name, "alias": self.alias}}])
         current = self._current()
         if not current.startswith(f"{self.alias}-v{ANALYSIS_VERSION}-"):
-            raise IndexUnavailable(f"the Elasticsearch index {current!r} was built with another analysis: "
+            raise IndexMissing(f"the Elasticsearch index {current!r} was built with another analysis: "
                                    "run `tawthiq reindex --backend elasticsearch`")
 
     def _put_template(self) -> None:
@@ -175,10 +175,11 @@ class ElasticsearchBackend:
 
     # -- reading ---------------------------------------------------------------------------------
     def search(self, query: Node, *, sort: str = "relevance", offset: int = 0, limit: int = 20) -> RawResult:
-        order = [{"published": "desc"}, {"id": "asc"}] if sort == "date" else ["_score", {"id": "asc"}]
+        order: list[Any] = [{"published": "desc"}, {"id": "asc"}] if sort == "date" else ["_score", {"id": "asc"}]
         limit = max(0, min(limit, MAX_WINDOW - offset))  # index.max_result_window
         resp = self.es.search(index=self.alias, query=compile_query(query), from_=offset, size=limit,
-                              sort=order, track_total_hits=True, source=["doc"])
+                              sort=order, track_total_hits=True,
+                              source=["doc"])  # type: ignore[arg-type]  # _source takes a field list too
         hits = [RawHit(h["_source"]["doc"], h.get("_score")) for h in resp["hits"]["hits"]]
         return RawResult(int(resp["hits"]["total"]["value"]), hits)
 

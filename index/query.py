@@ -24,6 +24,7 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from tawthiq.errors import UserError
 from tawthiq.index.analysis import analyze_word, split_words
 
 FILTER_FIELDS = ("platform", "source", "author", "lang")
@@ -32,11 +33,17 @@ HAS_VALUES = ("image", "video", "media")
 DATE_FIELDS = ("since", "until")
 
 
-class QuerySyntaxError(ValueError):
+class QuerySyntaxError(UserError, ValueError):
     def __init__(self, message: str, column: int, query: str) -> None:
         self.column = column  # 1-based
         self.query = query
         super().__init__(f"{message} (column {column})")
+
+    def message(self) -> str:
+        return f"query: {self}"
+
+    def cli_message(self) -> str:
+        return f"{self.message()}\n{self.pointer()}"
 
     def pointer(self) -> str:
         """The query with a caret under the problem, for terminals."""

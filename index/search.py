@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from tawthiq.errors import UserError
 from tawthiq.index.backend import Backend
 from tawthiq.index.query import Query, parse_query
 from tawthiq.index.snippets import snippet
@@ -65,7 +66,7 @@ class SearchResult:
         }
 
 
-class SearchError(ValueError):
+class SearchError(UserError, ValueError):
     """A request that cannot be answered as asked (bad sort, limit); the message says why."""
 
 

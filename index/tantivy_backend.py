@@ -22,7 +22,7 @@ from typing import Any
 import tantivy
 
 from tawthiq.index.analysis import ANALYSIS_VERSION
-from tawthiq.index.backend import FACET_SIZE, FACETS, IndexUnavailable, RawHit, RawResult
+from tawthiq.index.backend import FACET_SIZE, FACETS, IndexMissing, IndexUnavailable, RawHit, RawResult
 from tawthiq.index.documents import IndexDoc
 from tawthiq.index.query import And, DateRange, Filter, MatchAll, Node, Not, Or, Prefix, Terms
 
@@ -118,10 +118,10 @@ class TantivyBackend:
 
     def _open(self) -> None:
         if not self.current.exists():
-            raise IndexUnavailable(f"no search index in {self.root}: run `tawthiq reindex` to build it")
+            raise IndexMissing(f"no search index in {self.root}: run `tawthiq reindex` to build it")
         target = os.readlink(self.current)
         if not target.startswith(f"v{ANALYSIS_VERSION}-"):
-            raise IndexUnavailable(
+            raise IndexMissing(
                 f"the search index in {self.root} was built with analysis {target.split('-')[0]}, "
                 f"this tawthiq uses v{ANALYSIS_VERSION}: run `tawthiq reindex`")
         self._index = tantivy.Index.open(str(self.current.resolve()))
@@ -220,13 +220,14 @@ class TantivyBackend:
         else:
             result = searcher.search(q, limit=max(limit, 1), offset=offset)
             hits = [RawHit(_stored(searcher.doc(addr)), score) for score, addr in result.hits]
-        return RawResult(result.count, hits[:limit])
+        return RawResult(result.count, hits[:limit])  # type: ignore[attr-defined]  # tantivy's stub lacks count
 
     def post_ids(self, query: Node) -> list[str]:
         searcher = self.index.searcher()
         q = self._compile(query)
-        total = searcher.search(q, limit=1).count
-        return [searcher.doc(addr).get_first("post_id") for _, addr in searcher.search(q, limit=max(total, 1)).hits]
+        total: int = searcher.search(q, limit=1).count  # type: ignore[attr-defined]
+        return [searcher.doc(addr).get_first("post_id")  # type: ignore[misc]  # always stored
+                for _, addr in searcher.search(q, limit=max(total, 1)).hits]
 
     def facets(self, query: Node) -> dict[str, list[tuple[str, int]]]:
         aggs = {name: {"terms": {"field": name, "size": FACET_SIZE}} for name in FACETS}
@@ -237,7 +238,8 @@ class TantivyBackend:
 
     def cluster_sizes(self, clusters: list[str]) -> dict[str, int]:
         searcher = self.index.searcher()
-        return {c: searcher.search(tantivy.Query.term_query(self.schema, "cluster", c), limit=1).count
+        return {c: searcher.search(tantivy.Query.term_query(self.schema, "cluster", c),
+                                   limit=1).count  # type: ignore[attr-defined]
                 for c in clusters}
 
     def count(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from tawthiq.errors import UserError
 from tawthiq.archivers import signing, wacz
 from tawthiq import __version__
 from tawthiq.catalog import Catalog
@@ -13,7 +14,7 @@ from tawthiq.selection import Selection, SelectionError, select_posts
 from tawthiq.settings import Settings
 
 
-class ExportFailed(ValueError):
+class ExportFailed(UserError, ValueError):
     """Nothing was written; the message says why."""
 
 

@@ -7,11 +7,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from tawthiq.errors import NotFound
 from tawthiq.catalog import Catalog
 from tawthiq.catalog import schema as t
 
 
-class PostNotFound(LookupError):
+class PostNotFound(NotFound, LookupError):
     pass
 
 

@@ -101,7 +101,7 @@ def requeue_abandoned(redis: Any, grace_seconds: float = 5.0) -> list[str]:
 def capture_source(home: str, name: str, time_limit: float | None = None) -> str:
     """The job a worker runs: take the source's lease, run `tawthiq capture` as a child process
     with this worker's identity in its WARC file names, give the lease back."""
-    from tawthiq.scheduler import capture_args
+    from tawthiq.sources import capture_args
     from tawthiq.settings import load_settings
 
     settings = load_settings(Path(home))

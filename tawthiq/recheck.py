@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from tawthiq.errors import NotFound
 from tawthiq.catalog import Catalog
 from tawthiq.crawlers.platforms import all_platforms, platform
 from tawthiq.settings import Settings
 from tawthiq.specs import Target
 
 
-class NothingToCheck(ValueError):
+class NothingToCheck(NotFound, ValueError):
     """The source has no archived posts to revisit."""
 
 
 def recheck_crawls(settings: Settings, target: Target) -> list[tuple[type, dict[str, Any]]]:
     """The crawl that revisits every archived post of a source (run it with run_capture); each
     post's platform says where to look and what "gone" looks like."""
-    from tawthiq.crawlers.spiders.recheck import PostToCheck, RecheckSpider
+    from tawthiq.crawlers.recheck import PostToCheck, RecheckSpider
 
     if not platform(target.kind).has_posts:
         with_posts = ", ".join(p.name for p in all_platforms() if p.has_posts)

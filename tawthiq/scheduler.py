@@ -28,7 +28,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from tawthiq.settings import Settings
-from tawthiq.sources import Source, SourcesError, load_sources, parse_duration, sources_path
+from tawthiq.sources import Source, SourcesError, capture_args, load_sources, parse_duration, sources_path
 
 log = logging.getLogger("tawthiq.daemon")
 
@@ -64,21 +64,6 @@ def _spawn(args: list[str], home: str, time_limit: float | None, label: str) -> 
     tail = (err or "").strip().splitlines()[-1:] or [""]
     log.info("end %s: exit %s in %.1fs %s", label, proc.returncode, time.monotonic() - started, tail[0])
     return proc.returncode
-
-
-def capture_args(home: Path, name: str) -> list[str] | None:
-    """The `tawthiq capture` arguments for a source, read fresh from sources.yaml."""
-    try:
-        source = load_sources(home).get(name)
-    except SourcesError as exc:
-        log.error("cannot run %s: %s", name, exc)
-        return None
-    args = ["capture", source.spec, "--source", source.name]
-    if source.collection:
-        args += ["--collection", source.collection]
-    if source.keywords:
-        args += ["--keywords", ",".join(source.keywords)]
-    return args
 
 
 def capture_job(home: str, name: str, time_limit: float | None = None) -> None:

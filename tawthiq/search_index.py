@@ -12,7 +12,7 @@ from typing import Any
 
 from tawthiq.archivers.reader import iter_records
 from tawthiq.archivers.writer import WrittenRecord
-from tawthiq.index.backend import Backend, IndexUnavailable
+from tawthiq.index.backend import Backend, BackendMisconfigured, IndexUnavailable
 from tawthiq.index.documents import IndexDoc, doc_from_post, doc_id
 from tawthiq.index.parallel import analysed
 from tawthiq.settings import Settings
@@ -31,9 +31,9 @@ def open_backend(settings: Settings, name: str | None = None, *, create: bool = 
 
         url = settings.elasticsearch_url or os.environ.get("ELASTICSEARCH_URL", "")
         if not url:
-            raise IndexUnavailable("the elasticsearch backend needs elasticsearch_url (or ELASTICSEARCH_URL)")
+            raise BackendMisconfigured("the elasticsearch backend needs elasticsearch_url (or ELASTICSEARCH_URL)")
         return ElasticsearchBackend(url, settings.elasticsearch_index, create=create)
-    raise IndexUnavailable(f"unknown search backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    raise BackendMisconfigured(f"unknown search backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
 
 def cluster_key(media_sha256: str) -> str:

@@ -13,12 +13,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from tawthiq.errors import UserError
 from tawthiq.archivers.wacz import ExportItem, RecordRef
 from tawthiq.catalog import Catalog
 from tawthiq.catalog import schema as t
 
 
-class SelectionError(ValueError):
+class SelectionError(UserError, ValueError):
     """Nothing to export, or criteria that cannot be met; the message says which."""
 
 

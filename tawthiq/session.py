@@ -29,7 +29,7 @@ from tawthiq.archivers.writer import SealedFile, WarcWriter, WrittenRecord
 from tawthiq.crawlers.models import Post, WarcLocation
 from tawthiq.crawlers.platforms import FetchJob, option_models
 from tawthiq.crawlers.spiders.base import ROLE
-from tawthiq.crawlers.wire import WireCapture
+from tawthiq.crawlers.wire_capture import WireCapture
 from tawthiq import __version__
 from tawthiq.catalog import Catalog
 from tawthiq.fetching import FetchQueue

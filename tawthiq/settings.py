@@ -21,6 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from tawthiq.errors import ConfigError
 from tawthiq.crawlers.platforms import option_models
 
 # config/ is the package data `tawthiq.config`: beside this file in a checkout (a link to the top-level
@@ -30,7 +31,7 @@ DEFAULTS_FILE = CONFIG_DIR / "defaults.toml"
 DEFAULT_HOME = Path("./tawthiq-data")
 
 
-class SettingsError(ValueError):
+class SettingsError(ConfigError, ValueError):
     """A settings file or variable is wrong; the message names which and why."""
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import io
+import logging
 import os
 import re
 import tempfile
@@ -27,6 +28,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tawthiq.errors import ConfigError, NotFound, UserError
 from tawthiq.specs import SpecError, parse_spec
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
@@ -34,8 +36,16 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-class SourcesError(ValueError):
+class SourcesError(UserError, ValueError):
     """sources.yaml or a sources command is wrong; the message names the line and field."""
+
+
+class SourceNotFound(NotFound, SourcesError):
+    """No source has that name."""
+
+
+class SourcesFileError(ConfigError, SourcesError):
+    """sources.yaml itself cannot be read: the operator's file, not the request, is wrong."""
 
 
 def parse_duration(text: str) -> timedelta:
@@ -115,7 +125,7 @@ class SourcesFile(BaseModel):
         for source in self.sources:
             if source.name == name:
                 return source
-        raise SourcesError(f"no source named {name!r} (see `tawthiq sources list`)")
+        raise SourceNotFound(f"no source named {name!r} (see `tawthiq sources list`)")
 
 
 def _line_of(node: Any, loc: tuple) -> int | None:
@@ -148,7 +158,7 @@ def _read_text(path: Path) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SourcesError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+        raise SourcesFileError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
                            f"save it as UTF-8") from None
 
 
@@ -166,7 +176,7 @@ def _parse(path: Path, text: str) -> SourcesFile:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "somewhere"
-        raise SourcesError(f"{path}: not valid YAML at {where}: {getattr(exc, 'problem', exc)}") from None
+        raise SourcesFileError(f"{path}: not valid YAML at {where}: {getattr(exc, 'problem', exc)}") from None
     try:
         return SourcesFile.model_validate(data)
     except ValidationError as exc:
@@ -175,7 +185,7 @@ def _parse(path: Path, text: str) -> SourcesFile:
         line = _line_of(node, loc)
         field = ".".join(str(p) for p in loc) or "sources"
         msg = err["msg"].removeprefix("Value error, ")
-        raise SourcesError(f"{path}: line {line}: {field}: {msg}") from None
+        raise SourcesFileError(f"{path}: line {line}: {field}: {msg}") from None
 
 
 def _yaml() -> YAML:
@@ -247,7 +257,7 @@ def _index_of(tree: Any, name: str) -> int:
     for i, item in enumerate(tree["sources"]):
         if isinstance(item, dict) and item.get("name") == name:
             return i
-    raise SourcesError(f"no source named {name!r} (see `tawthiq sources list`)")
+    raise SourceNotFound(f"no source named {name!r} (see `tawthiq sources list`)")
 
 
 # -- the operations the CLI and the web app share ---------------------------------------------------
@@ -283,3 +293,19 @@ def remove_source(home: Path, name: str) -> Source:
         source = current.get(name)
         del tree["sources"][_index_of(tree, name)]
     return source
+
+
+def capture_args(home: Path, name: str) -> list[str] | None:
+    """The `tawthiq capture` arguments for a source, read fresh from sources.yaml (for the scheduler
+    and for queue workers alike: here, so neither imports the other)."""
+    try:
+        source = load_sources(home).get(name)
+    except SourcesError as exc:
+        logging.getLogger("tawthiq.daemon").error("cannot run %s: %s", name, exc)
+        return None
+    args = ["capture", source.spec, "--source", source.name]
+    if source.collection:
+        args += ["--collection", source.collection]
+    if source.keywords:
+        args += ["--keywords", ",".join(source.keywords)]
+    return args

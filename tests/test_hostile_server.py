@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
-import resource
 import socket
 import struct
 import subprocess

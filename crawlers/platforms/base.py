@@ -21,10 +21,11 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict
 
+from tawthiq.errors import UserError
 from tawthiq.crawlers.models import Post
 
 
-class SpecError(ValueError):
+class SpecError(UserError, ValueError):
     """A capture spec we cannot understand; the message shows the accepted forms."""
 
 

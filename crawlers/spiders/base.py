@@ -80,7 +80,7 @@ class ArchivingSpider(scrapy.Spider):
 
     def on_requisite(self, response: Response) -> Iterator[scrapy.Request]:
         """Archived already (the recorder did it); a stylesheet's own fonts and images follow."""
-        ctype = response.headers.get("Content-Type", b"").decode("latin-1").lower()
+        ctype = (response.headers.get("Content-Type") or b"").decode("latin-1").lower()
         if response.status >= 400 or not (ctype.startswith("text/css") or urlparse(response.url).path.endswith(".css")):
             return
         try:

@@ -432,6 +432,13 @@ class Catalog:
             return conn.execute(select(t.Media).where(t.Media.sha256 == sha256, t.Media.revisit_of.is_(None))
                                 .order_by(t.Media.id).limit(1)).first()
 
+    def media_by_prefix(self, prefix: str, limit: int = 2) -> list[Any]:
+        """Stored media files (not revisits) whose sha256 starts with `prefix`; at most `limit`,
+        so a caller can tell one match from several."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(t.Media).where(t.Media.sha256.like(prefix.lower() + "%"),
+                                                           t.Media.revisit_of.is_(None)).limit(limit)).all())
+
     def clusters(self, min_size: int = 2) -> list[dict[str, Any]]:
         """Near-duplicate clusters with at least `min_size` distinct files, largest first; each
         member with the posts that carried it (who posted it, when). Three queries, whatever the
@@ -477,6 +484,21 @@ class Catalog:
         for url, cluster in rows:
             out.setdefault(url, cluster)
         return out
+
+    def rebuild_files(self, paths: Iterable[Path]) -> int:
+        """Rebuild the catalog from sealed WARC files (`tawthiq reindex`): each file's records
+        and its size and SHA-256 as read now; returns the records seen."""
+        from tawthiq.archivers.digests import file_sha256
+
+        total = 0
+        for path in paths:
+            sealed = SealedFile(path.name, path, path.stat().st_size, file_sha256(str(path)))
+            total += self.rebuild_file(path, sealed=sealed)
+        return total
+
+    def sealed_digests(self) -> dict[str, str | None]:
+        """file name -> SHA-256 recorded when each sealed WARC file was closed."""
+        return {row.name: row.sha256 for row in self.warc_files() if row.sealed}
 
     def warc_files(self) -> list[t.WarcFile]:
         with self.engine.connect() as conn:

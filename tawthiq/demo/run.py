@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tawthiq.cli import capture_with_display, console
+from tawthiq.display import capture_with_display, console, marked_snippet
 from tawthiq.demo.server import LocalServer
 from tawthiq.demo.site import install_demo_site
-from tawthiq.settings import load_settings
+from tawthiq.settings import Settings, load_settings
 from tawthiq.specs import parse_spec
 
 
@@ -32,7 +32,7 @@ def run_demo(data_dir: Path, port: int = 0) -> int:
     return code
 
 
-def _show_clusters(settings) -> None:  # type: ignore[no-untyped-def]
+def _show_clusters(settings: Settings) -> None:
     """The forwarded posts re-posted earlier bulletins' photos: they are folded, not deleted."""
     from tawthiq.catalog import Catalog
 
@@ -46,12 +46,11 @@ def _show_clusters(settings) -> None:  # type: ignore[no-untyped-def]
                   f"with: .venv/bin/tawthiq dedupe clusters --data-dir {settings.home}", highlight=False)
 
 
-def _show_search(settings) -> None:  # type: ignore[no-untyped-def]
+def _show_search(settings: Settings) -> None:
     """The captured posts are already searchable: one Arabic query, the way a researcher types it."""
     from rich.markup import escape
 
     from tawthiq.index.search import search
-    from tawthiq.cli import marked_snippet
     from tawthiq.search_index import open_backend
 
     q = "المستشفى -تدريب"

@@ -1,4 +1,8 @@
-"""The FastAPI application: pages for people, /api for programs, one set of services below both."""
+"""The FastAPI application: pages for people, /api for programs, one set of services below both.
+
+Services raise `tawthiq.errors` errors; one handler turns each into its kind's HTTP status (see
+tawthiq.errors), as JSON `{"detail": ...}` under /api/ and as the error page elsewhere. The
+HTTPExceptions left here are the web layer's own answers (401/403/413/415/429)."""
 
 from __future__ import annotations
 
@@ -17,14 +21,13 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from tawthiq.crawlers.platforms import all_platforms
-from tawthiq.archivers.payload import PayloadError, read_payload
-from tawthiq.index.backend import IndexUnavailable
-from tawthiq.index.query import QuerySyntaxError
-from tawthiq.index.search import MAX_LIMIT, SORTS, SearchError, SearchResult
+from tawthiq.archivers.payload import read_payload
+from tawthiq.index.search import MAX_LIMIT, SORTS, SearchResult
 from tawthiq.index.search import search as run_search
 from tawthiq import __version__
 from tawthiq.catalog import Catalog
-from tawthiq.posts import PostNotFound, post_detail, record_location
+from tawthiq.errors import ConfigError, IntegrityFailure, NotFound, TawthiqError, UserError
+from tawthiq.posts import post_detail, record_location
 from tawthiq.settings import Settings
 from tawthiq.web.security import APP_CSP, ARCHIVED_CSP, SESSION_COOKIE, BoundedBody, Guard
 
@@ -57,22 +60,15 @@ class Services:
 
     def catalog(self) -> Catalog:
         if not self.settings.has_catalog:
-            raise HTTPException(404, f"nothing has been captured in {self.settings.home} yet")
+            raise NotFound(f"nothing has been captured in {self.settings.home} yet")
         return Catalog(self.settings.catalog_url)
 
     def search(self, q: str, page: int, limit: int, sort: str, *, fold: bool = True) -> SearchResult:
         from tawthiq.search_index import open_backend
 
-        try:
-            backend = open_backend(self.settings, create=False)
-        except IndexUnavailable as exc:
-            raise HTTPException(503, str(exc)) from None
+        backend = open_backend(self.settings, create=False)
         try:
             return run_search(backend, q, sort=sort, offset=(page - 1) * limit, limit=limit, fold=fold)
-        except QuerySyntaxError as exc:
-            raise HTTPException(400, f"query: {exc}") from None
-        except SearchError as exc:
-            raise HTTPException(400, str(exc)) from None
         finally:
             backend.close()
 
@@ -80,8 +76,6 @@ class Services:
         catalog = self.catalog()
         try:
             return post_detail(catalog, platform, post_id)
-        except PostNotFound as exc:
-            raise HTTPException(404, str(exc)) from None
         finally:
             catalog.close()
 
@@ -91,16 +85,13 @@ class Services:
             for _ in range(3):  # a revisit leads to its original
                 row = record_location(catalog, record_id)
                 if row is None:
-                    raise HTTPException(404, f"no record {record_id} in the archive")
-                try:
-                    payload = read_payload(self.settings.warcs_dir, row.file, row.offset,
-                                           self.settings.max_response_size)
-                except PayloadError as exc:
-                    raise HTTPException(404, str(exc)) from None
+                    raise NotFound(f"no record {record_id} in the archive")
+                payload = read_payload(self.settings.warcs_dir, row.file, row.offset,
+                                       self.settings.max_response_size)
                 if payload.record_type != "revisit" or not payload.refers_to:
                     return payload
                 record_id = payload.refers_to
-            raise HTTPException(404, "revisit chain too long")
+            raise IntegrityFailure(f"{record_id}: revisit chain too long")
         finally:
             catalog.close()
 
@@ -151,13 +142,21 @@ def create_app(settings: Settings) -> FastAPI:
                        spec_forms=[form for p in all_platforms() for form in p.forms])
         return templates.TemplateResponse(request, name, context, status_code=status)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException):  # type: ignore[no-untyped-def]
+    def error_response(request: Request, status: int, detail: Any, headers: dict[str, str] | None) -> Response:
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-        response = render(request, "error.html", status=exc.status_code, message=exc.detail)
-        response.headers.update(exc.headers or {})  # Retry-After of a 429
+            return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+        response = render(request, "error.html", status=status, message=detail)
+        response.headers.update(headers or {})  # Retry-After of a 429
         return response
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return error_response(request, exc.status_code, exc.detail, exc.headers)
+
+    @app.exception_handler(TawthiqError)
+    async def tawthiq_error(request: Request, exc: TawthiqError) -> Response:
+        """The one place an error's kind becomes an HTTP status (tawthiq.errors)."""
+        return error_response(request, exc.http_status, exc.message(), None)
 
     app.include_router(_api(services))
     app.include_router(_pages(services, render))
@@ -185,21 +184,15 @@ def _api(services: Services) -> APIRouter:
 
     @api.get("/sources", summary="Scheduled sources")
     def sources() -> list[dict[str, Any]]:
-        from tawthiq.sources import SourcesError, load_sources
+        from tawthiq.sources import load_sources
 
-        try:
-            return [s.model_dump() for s in load_sources(services.settings.home).sources]
-        except SourcesError as exc:
-            raise HTTPException(500, str(exc)) from None
+        return [s.model_dump() for s in load_sources(services.settings.home).sources]
 
     @api.post("/sources", status_code=201, dependencies=[Depends(can_change)], summary="Add a source")
     def add(source: SourceIn) -> dict[str, Any]:
-        from tawthiq.sources import SourcesError, add_source
+        from tawthiq.sources import add_source
 
-        try:
-            return add_source(services.settings.home, **source.model_dump()).model_dump()
-        except SourcesError as exc:
-            raise HTTPException(400, str(exc)) from None
+        return add_source(services.settings.home, **source.model_dump()).model_dump()
 
     @api.post("/sources/{name}/pause", dependencies=[Depends(can_change)], summary="Pause a source")
     def pause(name: str) -> dict[str, Any]:
@@ -211,12 +204,9 @@ def _api(services: Services) -> APIRouter:
 
     @api.delete("/sources/{name}", dependencies=[Depends(can_change)], summary="Remove a source")
     def remove(name: str) -> dict[str, Any]:
-        from tawthiq.sources import SourcesError, remove_source
+        from tawthiq.sources import remove_source
 
-        try:
-            return remove_source(services.settings.home, name).model_dump()
-        except SourcesError as exc:
-            raise HTTPException(404, str(exc)) from None
+        return remove_source(services.settings.home, name).model_dump()
 
     @api.get("/runs", summary="Capture runs, newest first")
     def runs(limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[dict[str, Any]]:
@@ -243,12 +233,9 @@ def _api(services: Services) -> APIRouter:
 
 
 def _set_paused(services: Services, name: str, paused: bool) -> dict[str, Any]:
-    from tawthiq.sources import SourcesError, set_paused
+    from tawthiq.sources import set_paused
 
-    try:
-        return set_paused(services.settings.home, name, paused).model_dump()
-    except SourcesError as exc:
-        raise HTTPException(404, str(exc)) from None
+    return set_paused(services.settings.home, name, paused).model_dump()
 
 
 def _runs(services: Services, limit: int) -> list[dict[str, Any]]:
@@ -265,16 +252,15 @@ def _runs(services: Services, limit: int) -> list[dict[str, Any]]:
 
 
 def _export(services: Services, q: str) -> FileResponse:
-    from tawthiq.exporting import ExportFailed, export_posts
+    from tawthiq.exporting import export_posts
 
     folder = Path(tempfile.mkdtemp(prefix="tawthiq-export-"))
     out = folder / "tawthiq-export.wacz"
     try:
         export_posts(services.settings, out, query=q)
-    except (QuerySyntaxError, ExportFailed, SearchError, IndexUnavailable) as exc:
+    except BaseException:  # a bad query, no match, the index down: the handler answers, nothing is left
         shutil.rmtree(folder, ignore_errors=True)
-        status = 503 if isinstance(exc, IndexUnavailable) else 400
-        raise HTTPException(status, f"query: {exc}" if isinstance(exc, QuerySyntaxError) else str(exc)) from None
+        raise
     size = out.stat().st_size
     if size > services.settings.max_export_size:
         shutil.rmtree(folder, ignore_errors=True)
@@ -293,7 +279,7 @@ def _verify(bundle: UploadFile, tsa_certificate: str = "") -> dict[str, Any]:
 
     name = Path(bundle.filename or "upload").name
     if not name.endswith((".wacz", ".warc.gz", ".warc")):
-        raise HTTPException(400, f"{name}: upload a .wacz, .warc.gz or .warc file")
+        raise UserError(f"{name}: upload a .wacz, .warc.gz or .warc file")
     folder = Path(tempfile.mkdtemp(prefix="tawthiq-verify-"))
     try:
         path = folder / name
@@ -301,8 +287,8 @@ def _verify(bundle: UploadFile, tsa_certificate: str = "") -> dict[str, Any]:
             shutil.copyfileobj(bundle.file, out, 8 << 20)
         try:
             trusted = load_trusted([Path(p) for p in tsa_certificate.split(os.pathsep) if p.strip()])
-        except TimestampError as exc:
-            raise HTTPException(500, f"setting tsa_certificate: {exc}") from None
+        except TimestampError as exc:  # the operator's setting, not the upload, is wrong
+            raise ConfigError(f"setting tsa_certificate: {exc}") from None
         try:
             report = (verify_wacz(path, trusted=trusted) if name.endswith(".wacz")
                       else verify_warc(path, trusted=trusted))
@@ -327,9 +313,9 @@ def _pages(services: Services, render: Any) -> APIRouter:
     @pages.get("/search", response_class=HTMLResponse)
     def search(request: Request, q: str = "", page: int = 1, sort: str = "relevance") -> HTMLResponse:
         if sort not in SORTS:
-            raise HTTPException(400, f"sort must be one of {', '.join(SORTS)}")
+            raise UserError(f"sort must be one of {', '.join(SORTS)}")
         if page < 1:
-            raise HTTPException(400, "page must be 1 or more")
+            raise UserError("page must be 1 or more")
         result = services.search(q, page, 20, sort) if q.strip() else None
         pages_total = ((result.total + 19) // 20) if result else 0
 
@@ -376,12 +362,9 @@ def _pages(services: Services, render: Any) -> APIRouter:
 
     @pages.get("/sources", response_class=HTMLResponse)
     def sources(request: Request, message: str = "") -> HTMLResponse:
-        from tawthiq.sources import SourcesError, load_sources
+        from tawthiq.sources import load_sources
 
-        try:
-            listed = load_sources(services.settings.home).sources
-        except SourcesError as exc:
-            raise HTTPException(500, str(exc)) from None
+        listed = load_sources(services.settings.home).sources
         return render(request, "sources.html", sources=listed, message=message)
 
     @pages.post("/sources")
@@ -395,26 +378,23 @@ def _pages(services: Services, render: Any) -> APIRouter:
         try:
             add(services.settings.home, name=name.strip(), spec=spec.strip(), every=every.strip() or None,
                 cron=cron.strip() or None, keywords=[k.strip() for k in keywords.split(",") if k.strip()])
-        except SourcesError as exc:
-            return render(request, "sources.html", status=400, message=str(exc), error=True,
+        except SourcesError as exc:  # the form comes back filled in, with the reason, at the error's status
+            return render(request, "sources.html", status=exc.http_status, message=exc.message(), error=True,
                           sources=_listed(services), form={"name": name, "spec": spec, "every": every,
                                                            "cron": cron, "keywords": keywords})
         return RedirectResponse("/sources?" + urlencode({"message": f"added {name}"}), status_code=303)
 
     @pages.post("/sources/{name}/{action}")
     def change_source(request: Request, name: str, action: str, csrf: Annotated[str, Form()] = "") -> Response:
-        from tawthiq.sources import SourcesError, remove_source, set_paused
+        from tawthiq.sources import remove_source, set_paused
 
         guard.require_form(request, csrf)
-        try:
-            if action in ("pause", "resume"):
-                set_paused(services.settings.home, name, action == "pause")
-            elif action == "remove":
-                remove_source(services.settings.home, name)
-            else:
-                raise HTTPException(404, f"no action {action!r}")
-        except SourcesError as exc:
-            raise HTTPException(404, str(exc)) from None
+        if action in ("pause", "resume"):
+            set_paused(services.settings.home, name, action == "pause")
+        elif action == "remove":
+            remove_source(services.settings.home, name)
+        else:
+            raise NotFound(f"no action {action!r}")
         done = {"pause": "paused", "resume": "resumed", "remove": "removed"}[action]
         return RedirectResponse("/sources?" + urlencode({"message": f"{name} {done}"}), status_code=303)
 
@@ -434,7 +414,7 @@ def _pages(services: Services, render: Any) -> APIRouter:
     @pages.get("/export")
     def export(q: str = "") -> FileResponse:
         if not q.strip():
-            raise HTTPException(400, "search for something first: the export holds the current search's posts")
+            raise UserError("search for something first: the export holds the current search's posts")
         return _export(services, q)
 
     @pages.get("/verify", response_class=HTMLResponse)

@@ -67,7 +67,7 @@ class BlueskySpider(ArchivingSpider):
         except ValueError:
             doc = None
         if not isinstance(doc, dict):
-            ctype = response.headers.get("Content-Type", b"?").decode("latin-1")
+            ctype = (response.headers.get("Content-Type") or b"?").decode("latin-1")
             self.sink.fetch_failed(response.url, f"{what}: the answer is not a JSON object ({ctype})", role="page")
             return None
         return doc
@@ -191,7 +191,7 @@ class BlueskyFeedSpider(BlueskySpider):
                              self.actor)
             self.walk_complete = True  # joined up with the last walk: no gap, only a shorter overlap
             return
-        cursor = page.cursor
+        cursor: str | None = page.cursor
         if jump:
             cursor, self.resume_cursor, self.resume_top = self.resume_cursor, None, set()
         if self.max_pages and self.pages >= self.max_pages:

@@ -12,12 +12,13 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from tawthiq.errors import IntegrityFailure
 from tawthiq.crawlers.language import detect_language
-from tawthiq.crawlers.models import Media, Post
+from tawthiq.crawlers.models import Media, MediaKind, Post
 from tawthiq.crawlers.parsers.html_text import clean_text
 
 
-class FeedParseError(ValueError):
+class FeedParseError(IntegrityFailure, ValueError):
     """The document is not a feed we can read; the message says why."""
 
 
@@ -32,7 +33,8 @@ def _published(entry: Any) -> datetime | None:
     for key in ("published_parsed", "updated_parsed"):
         value = entry.get(key)
         if value:
-            return datetime(*value[:6], tzinfo=timezone.utc)
+            year, month, day, hour, minute, second = value[:6]
+            return datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
     return None
 
 
@@ -42,7 +44,7 @@ def _media(entry: Any, base: str) -> list[Media]:
         href = enc.get("href") or enc.get("url")
         if href:
             mime = enc.get("type")
-            kind = "image" if (mime or "").startswith("image/") else (
+            kind: MediaKind = "image" if (mime or "").startswith("image/") else (
                 "video" if (mime or "").startswith("video/") else "enclosure")
             out.append(Media(kind=kind, url=urljoin(base, href), mime=mime))
     for item in entry.get("media_content", []):

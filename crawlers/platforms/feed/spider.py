@@ -31,7 +31,7 @@ class FeedSpider(ArchivingSpider):
     def parse_feed(self, response: Response) -> Iterator[Any]:
         if self.http_error(response, f"feed {self.feed_url}"):
             return
-        ctype = response.headers.get("Content-Type", b"").decode("latin-1") or None
+        ctype = (response.headers.get("Content-Type") or b"").decode("latin-1") or None
         try:
             feed = parse_feed(response.body, feed_url=response.url, content_type=ctype)
         except FeedParseError as exc:

@@ -74,7 +74,7 @@ class TelegramSpider(ArchivingSpider):
             return
         if not isinstance(response, TextResponse):
             self.sink.fetch_failed(response.url, f"telegram channel {self.channel!r}: the page is not HTML "
-                                   f"({response.headers.get('Content-Type', b'?').decode('latin-1')})", role="page")
+                                   f"({(response.headers.get('Content-Type') or b'?').decode('latin-1')})", role="page")
             return
         page = parse_channel_page(response.text, page_url=response.url, base_url=self.base_url)
         if not page.posts:

@@ -179,7 +179,7 @@ def test_real_saved_answers_parse(name: str) -> None:
         assert any(p.link_preview for p in parsed)
     if "marshalx" in name:
         (post,) = parsed
-        assert post.media[0].url.startswith("https://cdn.bsky.app/img/feed_fullsize/")
+        assert (post.media[0].url or "").startswith("https://cdn.bsky.app/img/feed_fullsize/")
         assert "https://bsky.app/profile/test.marshal.dev/post/3kahesw26il2z" in post.links  # the quoted post
 
 

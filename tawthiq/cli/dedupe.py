@@ -11,7 +11,10 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from tawthiq.cli_options import ConfigFile, DataDir
+from tawthiq.cli.common import console, err
+from tawthiq.cli.options import ConfigFile, DataDir
+from tawthiq.errors import NotFound, UserError
+from tawthiq.settings import load_settings
 
 dedupe_app = typer.Typer(help="Near-duplicate photos and videos: scan a folder, list the archive's clusters, "
                               "explain a pair.", no_args_is_help=True)
@@ -29,13 +32,11 @@ def scan(
 ) -> None:
     """Cluster a folder of images and videos on its own (no archive needed). Exit 1 if a file
     could not be read (it is listed)."""
-    from tawthiq.cli import console, err, fail
-
     from tawthiq.dedupe.scan import scan as run_scan
 
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
-        raise fail(f"no such file or folder: {missing[0]}")
+        raise NotFound(f"no such file or folder: {missing[0]}")
     result = run_scan(paths, max_pixels=max_pixels)
     if as_json:
         _print_json(result.as_dict())
@@ -60,14 +61,13 @@ def clusters(
     data_dir: DataDir = None, config: ConfigFile = None,
 ) -> None:
     """The archive's near-duplicate clusters, largest first, each copy with who posted it and when."""
-    from tawthiq.cli import console, fail, settings_or_exit
     from tawthiq.catalog import Catalog
 
-    settings = settings_or_exit(data_dir, config)
+    settings = load_settings(data_dir, config)
     if not settings.has_catalog:
-        raise fail(f"no archive at {settings.home} (nothing captured yet)")
+        raise NotFound(f"no archive at {settings.home} (nothing captured yet)")
     if min_size < 1:
-        raise fail(f"--min-size must be 1 or more, not {min_size}")
+        raise UserError(f"--min-size must be 1 or more, not {min_size}")
     catalog = Catalog(settings.catalog_url)
     try:
         found = catalog.clusters(min_size)
@@ -88,8 +88,6 @@ def clusters(
 
 def _load(ref: str, settings: Any) -> Any:
     """A file path, or the sha256 (or a prefix of 8+ characters) of an archived media file."""
-    from tawthiq.cli import fail
-
     from tawthiq.dedupe.images import ImageRejected
     from tawthiq.dedupe.scan import analyse_file
     from tawthiq.dedupe.signature import analyse_image
@@ -100,30 +98,25 @@ def _load(ref: str, settings: Any) -> Any:
         if path.exists():
             return analyse_file(path)
         if settings is None or len(ref) < 8 or any(c not in "0123456789abcdef" for c in ref.lower()):
-            raise fail(f"{ref!r} is neither a file nor the sha256 of an archived media file")
-        from sqlalchemy import select
-
+            raise UserError(f"{ref!r} is neither a file nor the sha256 of an archived media file")
         from tawthiq.archivers.payload import PayloadError, read_payload
         from tawthiq.catalog import Catalog
-        from tawthiq.catalog import schema as t
 
         catalog = Catalog(settings.catalog_url)
         try:
-            with catalog.engine.connect() as conn:
-                rows = conn.execute(select(t.Media).where(t.Media.sha256.like(ref.lower() + "%"),
-                                                          t.Media.revisit_of.is_(None)).limit(2)).all()
+            rows = catalog.media_by_prefix(ref, limit=2)
         finally:
             catalog.close()
         if len({r.sha256 for r in rows}) != 1:
-            raise fail(f"{ref!r} names {'no' if not rows else 'more than one'} archived media file")
+            raise NotFound(f"{ref!r} names {'no' if not rows else 'more than one'} archived media file")
         media = rows[0]
         try:
             body = read_payload(settings.warcs_dir, media.warc_file, media.warc_offset, 2 << 30).body
         except PayloadError as exc:
-            raise fail(f"{ref}: {exc}") from None
+            raise PayloadError(f"{ref}: {exc}") from None
         return video_signature(body) if media.mime.startswith("video/") else analyse_image(body)
     except (ImageRejected, VideoRejected) as exc:
-        raise fail(f"{ref}: {exc}") from None
+        raise UserError(f"{ref}: {exc}") from None
 
 
 @dedupe_app.command()
@@ -134,11 +127,9 @@ def explain(
     data_dir: DataDir = None, config: ConfigFile = None,
 ) -> None:
     """Print the distances and checks for a pair of files, and the verdict."""
-    from tawthiq.cli import console, settings_or_exit
-
     from tawthiq.dedupe.explain import explain as run_explain
 
-    settings = settings_or_exit(data_dir, config) if not (Path(a).exists() and Path(b).exists()) else None
+    settings = load_settings(data_dir, config) if not (Path(a).exists() and Path(b).exists()) else None
     report = run_explain(_load(a, settings), _load(b, settings))
     if as_json:
         _print_json(report)

@@ -1,4 +1,4 @@
-"""Options every command that reads an archive takes (shared by the CLI's modules)."""
+"""Options every command that reads an archive takes (shared by the command modules)."""
 
 from __future__ import annotations
 
