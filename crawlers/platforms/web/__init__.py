@@ -10,7 +10,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tawthiq.crawlers.platforms.base import CatalogView, Job, Platform, SpiderJob, Target, is_http
+from tawthiq.crawlers.models import Post
+from tawthiq.crawlers.platforms.base import (
+    CatalogView, CheckState, Job, Platform, PostToCheck, SpiderJob, Target, is_http, text_hash,
+)
 
 
 class WebOptions(BaseModel):
@@ -24,7 +27,7 @@ class Web(Platform):
     name = "web"
     forms = ("an http(s) URL",)
     Options = WebOptions
-    has_posts = False
+    has_posts = True
 
     def claim(self, spec: str, settings: Any) -> str | None:
         return spec if is_http(spec) else None
@@ -38,6 +41,26 @@ class Web(Platform):
         options = self.options(settings)
         return [SpiderJob(WebSpider, {"seeds": [target.value], "depth_limit": options.depth_limit,
                                       "page_limit": options.page_limit})]
+
+    def check_state(self, post: PostToCheck, status: int, body: bytes, text: str | None) -> tuple[CheckState, str | None]:
+        """Gone on 404/410; changed when the main text read again (by the capture's own extractor)
+        is not the archived one. A page that is no longer HTML has changed too."""
+        state, detail = super().check_state(post, status, body, text)
+        if state != "online":
+            return state, detail
+        from tawthiq.crawlers.platforms.web.article import extract
+
+        if text is None:
+            return "changed", "the page is no longer text"
+        now = extract(text, post.url).text
+        if text_hash(now) != text_hash(post.text):
+            return "changed", "the page's main text differs from the archived copy"
+        return "online", None
+
+    def parse_sample(self, body: bytes, url: str) -> list[Post]:
+        from tawthiq.crawlers.platforms.web.article import extract, web_post
+
+        return [web_post(extract(body, url), source=url)]
 
 
 PLATFORM = Web()
