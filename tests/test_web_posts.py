@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import urllib.request
+import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
 
 from tawthiq.crawlers.platforms.web.article import extract
 from tawthiq.demo.server import LocalServer, Resource
+from tawthiq.settings import load_settings
+from tawthiq.web.app import create_app
 from tests.conftest import query, run_tawthiq
 from tests.test_export import needs_pywb, pywb_replaying
 
@@ -205,6 +210,22 @@ def test_export_all_verifies_and_replays(captured: LocalServer, data_dir: Path, 
     bad = run_tawthiq(["export", "--all", "--source", "x", "-o", str(tmp_path / "x.wacz")], data_dir=data_dir)
     assert bad.code != 0 and "alone" in bad.out + bad.err and "Traceback" not in bad.err
 
+    # the web app's equivalent: the same posts in the download
+    app = TestClient(create_app(load_settings(data_dir, token="t0ken")), headers={"Authorization": "Bearer t0ken"})
+    response = app.get("/api/export?all=true")
+    assert response.status_code == 200, response.text
+    download = tmp_path / "download.wacz"
+    download.write_bytes(response.content)
+    with zipfile.ZipFile(download) as zf, zipfile.ZipFile(out) as cli_zf:
+        assert _page_urls(zf) == _page_urls(cli_zf) == {captured.url(p) for p in (
+            "/news/index.html", "/news/water-cut.html", "/news/clinic-reopens.html", "/news/market-shelling.html")}
+    assert app.get("/api/export").status_code == 400  # neither a query nor all
+
+
+def _page_urls(zf: zipfile.ZipFile) -> set[str]:
+    lines = zf.read("pages/pages.jsonl").decode().splitlines()[1:]  # after the header line
+    return {json.loads(line)["url"] for line in lines}
+
 
 @needs_pywb
 def test_the_export_of_a_web_post_replays_in_pywb(captured: LocalServer, data_dir: Path, tmp_path: Path) -> None:
@@ -231,3 +252,50 @@ def test_recheck_marks_a_deleted_page_gone_and_an_edited_one_changed(captured: L
     assert states[url("/news/market-shelling.html")] == "online"
     gone = run_tawthiq(["takedowns", "--json"], data_dir=data_dir)
     assert url("/news/clinic-reopens.html") in gone.out
+
+
+def test_an_imported_page_gives_the_same_post_as_a_captured_one(captured: LocalServer, data_dir: Path) -> None:
+    """The capture's WARC read as a foreign one by `tawthiq import`'s page reader: the same extractor,
+    the same post (text, title, author, date, language, images); only the source differs (the host)."""
+    from tawthiq.archivers.foreign import pages
+    from tawthiq.importing import page_post
+
+    (warc,) = sorted((data_dir / "warcs").glob("*.warc.gz"))
+    imported = {post.post_id: post for post in (page_post(p, warc.name) for p in pages(warc))}
+    captured_posts = {row[0]: json.loads(row[1]) for row in query(data_dir, "SELECT post_id, data FROM posts")}
+    assert set(captured_posts) == set(imported)
+    fields = ("text", "title", "author", "published", "language", "media", "warc")
+    for url, post in captured_posts.items():
+        mine = {k: post.get(k) for k in fields}
+        assert {k: v for k, v in imported[url].model_dump(mode="json").items() if k in fields} == mine, url
+    assert FOOTER_WORD not in imported[captured.url("/news/water-cut.html")].text
+
+
+def test_pages_sharing_a_photo_fold_in_search(data_dir: Path) -> None:
+    """Two pages of a site show the same photograph, one copy cropped and recompressed: their posts
+    form one near-duplicate cluster and search shows them as one hit with two copies."""
+    from bench.dedupe import corpus
+
+    photo = corpus.originals()["coffee"]
+    copy = corpus.crop15(photo, random.Random(7))
+    story = """<article><h1>{title}</h1><p>Volunteers in Example Town handed out hot drinks and bread to families
+    who spent the night outside after the shelling, the relief committee said.</p>
+    <img src="/repost/{image}" alt=""><p>The committee asked for blankets, tents and baby milk as nights grow colder
+    and more families arrive from the villages to the south.</p></article>"""
+    with LocalServer({
+        "/repost/a.html": Resource(page(lang="en", title="Hot drinks for displaced families", head="",
+                                        body=story.format(title="Hot drinks for displaced families", image="a.jpg")
+                                        )),
+        "/repost/b.html": Resource(page(lang="en", title="Relief committee appeals for blankets", head="",
+                                        body=story.format(title="Relief committee appeals for blankets", image="b.jpg"))),
+        "/repost/a.jpg": Resource(corpus.jpeg_bytes(photo), content_type="image/jpeg"),
+        "/repost/b.jpg": Resource(corpus.jpeg_bytes(copy), content_type="image/jpeg"),
+    }) as srv:
+        srv.routes["/news/site.css"] = Resource(b"body { font-family: serif }", content_type="text/css")
+        result = run_tawthiq(["capture", srv.url("/repost/a.html"), srv.url("/repost/b.html"), "--depth", "0"],
+                             data_dir=data_dir)
+        assert result.code == 0, result.out + result.err
+    found = search(data_dir, "blankets")
+    assert found["total"] == 2 and len(found["hits"]) == 1 and found["hits"][0]["cluster_size"] == 2, found
+    assert {m["posts"][0]["id"] for c in json.loads(run_tawthiq(["dedupe", "clusters", "--json"], data_dir=data_dir).out)
+            ["clusters"] for m in c["members"]} == {"web:" + srv.url("/repost/a.html"), "web:" + srv.url("/repost/b.html")}
