@@ -50,6 +50,7 @@ class Post(BaseModel):
     source: str
     post_id: str
     url: str
+    title: str | None = None  # a web page's or article's title (also the first line of `text`)
     author: str | None = None
     author_signature: str | None = None
     published: datetime | None = None

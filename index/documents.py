@@ -69,9 +69,12 @@ def _when(value: Any, fallback: str) -> datetime:
 
 
 def searchable_text(post: dict[str, Any]) -> str:
-    """Everything a researcher may search for: the text, who posted or forwarded it, and the
+    """Everything a researcher may search for: the text, its title, who posted or forwarded it, and the
     words of a link preview and of media titles (which platforms show beside the post)."""
     parts = [post.get("text") or "", post.get("author") or "", post.get("forwarded_from") or ""]
+    title = post.get("title") or ""
+    if title and title not in parts[0]:  # a web post's text starts with its title already
+        parts.append(title)
     preview = post.get("link_preview") or {}
     parts += [preview.get("title") or "", preview.get("description") or ""]
     parts += [m.get("title") or "" for m in post.get("media") or []]

@@ -20,11 +20,15 @@ class ExportFailed(UserError, ValueError):
 
 def export_posts(settings: Settings, output: Path, *, fmt: str = "wacz", query: str | None = None,
                  ids: list[str] | None = None, since: datetime | None = None, until: datetime | None = None,
-                 source: str | None = None, collection: str | None = None) -> tuple[Selection, wacz.ExportResult]:
+                 source: str | None = None, collection: str | None = None,
+                 everything: bool = False) -> tuple[Selection, wacz.ExportResult]:
+    """`everything`: every post and every other record of the archive (`tawthiq export --all`)."""
     if fmt not in ("wacz", "warc"):
         raise ExportFailed(f"format must be wacz or warc, not {fmt!r}")
     if not settings.has_catalog:
         raise ExportFailed(f"no catalog in {settings.home}: nothing has been captured there yet")
+    if everything and (query is not None or any([ids, since, until, source, collection])):
+        raise ExportFailed("everything (--all) is exported alone: drop the other criteria")
     if query is not None:
         if ids:
             raise ExportFailed("give either a search query or ids, not both")
@@ -32,7 +36,7 @@ def export_posts(settings: Settings, output: Path, *, fmt: str = "wacz", query: 
     catalog = Catalog(settings.catalog_url)
     try:
         selection = select_posts(catalog, ids=ids, search=query, since=since, until=until, source=source,
-                                 collection=collection)
+                                 collection=collection, everything=everything)
         with_requisites(catalog, selection, settings.warcs_dir)
         digests = {row.name: row.sha256 for row in catalog.warc_files()}
     except SelectionError as exc:

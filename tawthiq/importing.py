@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from parsel import Selector
 from w3lib.encoding import html_to_unicode
 
 from tawthiq.archivers.archiver import Archiver
@@ -26,7 +25,7 @@ from tawthiq.archivers.foreign import ForeignArchiveError, Page, check_warc, cop
 from tawthiq.archivers.writer import SealedFile, WarcWriter, fsync_dir
 from tawthiq.crawlers.language import detect_language
 from tawthiq.crawlers.models import Post, WarcLocation
-from tawthiq.crawlers.parsers.html_text import clean_text
+from tawthiq.crawlers.platforms.web.article import extract, web_post
 from tawthiq import __version__
 from tawthiq.catalog import Catalog
 from tawthiq.search_index import LiveIndexer
@@ -68,22 +67,15 @@ def _discard(temporary: list[Path], made_dirs: list[Path]) -> None:
 
 
 def page_post(page: Page, archive_name: str) -> Post:
-    """A page as a searchable post: its title and visible text; `web` platform, host as source."""
-    encoding, text = html_to_unicode(page.content_type, page.body)
+    """A page as a searchable post, read by the same extractor as a captured page (title, main
+    text, author, date, images), so both give the same text; `web` platform, host as source."""
+    warc = WarcLocation(file=archive_name, offset=page.offset, length=page.length, record_id=page.record_id)
+    source = urlsplit(page.url).hostname or ""
     if page.mime == "text/plain":
-        title, body = "", text
-    else:
-        sel = Selector(text=text)
-        title = (sel.xpath("string(//title)").get() or "").strip()
-        for node in sel.xpath("//script|//style|//noscript|//template"):
-            node.drop()
-        body = clean_text(sel.xpath("//body").get() or text)
-    full = "\n".join(p for p in (title, body) if p)
-    return Post(
-        platform="web", source=urlsplit(page.url).hostname or "", post_id=page.url, url=page.url,
-        text=full, language=detect_language(full), page_url=page.url,
-        warc=WarcLocation(file=archive_name, offset=page.offset, length=page.length, record_id=page.record_id),
-    )
+        _, text = html_to_unicode(page.content_type, page.body)
+        return Post(platform="web", source=source, post_id=page.url, url=page.url, text=text,
+                    language=detect_language(text), page_url=page.url, warc=warc)
+    return web_post(extract(page.body, page.url, page.content_type), source=source, warc=warc)
 
 
 def import_archive(settings: Settings, path: Path) -> ImportResult:

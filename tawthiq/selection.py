@@ -3,6 +3,8 @@ that proves them (the page response and its request, the post's metadata record,
 their requests and metadata, the originals of any revisit, and each source file's warcinfo).
 
 A search query selects through the index: its matching post ids come here (`query` names it).
+`everything` selects every post and, besides, every record of the archive that no post needs
+(a video captured alone, a failed fetch, a recheck): the whole archive in one bundle.
 """
 
 from __future__ import annotations
@@ -37,12 +39,14 @@ def _ref(row: Any) -> RecordRef:
 
 def select_posts(catalog: Catalog, *, ids: list[str] | None = None, since: datetime | None = None,
                  until: datetime | None = None, source: str | None = None,
-                 collection: str | None = None, search: str | None = None) -> Selection:
+                 collection: str | None = None, search: str | None = None, everything: bool = False) -> Selection:
     """`search` is the query that produced `ids` (recorded in the custody manifest)."""
+    if everything and (search is not None or any([ids, since, until, source, collection])):
+        raise SelectionError("everything (--all) is exported alone: drop the other criteria")
     if search is not None and not ids:
         raise SelectionError(f"the search {search!r} matches no post")
-    if not any([ids, since, until, source, collection]):
-        raise SelectionError("choose what to export: a search query, --ids, --since/--until, --source or --collection")
+    if not everything and not any([ids, since, until, source, collection]):
+        raise SelectionError("choose what to export: a search query, --ids, --since/--until, --source, --collection or --all")
     with catalog.engine.connect() as conn:
         query = select(t.Post)
         if ids:
@@ -62,7 +66,7 @@ def select_posts(catalog: Catalog, *, ids: list[str] | None = None, since: datet
             missing = sorted(set(ids) - {p.post_id for p in posts})
             if missing:
                 raise SelectionError(f"no archived post with id {', '.join(repr(m) for m in missing[:5])}")
-        if not posts:
+        if not posts and not everything:
             raise SelectionError("no archived post matches the selection")
 
         by_id: dict[str, Any] = {}
@@ -116,14 +120,17 @@ def select_posts(catalog: Catalog, *, ids: list[str] | None = None, since: datet
                               post.published.isoformat() if post.published else None,
                               [_ref(r) for r in rows], page_record_id=page.record_id if page is not None else None))
 
+        rest = conn.execute(select(t.Record)).all() if everything else []
+        if everything and not rest:
+            raise SelectionError("nothing archived yet: there is nothing to export")
         files = {r.file for item in items for r in item.records}
         infos = conn.execute(select(t.Record).where(t.Record.rec_type == "warcinfo", t.Record.file.in_(files))).all()
 
     every: dict[str, RecordRef] = {}
-    for ref in [_ref(r) for r in infos] + [r for item in items for r in item.records]:
+    for ref in [_ref(r) for r in infos] + [r for item in items for r in item.records] + [_ref(r) for r in rest]:
         every.setdefault(ref.record_id, ref)
     ordered = sorted(every.values(), key=lambda r: (r.file, r.offset))
     description = {k: v for k, v in {
         "query": search, "ids": ids if search is None else None, "matched": len(items) if search else None, "since": since.isoformat() if since else None, "until": until.isoformat() if until else None,
-        "source": source, "collection": collection}.items() if v}
+        "source": source, "collection": collection, "everything": everything}.items() if v}
     return Selection(description=description, items=items, records=ordered)

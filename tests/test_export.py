@@ -11,6 +11,7 @@ import sys
 import urllib.request
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -283,29 +284,39 @@ def test_plain_warc_export_and_bad_requests(corpus: Demo, data_dir: Path, tmp_pa
 PYWB_BIN = Path(__file__).resolve().parent.parent / ".venv-pywb" / "bin"
 
 
-@pytest.mark.skipif(not (PYWB_BIN / "wb-manager").exists(), reason="pywb not installed (make test installs it in .venv-pywb)")
+needs_pywb = pytest.mark.skipif(not (PYWB_BIN / "wb-manager").exists(),
+                                reason="pywb not installed (make test installs it in .venv-pywb)")
+
+
+@contextmanager
+def pywb_replaying(bundle: Path, tmp_path: Path) -> Iterator[str]:
+    """pywb serving `bundle` (unpacked, as `wb-manager add --unpack-wacz` does); yields the
+    replay prefix to put before an archived URL."""
+    site = tmp_path / "pywb"
+    site.mkdir()
+    subprocess.run([str(PYWB_BIN / "wb-manager"), "init", "case"], cwd=site, check=True, capture_output=True)
+    subprocess.run([str(PYWB_BIN / "wb-manager"), "add", "case", str(bundle), "--unpack-wacz"], cwd=site, check=True,
+                   capture_output=True)
+    port = free_port()
+    server = subprocess.Popen([str(PYWB_BIN / "wayback"), "-b", "127.0.0.1", "-p", str(port)], cwd=site,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for_port(port), "pywb did not start"
+        yield f"http://127.0.0.1:{port}/case/2030id_/"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@needs_pywb
 def test_pywb_replays_the_export(corpus: Demo, data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "case.wacz"
     assert _export(data_dir, out, "--source", corpus.channel.name).code == 0
-    bindir = PYWB_BIN
-    site = tmp_path / "pywb"
-    site.mkdir()
-    subprocess.run([str(bindir / "wb-manager"), "init", "case"], cwd=site, check=True, capture_output=True)
-    subprocess.run([str(bindir / "wb-manager"), "add", "case", str(out), "--unpack-wacz"], cwd=site, check=True,
-                   capture_output=True)
-    port = free_port()
-    server = subprocess.Popen([str(bindir / "wayback"), "-b", "127.0.0.1", "-p", str(port)], cwd=site,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        base = f"http://127.0.0.1:{port}/case/2030id_/"
-        assert wait_for_port(port), "pywb did not start"
+    with pywb_replaying(out, tmp_path) as base:
         image = urllib.request.urlopen(base + corpus.server.url("/file/bulletin-101.jpg"), timeout=30).read()
         assert image == corpus.server.served["/file/bulletin-101.jpg"]
         page = urllib.request.urlopen(base + corpus.server.url(f"/s/{corpus.channel.name}"), timeout=30).read()
         assert "استشهد الشاب سامر المثالي".encode() in page
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_a_revisit_brings_its_original_along(tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ def export(
     until: Annotated[Optional[str], typer.Option(help="posts published up to this date")] = None,
     source: Annotated[Optional[str], typer.Option(help="posts of one source (channel name or feed URL)")] = None,
     collection: Annotated[Optional[str], typer.Option(help="posts captured in this collection")] = None,
+    everything: Annotated[bool, typer.Option("--all", help="everything archived: every post and every other record")] = False,
     fmt: Annotated[str, typer.Option("--format", help="wacz or warc")] = "wacz",
     data_dir: DataDir = None,
     config: ConfigFile = None,
@@ -62,7 +63,7 @@ def export(
     id_list = [i.strip() for i in ids.split(",") if i.strip()] if ids else None
     selection, result = export_posts(
         settings, output, fmt=fmt, query=query, ids=id_list, since=_parse_day(since, "--since"),
-        until=_parse_day(until, "--until"), source=source, collection=collection)
+        until=_parse_day(until, "--until"), source=source, collection=collection, everything=everything)
     console.print(f"wrote {result.path}: {len(selection.items)} post(s), {result.records} records, "
                   f"{human_bytes(result.bytes)}; custody manifest {result.manifest_sha256}", highlight=False)
     for note in result.notes:

@@ -220,10 +220,15 @@ def _api(services: Services) -> APIRouter:
         finally:
             catalog.close()
 
-    @api.get("/export", summary="Every post a query matches, as a signed WACZ download",
+    @api.get("/export", summary="Every post a query matches (or, with all=true, everything archived), "
+                                "as a signed WACZ download",
              response_class=FileResponse, responses={200: {"content": {"application/zip": {}}}})
-    def export(q: Annotated[str, Query(min_length=1, max_length=2000)]) -> FileResponse:
-        return _export(services, q)  # bounded by max_export_size
+    def export(q: Annotated[str | None, Query(min_length=1, max_length=2000)] = None,
+               everything: Annotated[bool, Query(alias="all", description="every post and every other record")] = False,
+               ) -> FileResponse:
+        if not everything and not q:
+            raise HTTPException(400, "give a search query (q) or all=true")
+        return _export(services, q, everything)  # bounded by max_export_size
 
     @api.post("/verify", summary="Verify an uploaded WACZ or WARC")
     def verify(bundle: Annotated[UploadFile, File()]) -> dict[str, Any]:
@@ -251,13 +256,13 @@ def _runs(services: Services, limit: int) -> list[dict[str, Any]]:
         catalog.close()
 
 
-def _export(services: Services, q: str) -> FileResponse:
+def _export(services: Services, q: str | None, everything: bool = False) -> FileResponse:
     from tawthiq.exporting import export_posts
 
     folder = Path(tempfile.mkdtemp(prefix="tawthiq-export-"))
     out = folder / "tawthiq-export.wacz"
     try:
-        export_posts(services.settings, out, query=q)
+        export_posts(services.settings, out, query=q, everything=everything)
     except BaseException:  # a bad query, no match, the index down: the handler answers, nothing is left
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -412,7 +417,9 @@ def _pages(services: Services, render: Any) -> APIRouter:
         return render(request, "runs.html", runs=_runs(services, 100), takedowns=takedowns, failures=failures)
 
     @pages.get("/export")
-    def export(q: str = "") -> FileResponse:
+    def export(q: str = "", everything: Annotated[bool, Query(alias="all")] = False) -> FileResponse:
+        if everything:
+            return _export(services, None, True)
         if not q.strip():
             raise UserError("search for something first: the export holds the current search's posts")
         return _export(services, q)

@@ -10,7 +10,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tawthiq.crawlers.platforms.base import CatalogView, Job, Platform, SpiderJob, Target, is_http
+from tawthiq.crawlers.models import Post
+from tawthiq.crawlers.platforms.base import (
+    CatalogView, CheckState, Job, Platform, PostToCheck, Sample, SpiderJob, Target, is_http, text_hash,
+)
 
 
 class WebOptions(BaseModel):
@@ -25,7 +28,19 @@ class Web(Platform):
     forms = ("an http(s) URL",)
     EXAMPLES = ("https://example.org/page",)
     Options = WebOptions
-    has_posts = False
+    has_posts = True
+    SAMPLES = (
+        Sample(file="article.html", format="HTML5 news article page with OpenGraph (ogp.me, article:*) and "
+               "schema.org NewsArticle JSON-LD, as news sites serve them in 2025-2026; synthetic, Arabic (RTL), "
+               "with a cookie banner, navigation, a 'most read' sidebar and a footer around the article",
+               url="https://news.example.org/ar/2026/10/water-cut", count=1, expect=[
+                   {"post_id": "https://news.example.org/ar/2026/10/water-cut",
+                    "title": "انقطاع المياه عن حي الزيتون لليوم الثالث", "author": "سلمى الراوي",
+                    "published": "2026-10-04T05:30:00Z", "language": "ar",
+                    "text_contains": "تضرر محطة الضخ الرئيسية",
+                    "media": [{"kind": "image", "url": "https://news.example.org/media/2026/10/water-station.jpg"}]},
+               ]),
+    )
 
     def claim(self, spec: str, settings: Any) -> str | None:
         return spec if is_http(spec) else None
@@ -39,6 +54,26 @@ class Web(Platform):
         options = self.options(settings)
         return [SpiderJob(WebSpider, {"seeds": [target.value], "depth_limit": options.depth_limit,
                                       "page_limit": options.page_limit})]
+
+    def check_state(self, post: PostToCheck, status: int, body: bytes, text: str | None) -> tuple[CheckState, str | None]:
+        """Gone on 404/410; changed when the main text read again (by the capture's own extractor)
+        is not the archived one. A page that is no longer HTML has changed too."""
+        state, detail = super().check_state(post, status, body, text)
+        if state != "online":
+            return state, detail
+        from tawthiq.crawlers.platforms.web.article import extract
+
+        if text is None:
+            return "changed", "the page is no longer text"
+        now = extract(text, post.url).text
+        if text_hash(now) != text_hash(post.text):
+            return "changed", "the page's main text differs from the archived copy"
+        return "online", None
+
+    def parse_sample(self, body: bytes, url: str) -> list[Post]:
+        from tawthiq.crawlers.platforms.web.article import extract, web_post
+
+        return [web_post(extract(body, url), source=url)]
 
 
 PLATFORM = Web()
