@@ -86,7 +86,7 @@ def _tag(value: str) -> re.Match[str] | None:
     return found if ok else None
 
 
-def _host(host: str, scheme: str | None = None) -> str:
+def instance_host(host: str, scheme: str | None = None) -> str:
     """The instance as labels write it: lower case, without the default port of its scheme (of
     https or http when the scheme is not known), so `:443` does not make a second source."""
     host = host.lower()
@@ -114,18 +114,18 @@ def _from_prefix(rest: str, spec: str) -> str:
         return value
     tag = _tag(rest)
     if tag:
-        return f"#{tag['tag'].lower()}@{_host(tag['host'])}"
+        return f"#{tag['tag'].lower()}@{instance_host(tag['host'])}"
     account = _ACCOUNT.match(rest)
     if account is None:
         raise SpecError(f"{spec!r}: write a Mastodon source as mastodon:@USER@INSTANCE, "
                         "mastodon:#TAG@INSTANCE or mastodon:@USER@INSTANCE/STATUS_ID")
-    value = f"@{account['user'].lower()}@{_host(account['host'])}"
+    value = f"@{account['user'].lower()}@{instance_host(account['host'])}"
     return value + (f"/{account['id']}" if account["id"] else "")
 
 
 def _from_url(url: str, spec: str, *, explicit: bool) -> str | None:
     parts = urlsplit(url)
-    host = _host(parts.netloc, parts.scheme.lower())
+    host = instance_host(parts.netloc, parts.scheme.lower())
     bare = (parts.hostname or "").lower()
     if not explicit and any(bare == d or bare.endswith("." + d) for d in _NOT_MASTODON):
         return None
@@ -135,7 +135,7 @@ def _from_url(url: str, spec: str, *, explicit: bool) -> str | None:
             raise SpecError(f"{spec!r}: not a Mastodon profile or status URL (https://INSTANCE/@USER[/ID])")
         return None
     user = found["user"].lower()
-    home = _host(found["home"] or "")
+    home = instance_host(found["home"] or "")
     if found["id"]:
         if home and home != host:
             raise SpecError(f"{spec!r}: this is {host}'s copy of a post from {home}; capture the post at "
@@ -219,7 +219,7 @@ class Mastodon(Platform):
                 # Only the instance's own "not found" proves the status gone: an HTML 404 comes
                 # as readily from a parked domain or a proxy in front of a dead instance.
                 return "error", f"{shown} without Mastodon's JSON error body (not the instance answering?)"
-            shown = f"{shown}: {detail}" if detail else shown
+            shown = (shown or f"HTTP {status}") + (f": {detail}" if detail else "")
             if verdict == "gone" and not _is_own_url(post):
                 # The timeline item is gone: for a boost that is the boost (undone, or its
                 # original deleted), not proof that the boosted status is gone from its home.

@@ -29,7 +29,7 @@ import scrapy
 from scrapy.http import Response
 
 from tawthiq.crawlers.models import Post
-from tawthiq.crawlers.platforms.mastodon import split_value
+from tawthiq.crawlers.platforms.mastodon import instance_host, split_value
 from tawthiq.crawlers.platforms.mastodon.parser import NotStatuses, api_error, next_link, parse_statuses
 from tawthiq.crawlers.spiders.base import ArchivingSpider
 
@@ -216,7 +216,7 @@ class MastodonSpider(ArchivingSpider):
 
     def link_position(self, response: Response, rel: str) -> tuple[bool, int | None]:
         """(there is a link, its `max_id`/`min_id`) for the `rel` link of the answer. A link to
-        another host or timeline, or without a usable id, is reported and not followed: a hostile
+        another host, or without a usable id, is reported and not followed: a hostile
         or broken instance must not steer the crawler elsewhere (another host, an internal address)."""
         link = next_link(response.headers, rel)
         if link is None:
@@ -224,8 +224,11 @@ class MastodonSpider(ArchivingSpider):
         parts = urlsplit(link)
         key = "max_id" if rel == "next" else "min_id"
         values = parse_qs(parts.query).get(key) or []
-        own = urlsplit(self.timeline)
-        if parts.netloc.lower() != own.netloc.lower() or parts.path != own.path:
+        # The instance itself: the host asked, or the one that answered (an instance may serve its
+        # API on its web domain, redirected to); the default port is the same host.
+        answered = urlsplit(response.url)
+        own = {instance_host(self.host, self.scheme), instance_host(answered.netloc, answered.scheme)}
+        if instance_host(parts.netloc, parts.scheme.lower()) not in own:
             self.sink.fetch_failed(response.url, f"{self.what}: the answer's rel=\"{rel}\" link points "
                                    f"elsewhere ({link}); not followed", role="feed")
             return True, None
@@ -248,7 +251,7 @@ class MastodonSpider(ArchivingSpider):
 
     def below_watermark(self, response: Response, ids: list[int]) -> Iterator[Any]:
         """Walk back from the watermark until `overlap` below it: late remote statuses."""
-        linked, older = self.link_position(response, "next")
+        _, older = self.link_position(response, "next")
         if not ids or older is None or self.since is None:
             return
         if min(ids) <= self.since - self.overlap or self.limit_reached(self.overlap_pages):
