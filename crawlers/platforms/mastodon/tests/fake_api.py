@@ -12,7 +12,13 @@ mastodon.social account-statuses answer for media and cards):
   - `GET /api/v1/statuses/:id` -> Status, or 404;
   - the `X-RateLimit-Limit/-Remaining/-Reset` headers (Reset an ISO 8601 time) on every answer,
     and, on request, one 429 `{"error":"Too many requests"}` as rack-attack sends it;
-  - media files under `/system/media_attachments/files/.../original/` and `.../small/`.
+  - media files under `/system/media_attachments/files/.../original/` and `.../small/`; a remote
+    status's attachment has `remote_url` (its origin's file, served here under /origin/) besides
+    `url` (the instance's copy), and one the instance never fetched has neither;
+  - snowflake ids, as Mastodon's: (milliseconds since the epoch of the publication time) << 16,
+    so a remote status delivered late gets an id below newer ones.
+Knobs for the failures a real instance shows: `fail_max_ids` (pages that answer 500),
+`link_base` (a hostile `Link` header pointing elsewhere), `html_404` (a parked domain's 404 page).
 The people and posts are synthetic: a fictional documentation desk posting synthetic notices.
 """
 
