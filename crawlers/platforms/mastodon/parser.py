@@ -61,9 +61,11 @@ def status_text(status: dict[str, Any]) -> str:
 
 def _media(attachment: dict[str, Any]) -> Media:
     kind = _KINDS.get(str(attachment.get("type")), "document")
-    # `url` is the file at original size; `remote_url` where the instance has not cached a remote
-    # file; `preview_url` is a small still, kept only as the poster of a video or sound.
-    url = attachment.get("url") or attachment.get("remote_url")
+    # `remote_url` (a remote status's) is the file as its home instance serves it, the original;
+    # `url` is this instance's copy, which it may have downscaled or transcoded: the post's media
+    # is the original, and the copy is fetched too (see `attachment_record`). `preview_url` is a
+    # small still, kept only as the poster of a video or sound.
+    url = attachment.get("remote_url") or attachment.get("url")
     original = (attachment.get("meta") or {}).get("original") or {}
     duration = original.get("duration")
     return Media(
@@ -76,6 +78,17 @@ def _media(attachment: dict[str, Any]) -> Media:
         duration=str(duration) if duration is not None else None,
         thumbnail_url=attachment.get("preview_url") if kind != "image" else None,
     )
+
+
+def attachment_record(attachment: dict[str, Any]) -> dict[str, Any]:
+    """What the post's `extra` keeps of an attachment: which file is the origin's original
+    (`remote_url`) and which this instance's copy (`url`), or, for one with no file at all, that
+    it was there, with its description, so it is not silently lost."""
+    return {"id": str(attachment.get("id")), "type": attachment.get("type"),
+            "original_url": attachment.get("remote_url") or attachment.get("url"),
+            "instance_copy_url": attachment.get("url") if attachment.get("remote_url") else None,
+            "preview_url": attachment.get("preview_url"), "description": attachment.get("description"),
+            "has_file": bool(attachment.get("url") or attachment.get("remote_url"))}
 
 
 def _links(html: str) -> list[str]:
@@ -159,6 +172,9 @@ def status_post(status: dict[str, Any], *, source: str, scheme: str, host: str) 
     if boost:
         extra["boost"] = {"id": str(boost.get("id")), "by": full_acct(account, host),
                           "at": boost.get("created_at"), "status_id": str(shown.get("id"))}
+    attachments = [a for a in shown.get("media_attachments") or [] if isinstance(a, dict)]
+    if any(a.get("remote_url") or not a.get("url") for a in attachments):
+        extra["attachments"] = [attachment_record(a) for a in attachments]
     card = _card(shown.get("card"))
     return Post(
         platform="mastodon",
@@ -174,7 +190,7 @@ def status_post(status: dict[str, Any], *, source: str, scheme: str, host: str) 
         forwarded_from=author_name(shown_account, host) if boost else None,
         forwarded_from_url=url if boost else None,
         reply_to_url=_reply_to_url(shown, scheme, host),
-        media=[_media(a) for a in shown.get("media_attachments") or [] if a.get("url") or a.get("remote_url")],
+        media=[_media(a) for a in attachments if a.get("url") or a.get("remote_url")],
         links=_links(html) + ([card.url] if card and card.url not in _links(html) else []),
         link_preview=card,
         extra=extra,

@@ -1,40 +1,59 @@
 """A Mastodon account's statuses, a hashtag's timeline, or one status, through the REST API.
 
 Timelines are read newest first, 1 to 40 statuses a page, paginated by the `Link` header:
-rel="next" (`max_id`) goes back in time, rel="prev" (`min_id`) forward.
+rel="next" (`max_id`) goes back in time, rel="prev" (`min_id`) forward. Only the link's `max_id`
+or `min_id` is used, on the timeline's own URL: a link to another host or path is not followed.
   - No watermark yet: walk back from the newest status to the start of the history or the page
-    limit. A walk cut short records where it stopped (`set_resume`); the next run walks back until
-    it meets what is archived, then jumps there. A walk that reaches the start sets the watermark
-    to the newest status it saw.
+    limit. A walk cut short records where it stopped and the newest status it read
+    ("BEFORE:NEWEST", `set_resume`), every time, over any older point; the next run walks back
+    until it meets NEWEST itself, then jumps to BEFORE. Meeting any archived status is not
+    enough: a run that failed mid-walk archived statuses but recorded no point to jump to.
+    A walk that reaches the start sets the watermark to the newest status it saw.
   - A watermark W: walk forward with `min_id=W`. The API answers the statuses just after W, so
     each page joins the last, and the watermark moves to the newest status read even when the
-    page limit cuts the walk short: the next run goes on from there.
+    page limit cuts the walk short: the next run goes on from there. Besides, a walk back from W
+    through the last `overlap_hours` below it (ids are snowflakes of the publication time) picks
+    up remote statuses delivered late, whose ids sit below W; archived ones are skipped.
 Every API answer is archived by the wire recorder; each status is a post, archived with the
-answer that carried it; attachments are fetched at original size (video files directly).
+answer that carried it; attachments are fetched at original size (video files directly), and for
+a remote status also this instance's copy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
+import scrapy
 from scrapy.http import Response
 
-from tawthiq.crawlers.platforms.mastodon import split_value
+from tawthiq.crawlers.models import Post
+from tawthiq.crawlers.platforms.mastodon import instance_host, split_value
 from tawthiq.crawlers.platforms.mastodon.parser import NotStatuses, api_error, next_link, parse_statuses
 from tawthiq.crawlers.spiders.base import ArchivingSpider
+
+SNOWFLAKE_SHIFT = 16  # a Mastodon id is (milliseconds since the epoch) << 16, plus a sequence
 
 
 def _number(status_id: str | None) -> int | None:
     return int(status_id) if status_id and status_id.isdigit() else None
 
 
+def _resume_point(value: str | None) -> tuple[int | None, int | None]:
+    """(before, newest) from a stored resume point; an old bare "BEFORE" has no anchor, so it is
+    never jumped to (the walk reads down through what is archived instead: slower, never a gap)."""
+    before, _, anchor = (value or "").partition(":")
+    if not (before.isdigit() and anchor.isdigit()):
+        return None, None
+    return int(before), int(anchor)
+
+
 class MastodonSpider(ArchivingSpider):
     name = "mastodon"
 
     def __init__(self, target: str, label: str, scheme: str = "https", max_pages: int = 20, page_size: int = 40,
-                 since_id: str | None = None, resume_before: str | None = None,
+                 since_id: str | None = None, resume_before: str | None = None, overlap_hours: float = 24,
                  known_ids: set[str] | None = None, fetch_media: bool = True, fetch_videos: bool = True,
                  video_domains: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -46,13 +65,15 @@ class MastodonSpider(ArchivingSpider):
         self.max_pages = max_pages
         self.page_size = page_size
         self.since = _number(since_id)
-        self.resume_before = _number(resume_before)
+        self.resume_before, self.resume_anchor = _resume_point(resume_before)
+        self.overlap = int(overlap_hours * 3600 * 1000) << SNOWFLAKE_SHIFT
         self.known_ids = set(known_ids or ())
         self.fetch_media = fetch_media
         self.fetch_videos = fetch_videos
         self.video_domains = list(video_domains or [])
         self.timeline = ""  # the timeline's API URL, once known (an account's needs its id)
-        self.pages = 0
+        self.pages = 0  # pages of the main walk (back, or forward)
+        self.overlap_pages = 0  # pages of the walk back below the watermark
         self.newest_seen: int | None = None
         self.walk_complete = False
 
@@ -67,7 +88,8 @@ class MastodonSpider(ArchivingSpider):
             url = f"{self.base}/api/v1/accounts/lookup?acct={quote(self.handle)}"
             yield self.archived_request(url, self.on_account, role="feed")
         elif self.kind == "tag":
-            yield self.first_page(f"{self.base}/api/v1/timelines/tag/{quote(self.handle)}")
+            for request in self.first_pages(f"{self.base}/api/v1/timelines/tag/{quote(self.handle)}"):
+                yield request
         else:
             yield self.archived_request(f"{self.base}/api/v1/statuses/{self.status_id}", self.on_status, role="feed")
 
@@ -91,16 +113,34 @@ class MastodonSpider(ArchivingSpider):
         except (ValueError, KeyError, TypeError):
             self.sink.fetch_failed(response.url, f"{self.what}: the lookup did not answer with an account", role="feed")
             return
-        yield self.first_page(f"{self.base}/api/v1/accounts/{quote(account_id)}/statuses")
+        if account.get("suspended"):
+            # The instance keeps a suspended account's profile but serves none of its statuses:
+            # an empty timeline here is not an account with nothing to archive.
+            self.sink.fetch_failed(response.url, f"{self.what} is suspended on {self.host}: its statuses "
+                                   "are not served", role="feed")
+            return
+        yield from self.first_pages(f"{self.base}/api/v1/accounts/{quote(account_id)}/statuses")
 
-    def first_page(self, timeline: str) -> Any:
+    def first_pages(self, timeline: str) -> Iterator[Any]:
         self.timeline = timeline
-        if self.since is not None:
-            return self.page(f"{timeline}?limit={self.page_size}&min_id={self.since}", forward=True)
-        return self.page(f"{timeline}?limit={self.page_size}", forward=False)
+        if self.since is None:
+            yield self.page(self.timeline_url(), walk="back")
+            return
+        yield self.page(self.timeline_url(min_id=self.since), walk="forward")
+        if self.overlap:
+            yield self.page(self.timeline_url(max_id=self.since), walk="overlap")
 
-    def page(self, url: str, *, forward: bool) -> Any:
-        return self.archived_request(url, self.on_page, role="feed", meta={"forward": forward})
+    def timeline_url(self, *, max_id: int | None = None, min_id: int | None = None) -> str:
+        """A page of the timeline, always on its own URL (never a URL an answer handed over)."""
+        url = f"{self.timeline}?limit={self.page_size}"
+        if max_id is not None:
+            url += f"&max_id={max_id}"
+        if min_id is not None:
+            url += f"&min_id={min_id}"
+        return url
+
+    def page(self, url: str, *, walk: str) -> Any:
+        return self.archived_request(url, self.on_page, role="feed", meta={"walk": walk})
 
     def on_status(self, response: Response) -> Iterator[Any]:
         if self.failed(response):
@@ -124,21 +164,38 @@ class MastodonSpider(ArchivingSpider):
             yield post
             yield from self.media_requests(post)
 
+    def media_requests(self, post: Post) -> Iterator[scrapy.Request]:
+        """The attachments' originals (and the rest of the post's media), then, for a remote
+        status, this instance's copies of them too: the copy is what its readers were shown."""
+        yield from super().media_requests(post)
+        if not self.fetch_media:
+            return
+        for attachment in post.extra.get("attachments") or []:
+            copy = attachment.get("instance_copy_url")
+            if not copy or (attachment.get("type") in ("video", "gifv") and not self.fetch_videos):
+                continue
+            if str(copy).startswith(("http://", "https://")):
+                yield self.archived_request(copy, self.on_media, role="media", meta={"post_url": post.url})
+
     def on_page(self, response: Response) -> Iterator[Any]:
-        self.pages += 1
+        walk = str(response.meta.get("walk") or "back")
+        if walk == "overlap":
+            self.overlap_pages += 1
+        else:
+            self.pages += 1
         if self.failed(response):
             return
-        forward = bool(response.meta.get("forward"))
         ids = self.page_ids(response)
         if ids is None:
             yield from self.emit(response)  # reports what the answer was instead
             return
-        joined = any(f"{self.host}/{i}" in self.known_ids for i in ids)
         yield from self.emit(response)
-        if forward:
+        if walk == "forward":
             yield from self.forward(response, ids)
+        elif walk == "overlap":
+            yield from self.below_watermark(response, ids)
         else:
-            yield from self.back(response, ids, joined)
+            yield from self.back(response, ids)
 
     def page_ids(self, response: Response) -> list[int] | None:
         import json
@@ -151,40 +208,77 @@ class MastodonSpider(ArchivingSpider):
             return None
         return [n for n in (_number(str(s.get("id"))) for s in data if isinstance(s, dict)) if n is not None]
 
-    def limit_reached(self) -> bool:
-        if self.max_pages and self.pages >= self.max_pages:
+    def limit_reached(self, pages: int) -> bool:
+        if self.max_pages and pages >= self.max_pages:
             self.logger.info("page limit %s reached for %s", self.max_pages, self.what)
             return True
         return False
 
+    def link_position(self, response: Response, rel: str) -> tuple[bool, int | None]:
+        """(there is a link, its `max_id`/`min_id`) for the `rel` link of the answer. A link to
+        another host, or without a usable id, is reported and not followed: a hostile
+        or broken instance must not steer the crawler elsewhere (another host, an internal address)."""
+        link = next_link(response.headers, rel)
+        if link is None:
+            return False, None
+        parts = urlsplit(link)
+        key = "max_id" if rel == "next" else "min_id"
+        values = parse_qs(parts.query).get(key) or []
+        # The instance itself: the host asked, or the one that answered (an instance may serve its
+        # API on its web domain, redirected to); the default port is the same host.
+        answered = urlsplit(response.url)
+        own = {instance_host(self.host, self.scheme), instance_host(answered.netloc, answered.scheme)}
+        if instance_host(parts.netloc, parts.scheme.lower()) not in own:
+            self.sink.fetch_failed(response.url, f"{self.what}: the answer's rel=\"{rel}\" link points "
+                                   f"elsewhere ({link}); not followed", role="feed")
+            return True, None
+        if len(values) != 1 or not values[0].isdigit():
+            self.sink.fetch_failed(response.url, f"{self.what}: the answer's rel=\"{rel}\" link has no "
+                                   f"{key} ({link}); not followed", role="feed")
+            return True, None
+        return True, int(values[0])
+
     def forward(self, response: Response, ids: list[int]) -> Iterator[Any]:
-        newer = next_link(response.headers, "prev")
-        if not ids or newer is None:
+        linked, newer = self.link_position(response, "prev")
+        if not ids or not linked:
             self.walk_complete = True
             return
         # The page holds the statuses just after the watermark: everything up to its newest is in.
         self.newest_seen = max([self.newest_seen or 0, *ids])
-        if self.limit_reached():
+        if newer is None or self.limit_reached(self.pages):
             return
-        yield self.page(newer, forward=True)
+        yield self.page(self.timeline_url(min_id=newer), walk="forward")
 
-    def back(self, response: Response, ids: list[int], joined: bool) -> Iterator[Any]:
+    def below_watermark(self, response: Response, ids: list[int]) -> Iterator[Any]:
+        """Walk back from the watermark until `overlap` below it: late remote statuses."""
+        _, older = self.link_position(response, "next")
+        if not ids or older is None or self.since is None:
+            return
+        if min(ids) <= self.since - self.overlap or self.limit_reached(self.overlap_pages):
+            return
+        yield self.page(self.timeline_url(max_id=older), walk="overlap")
+
+    def back(self, response: Response, ids: list[int]) -> Iterator[Any]:
         if ids and self.pages == 1:
             self.newest_seen = max(ids)
-        older = next_link(response.headers, "next")
-        if not ids or older is None:
+        linked, older = self.link_position(response, "next")
+        if not ids or not linked:
             self.walk_complete = True
             return
-        oldest = min(ids)
-        if joined and self.resume_before is not None and self.resume_before < oldest:
-            # Caught up with what an earlier, cut-short walk archived: go on where it stopped.
-            older = f"{self.timeline}?limit={self.page_size}&max_id={self.resume_before}"
-            oldest, self.resume_before = self.resume_before, None
-        if self.limit_reached():
-            if self.resume_before is None or oldest < self.resume_before:
-                self.sink.set_resume(self.label, str(oldest))
+        if older is None:
+            return  # a link not followed (reported): the walk is not complete
+        if self.resume_anchor is not None and self.resume_anchor in ids \
+                and self.resume_before is not None and self.resume_before < older:
+            # The newest status of the walk that was cut short: it read everything from there down
+            # to resume_before, so go on where it stopped.
+            older, self.resume_before = self.resume_before, None
+        if self.limit_reached(self.pages):
+            # Always the point this walk reached, over an older one: when more statuses arrived
+            # since the last run than one run reads, the older point lies below a range nobody
+            # has read yet, and jumping to it would leave that range out for good.
+            self.sink.set_resume(self.label, f"{older}:{self.newest_seen}")
             return
-        yield self.page(older, forward=False)
+        yield self.page(self.timeline_url(max_id=older), walk="back")
 
     def closed(self, reason: str) -> None:
         """Move the watermark: after a walk back that reached the start, or a walk forward (each of

@@ -12,7 +12,13 @@ mastodon.social account-statuses answer for media and cards):
   - `GET /api/v1/statuses/:id` -> Status, or 404;
   - the `X-RateLimit-Limit/-Remaining/-Reset` headers (Reset an ISO 8601 time) on every answer,
     and, on request, one 429 `{"error":"Too many requests"}` as rack-attack sends it;
-  - media files under `/system/media_attachments/files/.../original/` and `.../small/`.
+  - media files under `/system/media_attachments/files/.../original/` and `.../small/`; a remote
+    status's attachment has `remote_url` (its origin's file, served here under /origin/) besides
+    `url` (the instance's copy), and one the instance never fetched has neither;
+  - snowflake ids, as Mastodon's: (milliseconds since the epoch of the publication time) << 16,
+    so a remote status delivered late gets an id below newer ones.
+Knobs for the failures a real instance shows: `fail_max_ids` (pages that answer 500),
+`link_base` (a hostile `Link` header pointing elsewhere), `html_404` (a parked domain's 404 page).
 The people and posts are synthetic: a fictional documentation desk posting synthetic notices.
 """
 
@@ -28,9 +34,12 @@ from tawthiq.demo.images import photo
 from tawthiq.demo.server import Incoming, LocalServer, Resource
 from tawthiq.demo.video import mp4
 
-FIRST_ID = 113456789012345678
 API_HEADERS = [("Cache-Control", "private, no-store"), ("Vary", "Authorization, Origin"),
                ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "SAMEORIGIN")]
+
+
+def snowflake(when: datetime, sequence: int = 0) -> int:
+    return (int(when.timestamp() * 1000) << 16) + sequence
 
 
 def _iso(when: datetime) -> str:
@@ -44,7 +53,9 @@ class FakeInstance:
     statuses: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> Status
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # path -> (body, type)
     rate_limit_next: int = 0  # how many of the next API requests answer 429
-    _next_id: int = FIRST_ID
+    fail_max_ids: set[str] = field(default_factory=set)  # timeline pages (by max_id) that answer 500
+    link_base: str | None = None  # a hostile instance: the Link header points at this base instead
+    html_404: bool = False  # a parked domain or proxy in front: missing statuses answer an HTML 404
     _clock: datetime = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
 
     def __post_init__(self) -> None:
@@ -60,9 +71,10 @@ class FakeInstance:
 
     # -- content -------------------------------------------------------------------------------
     def new_id(self) -> int:
-        self._next_id += 1
+        """The next id, a snowflake as Mastodon makes them: milliseconds since the epoch of the
+        (fake) clock, shifted 16 bits, with a sequence number in the low bits."""
         self._clock += timedelta(minutes=7)
-        return self._next_id
+        return snowflake(self._clock)
 
     def account(self, username: str, display_name: str) -> dict[str, Any]:
         account_id = str(113400000000000000 + len(self.accounts) + 1)
@@ -105,11 +117,14 @@ class FakeInstance:
     def post(self, account: dict[str, Any], content: str, *, language: str | None = "en", spoiler: str = "",
              sensitive: bool = False, media: list[dict[str, Any]] | None = None, tags: tuple[str, ...] = (),
              reply_to: dict[str, Any] | None = None, poll: list[str] | None = None,
-             card: dict[str, Any] | None = None, reblog: dict[str, Any] | None = None) -> dict[str, Any]:
-        status_id = self.new_id()
+             card: dict[str, Any] | None = None, reblog: dict[str, Any] | None = None,
+             published: datetime | None = None) -> dict[str, Any]:
+        """A new status; `published` dates one before newer ones, as a remote status delivered
+        late is: the instance numbers it by that time, so its id sits below theirs."""
+        status_id = snowflake(published, 1) if published else self.new_id()
         username = account["username"]
         status: dict[str, Any] = {
-            "id": str(status_id), "created_at": _iso(self._clock),
+            "id": str(status_id), "created_at": _iso(published or self._clock),
             "in_reply_to_id": reply_to["id"] if reply_to else None,
             "in_reply_to_account_id": reply_to["account"]["id"] if reply_to else None,
             "sensitive": sensitive, "spoiler_text": spoiler, "visibility": "public",
@@ -134,6 +149,23 @@ class FakeInstance:
         account["statuses_count"] += 1
         account["last_status_at"] = self._clock.strftime("%Y-%m-%d")
         return status
+
+    def remote_image(self, name: str, origin: str, *, description: str | None = None) -> dict[str, Any]:
+        """A remote status's photo: `remote_url` the origin's file (here served by this fake too,
+        under /origin/ as if at `origin`), `url` this instance's downscaled copy."""
+        attachment = self.image(name, description=description)
+        remote_path = f"/origin/{origin}/media/{name}"
+        self.files[remote_path] = (photo(f"mastodon-origin-{name}", size=(1280, 960)), "image/jpeg")
+        attachment["remote_url"] = self.base + remote_path
+        attachment["meta"]["original"] = {"width": 1280, "height": 960, "size": "1280x960", "aspect": 1.3333333333333333}
+        return attachment
+
+    def fileless_attachment(self, description: str) -> dict[str, Any]:
+        """An attachment whose file the instance never fetched and whose origin URL is unknown
+        (Mastodon serves it with `type: "unknown"` and null URLs)."""
+        return {"id": str(self.new_id()), "type": "unknown", "url": None, "preview_url": None,
+                "remote_url": None, "preview_remote_url": None, "text_url": None, "meta": {},
+                "description": description, "blurhash": None}
 
     def delete(self, status: dict[str, Any]) -> None:
         """The author deletes a status; its boosts go with it, as Mastodon removes them."""
@@ -188,6 +220,9 @@ class FakeInstance:
             return self._timeline(incoming, tagged, full_pages_only=False)
         if len(parts) == 2 and parts[0] == "statuses" and parts[1].isdigit():
             found = self.statuses.get(int(parts[1]))
+            if found is None and self.html_404:
+                return Resource(b"<html><body><h1>404 Not Found</h1>This domain is parked.</body></html>",
+                                content_type="text/html", status=404)
             return self._json(found) if found else self._not_found()
         return self._not_found()
 
@@ -203,8 +238,10 @@ class FakeInstance:
             page = list(reversed([i for i in ids if i > int(q["min_id"])][:limit]))
         else:
             page = list(reversed(ids))[:limit]
+        if q.get("max_id") in self.fail_max_ids:
+            return self._json({"error": "We're sorry, but something went wrong on our end."}, status=500)
         links = []
-        base = self.base + incoming.path
+        base = (self.link_base or self.base) + incoming.path
         keep = {"limit": q["limit"]} if "limit" in q else {}
         if page and (len(page) == limit or not full_pages_only):
             links.append(f'<{base}?{urlencode({**keep, "max_id": page[-1]})}>; rel="next"')

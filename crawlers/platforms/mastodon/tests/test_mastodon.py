@@ -153,8 +153,9 @@ def test_second_run_reads_only_newer_statuses_and_recheck_finds_a_deleted_one(in
     instance.server.requests.clear()
     fresh = [instance.post(account, f"<p>Notice {n}: a synthetic follow-up.</p>") for n in (20, 21)]
     _capture(spec, data_dir)
-    assert instance.timeline_requests() == [{"limit": "3", "min_id": newest},
-                                            {"limit": "3", "min_id": fresh[-1]["id"]}]
+    forward = [q for q in instance.timeline_requests() if "min_id" in q]
+    assert forward == [{"limit": "3", "min_id": newest}, {"limit": "3", "min_id": fresh[-1]["id"]}]
+    assert {"limit": "3", "max_id": newest} in instance.timeline_requests()  # back below the watermark too
     posts = _posts(data_dir)
     assert len(posts) == 9 and all(p["captures"] == 1 for p in posts.values())  # nothing read twice
     assert query(data_dir, "select complete_through from sources") == [(fresh[-1]["id"],)]
@@ -171,6 +172,7 @@ def test_second_run_reads_only_newer_statuses_and_recheck_finds_a_deleted_one(in
     takedowns = run_tawthiq(["takedowns", "--json"], data_dir=data_dir)
     (item,) = json.loads(takedowns.out)["takedowns"]
     assert item["post_id"] == gone and "Record not found" in item["detail"]
+    assert "a boost" in item["detail"] and "was not checked" in item["detail"]  # the boost is gone, not proven the original
 
 
 def test_a_first_walk_cut_short_is_finished_by_the_next_run(instance: FakeInstance, data_dir: Path) -> None:
@@ -178,7 +180,8 @@ def test_a_first_walk_cut_short_is_finished_by_the_next_run(instance: FakeInstan
     spec = f"mastodon:@archive_desk@{instance.host}"
     _capture(spec, data_dir, "--set", "mastodon_max_pages=1")
     assert len(_posts(data_dir)) == 3
-    assert query(data_dir, "select complete_through, resume_before from sources") == [(None, posted[4]["id"])]
+    assert query(data_dir, "select complete_through, resume_before from sources") == \
+        [(None, f"{posted[4]['id']}:{posted[6]['id']}")]  # where it stopped, and the newest it read
     instance.server.requests.clear()
     _capture(spec, data_dir)  # meets what is archived, then jumps to where the first run stopped
     assert instance.timeline_requests()[1] == {"limit": "3", "max_id": posted[4]["id"]}
@@ -193,7 +196,8 @@ def test_a_forward_walk_cut_short_moves_the_watermark_page_by_page(instance: Fak
     fresh = [instance.post(account, f"<p>Notice {n}: a synthetic follow-up.</p>") for n in range(30, 37)]
     instance.server.requests.clear()
     _capture(spec, data_dir, "--set", "mastodon_max_pages=1")
-    assert instance.timeline_requests() == [{"limit": "3", "min_id": posted[-1]["id"]}]  # the 3 just after it
+    assert [q for q in instance.timeline_requests() if "min_id" in q] == \
+        [{"limit": "3", "min_id": posted[-1]["id"]}]  # the 3 just after it
     assert len(_posts(data_dir)) == 10
     assert query(data_dir, "select complete_through from sources") == [(fresh[2]["id"],)]  # the oldest 3 new
     _capture(spec, data_dir)
@@ -275,3 +279,132 @@ def test_a_missing_account_is_a_clear_failure(instance: FakeInstance, data_dir: 
     assert result.code == 1
     assert f"HTTP 404 for mastodon account @nobody@{instance.host}: Record not found" in result.out
     assert "Traceback" not in result.out + result.err
+
+
+# -- found in review -----------------------------------------------------------------------------
+def _resume(data_dir: Path) -> str | None:
+    return query(data_dir, "select resume_before from sources")[0][0]
+
+
+def test_a_second_cut_short_walk_records_its_own_resume_point(instance: FakeInstance, data_dir: Path) -> None:
+    account, posted = desk(instance)
+    spec = f"mastodon:@archive_desk@{instance.host}"
+    _capture(spec, data_dir, "--set", "mastodon_max_pages=1")  # reads posted 6..4
+    fresh = [instance.post(account, f"<p>Notice {n}: a synthetic follow-up.</p>") for n in range(40, 46)]
+    _capture(spec, data_dir, "--set", "mastodon_max_pages=1")  # reads fresh 5..3: above the older point
+    assert _resume(data_dir) == f"{fresh[3]['id']}:{fresh[5]['id']}"  # its own point, over the older one
+    instance.server.requests.clear()
+    _capture(spec, data_dir)
+    assert instance.timeline_requests()[1] == {"limit": "3", "max_id": fresh[3]["id"]}  # met fresh 5: jumps
+    posts = _posts(data_dir)
+    assert sorted(posts) == sorted(f"{instance.host}/{s['id']}" for s in posted + fresh)  # fresh 2..0 too
+    assert all(p["captures"] == 1 for p in posts.values())
+    assert query(data_dir, "select complete_through, resume_before from sources") == [(fresh[-1]["id"], None)]
+
+
+def test_a_run_that_failed_mid_walk_is_not_jumped_from(instance: FakeInstance, data_dir: Path) -> None:
+    account, posted = desk(instance, routine=5)
+    spec = f"mastodon:@archive_desk@{instance.host}"
+    _capture(spec, data_dir, "--set", "mastodon_max_pages=1")  # reads posted 11..9
+    older_point = f"{posted[9]['id']}:{posted[11]['id']}"
+    assert _resume(data_dir) == older_point
+    fresh = [instance.post(account, f"<p>Notice {n}: a synthetic follow-up.</p>") for n in range(50, 56)]
+    instance.fail_max_ids = {fresh[3]["id"]}  # its second page fails: fresh 5..3 archived, then nothing
+    failed = run_tawthiq(["capture", spec], data_dir=data_dir, env=ENV)
+    assert failed.code != 0 and "HTTP 500" in failed.out, failed.out + failed.err
+    assert len(_posts(data_dir)) == 6 and _resume(data_dir) == older_point  # no point recorded
+    instance.fail_max_ids = set()
+    instance.server.requests.clear()
+    _capture(spec, data_dir)  # reads down through fresh 5..3 (archived) to fresh 2..0, then jumps
+    asked = [q.get("max_id") for q in instance.timeline_requests()]
+    assert asked[:3] == [None, fresh[3]["id"], fresh[0]["id"]] and asked[3] == posted[9]["id"]
+    posts = _posts(data_dir)
+    assert sorted(posts) == sorted(f"{instance.host}/{s['id']}" for s in posted + fresh)
+    assert all(p["captures"] == 1 for p in posts.values())
+
+
+def test_a_remote_status_delivered_late_is_found_below_the_watermark(instance: FakeInstance, data_dir: Path) -> None:
+    from datetime import datetime, timedelta
+
+    _, posted = desk(instance)
+    spec = f"mastodon:#documentation@{instance.host}"
+    _capture(spec, data_dir)
+    watermark = posted[2]["id"]
+    assert query(data_dir, "select complete_through from sources") == [(watermark,)]
+    remote = instance.account("far_desk", "Far Desk")
+    published = datetime.fromisoformat(posted[2]["created_at"]) - timedelta(minutes=3)
+    late = instance.post(remote, "<p>Synthetic note from a far instance, delivered late.</p>",
+                         tags=("documentation",), published=published)
+    assert posted[1]["id"] < late["id"] < watermark  # numbered by its publication time
+    instance.server.requests.clear()
+    _capture(spec, data_dir)
+    assert {"max_id": watermark} in [{k: v for k, v in q.items() if k != "limit"} for q in instance.timeline_requests()]
+    posts = _posts(data_dir)
+    assert f"{instance.host}/{late['id']}" in posts and all(p["captures"] == 1 for p in posts.values())
+    assert query(data_dir, "select complete_through from sources") == [(watermark,)]  # not moved down
+
+
+def test_a_link_to_another_host_is_not_followed(instance: FakeInstance, data_dir: Path) -> None:
+    desk(instance)
+    instance.link_base = "http://169.254.169.254"  # a hostile instance points rel="next" at an internal address
+    result = run_tawthiq(["capture", f"mastodon:#documentation@{instance.host}"], data_dir=data_dir, env=ENV)
+    assert result.code != 0 and "points elsewhere" in result.out, result.out + result.err
+    assert len(instance.timeline_requests()) == 1 and len(_posts(data_dir)) == 3
+    assert query(data_dir, "select complete_through from sources") == [(None,)]  # the walk did not finish
+
+
+def test_gone_needs_the_instances_own_not_found(instance: FakeInstance, data_dir: Path) -> None:
+    from tawthiq.crawlers.platforms.base import PostToCheck
+
+    own = PostToCheck("mastodon", "a.example/1234", "https://a.example/@desk/1234", "text")
+    assert PLATFORM.check_state(own, 404, b'{"error":"Record not found"}', None) == ("gone", "HTTP 404: Record not found")
+    state, detail = PLATFORM.check_state(own, 404, b"<html>parked</html>", "parked")
+    assert state == "error" and "JSON error body" in (detail or "")
+
+    _, posted = desk(instance)
+    spec = f"mastodon:@archive_desk@{instance.host}"
+    _capture(spec, data_dir)
+    instance.delete(posted[0])
+    instance.html_404 = True  # the instance's domain now answers with a parked page
+    assert run_tawthiq(["recheck", spec], data_dir=data_dir, env=ENV).code in (0, 1)
+    states = dict(query(data_dir, "select post_id, state from post_checks"))
+    assert states[f"{instance.host}/{posted[0]['id']}"] == "error" and "gone" not in states.values()
+
+
+def test_a_remote_statuss_media_keeps_the_original_and_the_instance_copy(instance: FakeInstance,
+                                                                           data_dir: Path) -> None:
+    remote = instance.account("far_desk", "Far Desk")
+    photo = instance.remote_image("gauge.jpg", "far.example", description="A synthetic gauge")
+    lost = instance.fileless_attachment("A synthetic chart the instance never fetched")
+    status = instance.post(remote, "<p>Synthetic gauge reading.</p>", tags=("documentation",), media=[photo, lost])
+    _capture(f"mastodon:#documentation@{instance.host}", data_dir)
+    post = _posts(data_dir)[f"{instance.host}/{status['id']}"]
+    (media,) = post["media"]
+    assert media["url"] == photo["remote_url"] and media["width"] == 1280  # the origin's original
+    kept, fileless = post["extra"]["attachments"]
+    assert kept["original_url"] == photo["remote_url"] and kept["instance_copy_url"] == photo["url"]
+    assert fileless["has_file"] is False and fileless["description"] == lost["description"]
+    payloads = read_payloads(data_dir)
+    for url in (photo["remote_url"], photo["url"]):  # both files, byte for byte
+        (response,) = [p for p in payloads[url] if p[0] == "response"]
+        assert response[3].endswith(instance.files[url.removeprefix(instance.base)][0])
+
+
+def test_hashtags_with_marks_and_labels_without_default_ports() -> None:
+    for tag in ("غزّة", "نامه\u200cها", "l·lengua", "café_2"):
+        assert parse_spec(f"mastodon:#{tag}@mastodon.example").value == f"#{tag}@mastodon.example", tag
+    for bad in ("mastodon:#a b@mastodon.example", "mastodon:#a-b@mastodon.example", "mastodon:#@x.example"):
+        with pytest.raises(SpecError):
+            parse_spec(bad)
+    assert parse_spec("https://mastodon.social:443/@x").label == "mastodon:@x@mastodon.social"
+    assert parse_spec("http://mastodon.social:80/@x/12").value == "@x@mastodon.social/12"
+    assert parse_spec("mastodon:@x@mastodon.social:443").value == "@x@mastodon.social"
+    assert parse_spec("https://a.example:8443/@x").value == "@x@a.example:8443"
+
+
+def test_a_suspended_account_is_a_failure_not_an_empty_success(instance: FakeInstance, data_dir: Path) -> None:
+    account, _ = desk(instance)
+    account["suspended"] = True
+    result = run_tawthiq(["capture", f"mastodon:@archive_desk@{instance.host}"], data_dir=data_dir, env=ENV)
+    assert result.code == 1 and "is suspended on" in result.out, result.out + result.err
+    assert not instance.timeline_requests()
