@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tawthiq.crawlers.models import Post
 from tawthiq.crawlers.platforms.base import (
-    CatalogView, CheckState, Job, Platform, PostToCheck, Sample, SpiderJob, Target, is_http, text_hash,
+    CatalogView, CheckState, Job, Platform, PostToCheck, Sample, SpecError, SpiderJob, Target, is_http, prefixed,
+    text_hash,
 )
 
 
@@ -25,8 +26,10 @@ class WebOptions(BaseModel):
 
 class Web(Platform):
     name = "web"
-    forms = ("an http(s) URL",)
-    EXAMPLES = ("https://example.org/page",)
+    # `web:URL` takes a URL as a plain page even where a platform would claim it
+    # (web:https://bsky.app/profile/NAME archives the profile page, not the account's posts).
+    forms = ("an http(s) URL", "web:URL")
+    EXAMPLES = ("https://example.org/page", "web:https://bsky.app/profile/someone.example")
     Options = WebOptions
     has_posts = True
     SAMPLES = (
@@ -43,6 +46,11 @@ class Web(Platform):
     )
 
     def claim(self, spec: str, settings: Any) -> str | None:
+        rest = prefixed(spec, "web")
+        if rest is not None:
+            if not is_http(rest):
+                raise SpecError(f"{spec!r}: a page needs an http(s) URL after 'web:'")
+            return rest
         return spec if is_http(spec) else None
 
     def label(self, value: str) -> str:
