@@ -54,7 +54,15 @@ class Web(Platform):
         return spec if is_http(spec) else None
 
     def label(self, value: str) -> str:
-        return value
+        """The URL itself, or `web:URL` where another platform would claim the bare URL: the label
+        is the source's key and must name this same target when parsed again."""
+        from tawthiq.crawlers.platforms import parse_spec
+
+        try:
+            plain = parse_spec(value).kind == self.name
+        except SpecError:
+            plain = False
+        return value if plain else f"web:{value}"
 
     def plan(self, target: Target, settings: Any, catalog: CatalogView) -> list[Job]:
         from tawthiq.crawlers.platforms.web.spider import WebSpider
