@@ -130,6 +130,27 @@ class RecordingDownloadHandler(HTTP11DownloadHandler):
         self._limit = crawler.settings.getint("TAWTHIQ_MAX_RESPONSE_BYTES", 0)
         self._sink = sink_for(crawler)
 
+    async def close(self) -> None:
+        """Scrapy's close, without its race: it gives closeCachedConnections a timer that calls the
+        same Deferred, and under the asyncio reactor the timer can fire after the connections closed
+        but before the timer is cancelled, so `make demo` printed an AlreadyCalledError traceback."""
+        from scrapy.utils.defer import maybe_deferred_to_future
+        from twisted.internet import reactor
+
+        closed: defer.Deferred[Any] = self._pool.closeCachedConnections()
+
+        def give_up() -> None:
+            if not closed.called:
+                closed.callback(())
+
+        clock: Any = reactor  # Twisted's interface stubs type the method unbound
+        timer = clock.callLater(self._disconnect_timeout, give_up)
+        try:
+            await maybe_deferred_to_future(closed)
+        finally:
+            if timer.active():
+                timer.cancel()
+
     async def download_request(self, request: Request) -> Response:
         capture = WireCapture(url=urldefrag(request.url)[0], method=request.method, limit=self._limit)
         token = str(next(_tokens)).encode()
