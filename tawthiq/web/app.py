@@ -6,6 +6,7 @@ HTTPExceptions left here are the web layer's own answers (401/403/413/415/429)."
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -14,14 +15,15 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, HTTPException, Query, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import (FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response,
+                               StreamingResponse)
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from tawthiq.crawlers.platforms import all_platforms
-from tawthiq.archivers.payload import read_payload
+from tawthiq.archivers.payload import PayloadInfo, iter_payload, payload_info
 from tawthiq.index.search import MAX_LIMIT, SORTS, SearchResult
 from tawthiq.index.search import search as run_search
 from tawthiq import __version__
@@ -29,6 +31,7 @@ from tawthiq.catalog import Catalog
 from tawthiq.errors import ConfigError, IntegrityFailure, NotFound, TawthiqError, UserError
 from tawthiq.posts import post_detail, record_location
 from tawthiq.settings import Settings
+from tawthiq.web.ranges import RangeNotSatisfiable, byte_range
 from tawthiq.web.security import APP_CSP, ARCHIVED_CSP, SESSION_COOKIE, BoundedBody, Guard
 
 # Open without the token even when reads need it: signing in, the app's own files, the API's description.
@@ -79,18 +82,19 @@ class Services:
         finally:
             catalog.close()
 
-    def payload(self, record_id: str):  # type: ignore[no-untyped-def]
+    def payload(self, record_id: str) -> tuple[str, int, PayloadInfo]:
+        """Where a record's payload lies (file, offset) and what it is; a revisit leads to its
+        original, whose bytes it stands for."""
         catalog = self.catalog()
         try:
-            for _ in range(3):  # a revisit leads to its original
+            for _ in range(3):
                 row = record_location(catalog, record_id)
                 if row is None:
                     raise NotFound(f"no record {record_id} in the archive")
-                payload = read_payload(self.settings.warcs_dir, row.file, row.offset,
-                                       self.settings.max_response_size)
-                if payload.record_type != "revisit" or not payload.refers_to:
-                    return payload
-                record_id = payload.refers_to
+                info = payload_info(self.settings.warcs_dir, row.file, row.offset)
+                if info.record_type != "revisit" or not info.refers_to:
+                    return row.file, row.offset, info
+                record_id = info.refers_to
             raise IntegrityFailure(f"{record_id}: revisit chain too long")
         finally:
             catalog.close()
@@ -346,24 +350,24 @@ def _pages(services: Services, render: Any) -> APIRouter:
         return render(request, "cluster.html", cluster=cluster, result=result)
 
     @pages.get("/media/{record_id}")
-    def media(record_id: str) -> Response:
-        payload = services.payload(record_id)
-        ctype = payload.content_type.split(";")[0].strip().lower()
+    def media(request: Request, record_id: str) -> Response:
+        located = services.payload(record_id)
+        ctype = located[2].content_type.split(";")[0].strip().lower()
         if not ctype.startswith(SHOWN_TYPES):
             raise HTTPException(415, f"{record_id} is {ctype or 'untyped'}, not an image, video or audio file")
-        return Response(payload.body, media_type=ctype, headers={
+        return _streamed(request, services, located, ctype, {
             "Content-Security-Policy": ARCHIVED_CSP, "Cache-Control": "private, max-age=3600"})
 
     @pages.get("/raw/{record_id}")
-    def raw(record_id: str, download: bool = False) -> Response:
-        payload = services.payload(record_id)
+    def raw(request: Request, record_id: str, download: bool = False) -> Response:
+        located = services.payload(record_id)
         if download:
-            return Response(payload.body, media_type="application/octet-stream", headers={
+            return _streamed(request, services, located, "application/octet-stream", {
                 "Content-Disposition": f"attachment; filename=\"{quote(record_id.strip('<>').split(':')[-1])}.bin\"",
                 "Content-Security-Policy": ARCHIVED_CSP})
         # Shown only as a sandboxed document: an opaque origin where scripts cannot run.
-        return Response(payload.body, media_type=payload.content_type or "application/octet-stream",
-                        headers={"Content-Security-Policy": ARCHIVED_CSP})
+        return _streamed(request, services, located, located[2].content_type or "application/octet-stream",
+                         {"Content-Security-Policy": ARCHIVED_CSP})
 
     @pages.get("/sources", response_class=HTMLResponse)
     def sources(request: Request, message: str = "") -> HTMLResponse:
@@ -454,6 +458,32 @@ def _pages(services: Services, render: Any) -> APIRouter:
         return response
 
     return pages
+
+
+def _streamed(request: Request, services: Services, located: tuple[str, int, PayloadInfo], media_type: str,
+              headers: dict[str, str]) -> Response:
+    """The payload as a stream of bounded chunks, whole (200) or the one byte range asked for (206),
+    or 416 for a range past its end. The ETag names the record: its bytes never change, so a
+    player's If-Range with it keeps the range, and any other validator gets the whole body."""
+    file, offset, info = located
+    etag = '"' + hashlib.sha256(f"{file}:{offset}".encode()).hexdigest()[:32] + '"'
+    headers = {**headers, "Accept-Ranges": "bytes", "ETag": etag}
+    asked = request.headers.get("range")
+    if_range = request.headers.get("if-range")
+    if if_range is not None and if_range.strip() != etag:
+        asked = None
+    try:
+        span = byte_range(asked, info.size)
+    except RangeNotSatisfiable as exc:
+        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{exc.size}"})
+    start, end = span if span is not None else (0, info.size)
+    headers["Content-Length"] = str(end - start)
+    status = 200
+    if span is not None:
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{info.size}"
+    body = iter_payload(services.settings.warcs_dir, file, offset, start, end - start)
+    return StreamingResponse(body, status_code=status, media_type=media_type, headers=headers)
 
 
 def _listed(services: Services) -> list[Any]:
