@@ -4,12 +4,15 @@ past the end, and the whole body for a request of several ranges.
 
 A real capture of a local server serving a video-like file (random bytes as video/mp4), once as
 is, once gzip-coded, once chunked, and once more under another URL (stored as a revisit of the
-first); then Starlette's TestClient against the real app over that archive."""
+first); then Starlette's TestClient against the real app over that archive. And a real MP4 made
+by ffmpeg, captured by the video platform (yt-dlp) as a resource record, whose block is the payload."""
 
 from __future__ import annotations
 
 import gzip
 import random
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -130,3 +133,29 @@ def test_a_far_range_is_read_forward_in_bounded_pieces(archive: Path, name: str)
     pieces = list(iter_payload(settings.warcs_dir, file, offset, start, 2 * CHUNK + 5))
     assert max(len(p) for p in pieces) <= CHUNK
     assert b"".join(pieces) == BODIES[name][start:start + 2 * CHUNK + 5]
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed (.ci/run installs it)")
+def test_a_captured_video_resource_record_is_seekable(tmp_path: Path) -> None:
+    clip = tmp_path / "witness.mp4"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=duration=2:size=320x240:rate=25",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    served = clip.read_bytes()
+    data = tmp_path / "data"
+    with LocalServer({"/witness.mp4": Resource(served, content_type="video/mp4")}) as srv:
+        result = run_tawthiq(["capture", f"video:{srv.url('/witness.mp4')}"], data_dir=data)
+    assert result.code == 0, result.out + result.err
+    ((rid, size),) = query(data, "select m.record_id, m.size from media m join records r on r.record_id = m.record_id "
+                                 "where r.rec_type = 'resource' and m.mime = 'video/mp4'")
+    assert size == len(served)
+    client = TestClient(create_app(load_settings(data)))
+    whole = client.get(f"/media/{rid}")
+    assert whole.status_code == 200 and whole.content == served
+    assert whole.headers["content-length"] == str(len(served))
+    tail = client.get(f"/media/{rid}", headers={"Range": "bytes=-1000"})
+    assert tail.status_code == 206 and tail.content == served[-1000:]
+    assert tail.headers["content-range"] == f"bytes {len(served) - 1000}-{len(served) - 1}/{len(served)}"
+    middle = client.get(f"/media/{rid}", headers={"Range": "bytes=1000-1999"})
+    assert middle.status_code == 206 and middle.content == served[1000:2000]
+    past = client.get(f"/media/{rid}", headers={"Range": f"bytes={len(served)}-"})
+    assert past.status_code == 416 and past.headers["content-range"] == f"bytes */{len(served)}"
