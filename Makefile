@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install bench bench-video bench-export bench-search bench-scale bench-dedupe clean
+.PHONY: demo test lint install bench bench-latency bench-video bench-export bench-search bench-scale bench-dedupe clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ test: lint $(STAMP) $(PYWB_STAMP) $(RWP_STAMP)
 ## Capture speed against wget and Scrapy without recording (needs nginx and wget)
 bench: $(STAMP)
 	$(BIN)/python -m bench.capture.run
+
+## Capture speed when every response takes 20 ms and 100 ms: wget, tawthiq, Scrapy unrecorded (needs wget)
+bench-latency: $(STAMP)
+	$(BIN)/python -m bench.capture.latency
 
 ## Video archiving speed against plain yt-dlp (needs nginx and ffmpeg)
 bench-video: $(STAMP)

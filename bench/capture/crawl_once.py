@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import sys
 from pathlib import Path
 
@@ -22,6 +23,11 @@ def main() -> None:
         "seconds": summary.seconds,
         "warc_bytes": sum(f.size for f in summary.files),
         "errors": len(summary.stats.errors),
+        # The crawl alone, as Scrapy timed it (engine start to close), and this process's CPU time
+        # (all of it: imports, catalog, crawl, seal), for the latency case in latency.py.
+        "crawl_seconds": stats.get("elapsed_time_seconds", 0.0),
+        "per_domain": settings.concurrent_requests_per_domain,
+        "cpu_seconds": sum(getattr(resource.getrusage(resource.RUSAGE_SELF), f) for f in ("ru_utime", "ru_stime")),
     }))
 
 
