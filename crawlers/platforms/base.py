@@ -233,3 +233,14 @@ def text_hash(text: str) -> str:
     import hashlib
 
     return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+
+
+def resume_point(value: str | None) -> tuple[int | None, int | None]:
+    """(before, newest) from a stored resume point "BEFORE:NEWEST": a walk cut short read everything
+    from NEWEST down to BEFORE, so a later walk may jump to BEFORE once it meets NEWEST itself. An old
+    bare "BEFORE" has no anchor and is never jumped to (the walk reads down through what is archived
+    instead: slower, never a gap)."""
+    before, _, anchor = (value or "").partition(":")
+    if not (before.isdigit() and anchor.isdigit()):
+        return None, None
+    return int(before), int(anchor)

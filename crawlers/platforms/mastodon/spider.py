@@ -29,6 +29,7 @@ import scrapy
 from scrapy.http import Response
 
 from tawthiq.crawlers.models import Post
+from tawthiq.crawlers.platforms.base import resume_point
 from tawthiq.crawlers.platforms.mastodon import instance_host, split_value
 from tawthiq.crawlers.platforms.mastodon.parser import NotStatuses, api_error, next_link, parse_statuses
 from tawthiq.crawlers.spiders.base import ArchivingSpider
@@ -38,15 +39,6 @@ SNOWFLAKE_SHIFT = 16  # a Mastodon id is (milliseconds since the epoch) << 16, p
 
 def _number(status_id: str | None) -> int | None:
     return int(status_id) if status_id and status_id.isdigit() else None
-
-
-def _resume_point(value: str | None) -> tuple[int | None, int | None]:
-    """(before, newest) from a stored resume point; an old bare "BEFORE" has no anchor, so it is
-    never jumped to (the walk reads down through what is archived instead: slower, never a gap)."""
-    before, _, anchor = (value or "").partition(":")
-    if not (before.isdigit() and anchor.isdigit()):
-        return None, None
-    return int(before), int(anchor)
 
 
 class MastodonSpider(ArchivingSpider):
@@ -65,7 +57,7 @@ class MastodonSpider(ArchivingSpider):
         self.max_pages = max_pages
         self.page_size = page_size
         self.since = _number(since_id)
-        self.resume_before, self.resume_anchor = _resume_point(resume_before)
+        self.resume_before, self.resume_anchor = resume_point(resume_before)
         self.overlap = int(overlap_hours * 3600 * 1000) << SNOWFLAKE_SHIFT
         self.known_ids = set(known_ids or ())
         self.fetch_media = fetch_media

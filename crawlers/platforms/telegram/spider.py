@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from scrapy.http import Response, TextResponse
 
+from tawthiq.crawlers.platforms.base import resume_point
 from tawthiq.crawlers.platforms.telegram.parser import parse_channel_page
 from tawthiq.crawlers.spiders.base import ArchivingSpider
 
@@ -22,15 +23,6 @@ from tawthiq.crawlers.spiders.base import ArchivingSpider
 def post_number(post_id: str) -> int:
     tail = post_id.rsplit("/", 1)[-1]
     return int(tail) if tail.isdigit() else -1
-
-
-def _resume_point(value: str | None) -> tuple[int | None, int | None]:
-    """(before, newest) from a stored resume point; an old bare "BEFORE" has no anchor, so it is
-    never jumped to (the walk reads down through what is archived instead: slower, never a gap)."""
-    before, _, anchor = (value or "").partition(":")
-    if not (before.isdigit() and anchor.isdigit()):
-        return None, None
-    return int(before), int(anchor)
 
 
 class TelegramSpider(ArchivingSpider):
@@ -53,7 +45,7 @@ class TelegramSpider(ArchivingSpider):
         # BEFORE instead of re-reading pages archived already. Meeting just any archived post is not
         # enough: a run that failed or was stopped mid-walk archived posts but left no point to jump
         # to, and jumping from its posts would skip what lies between them and NEWEST.
-        self.resume_before, self.resume_anchor = _resume_point(resume_before)
+        self.resume_before, self.resume_anchor = resume_point(resume_before)
         self.newest_seen: int | None = None
         self.walk_complete = False
         self.fetch_media = fetch_media
