@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import socket
 import statistics
@@ -29,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.capture.run import free_port, make_site, run_wget
+from bench.capture.run import free_port, make_site, measure, round_order
 from bench.common import ROOT, clean_env, run_json
 
 TOOLS = ("wget --warc-file", "tawthiq (recording)", "scrapy, no recording")
@@ -66,14 +65,8 @@ def one_delay(site: Path, work: Path, delay_ms: int, rounds: int) -> dict[str, l
     results: dict[str, list[dict]] = {name: [] for name in TOOLS}
     try:
         for r in range(rounds):
-            order = list(TOOLS)
-            random.Random(r).shuffle(order)
-            for name in order:
-                if name.startswith("wget"):
-                    fig = run_wget(url, work)
-                else:
-                    fig = run_tawthiq(url, work, "record" if name.startswith("tawthiq") else "plain")
-                fig["rate"] = fig["pages"] / fig["seconds"]
+            for name in round_order(TOOLS, r):
+                fig = measure(name, url, work, tawthiq=run_tawthiq)
                 results[name].append(fig)
                 extra = ""
                 if "crawl_seconds" in fig:

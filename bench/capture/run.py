@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from bench.common import run_json
@@ -102,6 +103,23 @@ def run_tawthiq(url: str, work: Path, mode: str) -> dict:
     return run_json("bench.capture.crawl_once", url, str(data), mode, label=f"tawthiq {mode}")
 
 
+def round_order(names: Iterable[str], round_number: int) -> list[str]:
+    """The tools in a different order each round, so machine noise hits them alike."""
+    order = list(names)
+    random.Random(round_number).shuffle(order)
+    return order
+
+
+def measure(name: str, url: str, work: Path, tawthiq: Callable[[str, Path, str], dict] | None = None) -> dict:
+    """One tool's run over the site: wget, or tawthiq recording or not (by the tool's name)."""
+    if name.startswith("wget"):
+        fig = run_wget(url, work)
+    else:
+        fig = (tawthiq or run_tawthiq)(url, work, "record" if name.startswith("tawthiq") else "plain")
+    fig["rate"] = fig["pages"] / fig["seconds"]
+    return fig
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=2000)
@@ -122,14 +140,8 @@ def main() -> None:
         results: dict[str, list[dict]] = {"wget --warc-file": [], "tawthiq (recording)": [], "scrapy, no recording": []}
         try:
             for r in range(args.rounds):
-                order = list(results)
-                random.Random(r).shuffle(order)
-                for name in order:
-                    if name.startswith("wget"):
-                        fig = run_wget(url, work)
-                    else:
-                        fig = run_tawthiq(url, work, "record" if name.startswith("tawthiq") else "plain")
-                    fig["rate"] = fig["pages"] / fig["seconds"]
+                for name in round_order(results, r):
+                    fig = measure(name, url, work)
                     results[name].append(fig)
                     print(f"round {r + 1} {name:22s} {fig['pages']:5d} pages {fig['seconds']:6.2f} s "
                           f"{fig['rate']:7.1f} pages/s", flush=True)
