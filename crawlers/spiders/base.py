@@ -15,7 +15,7 @@ import scrapy
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from tawthiq.crawlers.models import Post, WarcLocation
+from tawthiq.crawlers.models import Media, Post, WarcLocation
 from tawthiq.crawlers.parsers.requisites import css_urls, html_requisites
 from tawthiq.crawlers.recorder import WARC_META, describe_error
 from tawthiq.crawlers.sink import CaptureSink, sink_for
@@ -115,20 +115,20 @@ class ArchivingSpider(scrapy.Spider):
         self.queue_videos(links, post_url=post.url)
         if not self.fetch_media:
             return
-        urls: list[str] = []
-        for media in post.media:
-            if media.kind == "video" and not self.fetch_videos:
-                if media.thumbnail_url:
-                    urls.append(media.thumbnail_url)
-                continue
-            for url in (media.url, media.thumbnail_url):
-                if url:
-                    urls.append(url)
+        urls = [url for media in post.media for url in self.media_urls(post, media)]
         if post.link_preview and post.link_preview.image_url:
             urls.append(post.link_preview.image_url)
         for url in dict.fromkeys(urls):
             if url.startswith(("http://", "https://")):
                 yield self.archived_request(url, self.on_media, role="media", meta={"post_url": post.url})
+
+    def media_urls(self, post: Post, media: Media) -> list[str]:
+        """What to fetch now for one media item of a post: the file and its thumbnail, or only the
+        thumbnail of a video when `fetch_videos` is off. A platform whose videos are streams
+        overrides this to hand them to a fetcher instead."""
+        if media.kind == "video" and not self.fetch_videos:
+            return [media.thumbnail_url] if media.thumbnail_url else []
+        return [url for url in (media.url, media.thumbnail_url) if url]
 
     def on_media(self, response: Response) -> None:
         if response.status >= 400:

@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 
 from scrapy.http import Response
 
-from tawthiq.crawlers.models import Post
+from tawthiq.crawlers.models import Media, Post
 from tawthiq.crawlers.platforms.bluesky.parser import (
     parse_author_feed, parse_thread, post_uri, post_url, profile_url, thread_gaps, xrpc_error,
 )
@@ -75,29 +75,16 @@ class BlueskySpider(ArchivingSpider):
     def archive(self, post: Post, response: Response) -> Iterator[Any]:
         post.warc = self.warc_location(response)
         yield post
-        yield from self.bluesky_media(post)
+        yield from self.media_requests(post)
 
-    def bluesky_media(self, post: Post) -> Iterator[Any]:
-        """Photos at full size and link-card images fetched now; a video's HLS playlist queued for
-        yt-dlp (which fetches its segments) and its poster image fetched now."""
-        links = list(post.links) + ([post.link_preview.url] if post.link_preview else [])
-        self.queue_videos(links, post_url=post.url)
-        if not self.fetch_media:
-            return
-        urls: list[str] = []
-        for media in post.media:
-            if media.kind == "video":
-                if self.fetch_videos and media.url:
-                    self.sink.queue_video(media.url, post_url=post.url)
-                if media.thumbnail_url:
-                    urls.append(media.thumbnail_url)
-            elif media.url:
-                urls.append(media.url)
-        if post.link_preview and post.link_preview.image_url:
-            urls.append(post.link_preview.image_url)
-        for url in dict.fromkeys(urls):
-            if url.startswith(("http://", "https://")):
-                yield self.archived_request(url, self.on_media, role="media", meta={"post_url": post.url})
+    def media_urls(self, post: Post, media: Media) -> list[str]:
+        """Photos at full size; a video's HLS playlist goes to yt-dlp (which fetches its segments)
+        and only its poster image is fetched now."""
+        if media.kind == "video":
+            if self.fetch_videos and media.url:
+                self.sink.queue_video(media.url, post_url=post.url)
+            return [media.thumbnail_url] if media.thumbnail_url else []
+        return [media.url] if media.url else []
 
 
 class BlueskyFeedSpider(BlueskySpider):
