@@ -24,6 +24,16 @@ $(PYWB_STAMP):
 	.venv-pywb/bin/pip install --quiet 'pywb>=2.8'
 	touch $(PYWB_STAMP)
 
+# mitmproxy, the recording proxy in front of the browser (browser capture), in a virtualenv of its own:
+# 11.0 (the last release for Python 3.11) pins h11<=0.14 and an older cryptography, which the web
+# app's server stack must not be downgraded to. tawthiq runs its `mitmdump` as a child process.
+MITM_STAMP := .venv-mitm/.installed
+$(MITM_STAMP):
+	test -x .venv-mitm/bin/python || $(PYTHON) -m venv .venv-mitm
+	.venv-mitm/bin/pip install --quiet --upgrade pip
+	.venv-mitm/bin/pip install --quiet 'mitmproxy>=11.0,<13'
+	touch $(MITM_STAMP)
+
 # ReplayWeb.page, the viewer the export test opens bundles in with chromium: its npm package ships
 # the built ui.js and sw.js, so `npm pack` (no dependency install) is all it needs. Without npm
 # or the registry the recipe says so and the test skips with its reason.
@@ -50,7 +60,7 @@ lint: $(STAMP)
 	  -m tawthiq.errors
 
 ## Run the whole test suite (after `lint`)
-test: lint $(STAMP) $(PYWB_STAMP) $(RWP_STAMP)
+test: lint $(STAMP) $(PYWB_STAMP) $(MITM_STAMP) $(RWP_STAMP)
 	$(BIN)/python -m pytest
 
 ## Capture speed against wget and Scrapy without recording (needs nginx and wget)
@@ -83,4 +93,4 @@ bench-dedupe: $(STAMP)
 	$(BIN)/python -m bench.dedupe.run
 
 clean:
-	rm -rf $(VENV) .venv-pywb tawthiq-demo-data tawthiq-data .pytest_cache
+	rm -rf $(VENV) .venv-pywb .venv-mitm tawthiq-demo-data tawthiq-data .pytest_cache

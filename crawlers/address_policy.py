@@ -103,6 +103,11 @@ def allow_seed(host: str) -> None:
     _allowed_ips.update(resolve(host))
 
 
+def allowed_hosts() -> set[str]:
+    """The seeds' hosts allowed for this run (the browser's proxy is told them)."""
+    return set(_allowed_hosts)
+
+
 def refusal(host: str, addresses: list[IPAddress] | None = None) -> str | None:
     """Why fetching `host` is refused, or None when it is allowed."""
     if _open["all"] or host.lower() in _allowed_hosts:

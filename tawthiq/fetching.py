@@ -19,6 +19,7 @@ from tawthiq.archivers.exchange import Exchange
 from tawthiq.archivers.media import MediaContent, StoredMedia, media_document, store_file
 from tawthiq.archivers.writer import WrittenRecord
 from tawthiq.crawlers.fetchers import Fetcher, fetcher
+from tawthiq.crawlers.models import Post
 from tawthiq.crawlers.platforms import FetchJob
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ class JobContext:
     def exchange(self, exchange: Exchange) -> ArchivedExchange:
         archived = self._session.archiver.exchange(exchange)
         self._session.stats.responses += 1
+        if archived.is_revisit:
+            self._session.stats.revisits += 1
         return archived
 
     def store_file(self, path: Path, uri: str, *, role: str, mime: str | None = None,
@@ -72,8 +75,21 @@ class JobContext:
                  refers_to: str | None = None) -> WrittenRecord:
         return self._session.archiver.metadata(uri, document, kind=kind, refers_to=refers_to)
 
-    def failed(self, url: str, error: str, *, refers_to: str | None = None) -> None:
-        self._session.failure(url, error, kind=self._fetcher.kind, refers_to=refers_to)
+    def failed(self, url: str, error: str, *, refers_to: str | None = None, count: bool = True) -> None:
+        self._session.failure(url, error, kind=self._fetcher.kind, refers_to=refers_to, count=count)
+
+    def fetched_media(self, archived: ArchivedExchange, url: str, *, post_url: str | None) -> None:
+        self._session.stats.media += 1
+        self._session.note_fetched_media(archived, url, post_url=post_url)
+
+    def post(self, post: Post) -> None:
+        self._session.archive_post(post)
+
+    def queue(self, job: FetchJob) -> None:
+        self._session.queue_fetch(job)
+
+    def logged_out(self, url: str, marker: str, *, refers_to: str | None = None) -> None:
+        self._session.logged_out(url, marker, refers_to=refers_to)
 
     def tally(self, counter: str, amount: int = 1) -> None:
         stats = self._session.stats
@@ -104,7 +120,17 @@ class FetchQueue:
 
     def run(self, on_job: Callable[[FetchJob], None] | None = None) -> None:
         """Run every queued job (and those queued meanwhile), in order; after `stop`, record each
-        remaining job as not captured instead."""
+        remaining job as not captured instead. Then every fetcher that ran releases what it kept."""
+        used: dict[str, Fetcher] = {}
+        try:
+            self._run(on_job, used)
+        finally:
+            for runner in used.values():
+                close = getattr(runner, "close", None)  # optional for fetchers that keep nothing
+                if close is not None:
+                    close()
+
+    def _run(self, on_job: Callable[[FetchJob], None] | None, used: dict[str, Fetcher]) -> None:
         while self.jobs:
             job = self.jobs.pop(0)
             runner = fetcher(job.fetcher)
@@ -113,5 +139,6 @@ class FetchQueue:
                 continue
             if on_job is not None:
                 on_job(job)
+            used[runner.name] = runner
             runner.fetch(job, JobContext(self._session, runner))
             self._session.stats.bytes_written = self._session.current_bytes()

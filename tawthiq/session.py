@@ -51,12 +51,14 @@ class CaptureStats:
     bytes_written: int = 0
     files: set[str] = field(default_factory=set)
     errors: list[tuple[str, str]] = field(default_factory=list)
+    logged_out: list[str] = field(default_factory=list)  # pages that showed the "logged out" marker
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "pages": self.pages, "posts": self.posts, "media": self.media, "responses": self.responses,
             "revisits": self.revisits, "truncated": self.truncated, "videos": self.videos, "bytes": self.bytes_written,
             "files": len(self.files), "errors": len(self.errors), "checks": self.checks,
+            **({"logged_out": self.logged_out} if self.logged_out else {}),
         }
 
 
@@ -147,7 +149,7 @@ class CaptureSession:
         if role == "media":
             self.stats.media += 1
             if 200 <= status < 300:
-                self._note_fetched_media(archived, capture.url, post_url=request.meta.get("post_url"))
+                self.note_fetched_media(archived, capture.url, post_url=request.meta.get("post_url"))
         elif role != "requisite" and not 300 <= status < 400:
             self.stats.pages += 1
         truncated = archived.response.pending.info.get("truncated")
@@ -160,7 +162,7 @@ class CaptureSession:
         return WarcLocation(file=archived.response.filename, offset=archived.response.offset,
                             length=archived.response.length, record_id=archived.response.pending.record_id)
 
-    def _note_fetched_media(self, archived: Any, url: str, *, post_url: str | None) -> None:
+    def note_fetched_media(self, archived: Any, url: str, *, post_url: str | None) -> None:
         """A photo or video fetched by a spider also gets a media row (via a metadata record)."""
         msg = archived.message
         mime = msg.content_type or "application/octet-stream"
@@ -219,6 +221,14 @@ class CaptureSession:
         self.archiver.metadata(url, document, kind="failure", refers_to=refers_to)
         if count:
             self.stats.errors.append((url, error))
+
+    def logged_out(self, url: str, marker: str, *, refers_to: str | None = None) -> None:
+        """The browser profile showed its "logged out" marker: a failure of the capture, recorded,
+        and the run's `logged_out` says which page, so the glue pauses the source."""
+        self.failure(url, f"logged out: the page shows {marker!r}; nothing of it is kept as evidence, "
+                     "the source is paused until `tawthiq browser login` is run again",
+                     kind="logged-out", refers_to=refers_to)
+        self.stats.logged_out.append(url)
 
     def archive_post(self, post: Post) -> None:
         refers_to = post.warc.record_id if post.warc else None

@@ -16,6 +16,7 @@ __all__ = ["FetchContext", "Fetcher", "all_fetchers", "fetcher", "register", "un
 
 NAMES: tuple[str, ...] = (
     "ytdlp",
+    "browser",
 )
 
 _REGISTERED: dict[str, Fetcher] = {}

@@ -25,6 +25,7 @@ from tawthiq.archivers.archiver import ArchivedExchange
 from tawthiq.archivers.exchange import Exchange
 from tawthiq.archivers.media import StoredMedia
 from tawthiq.archivers.writer import WrittenRecord
+from tawthiq.crawlers.models import Post
 from tawthiq.crawlers.platforms.base import FetchJob
 
 
@@ -56,9 +57,24 @@ class FetchContext(Protocol):
                  refers_to: str | None = None) -> WrittenRecord:
         """Write a JSON metadata record about `uri` (an info document, say)."""
 
-    def failed(self, url: str, error: str, *, refers_to: str | None = None) -> None:
+    def failed(self, url: str, error: str, *, refers_to: str | None = None, count: bool = True) -> None:
         """`url` could not be captured: a failure record (of the fetcher's `kind`) and an error
-        in the run's summary. `refers_to`: the record that shows why (the 404 page)."""
+        in the run's summary. `refers_to`: the record that shows why (the 404 page). `count`
+        False: recorded, but not a failure of the capture (a page's favicon that failed)."""
+
+    def fetched_media(self, archived: ArchivedExchange, url: str, *, post_url: str | None) -> None:
+        """An archived exchange was a photo or video of a post: give it a media row (and the
+        listeners' signing), as for the media a spider fetches."""
+
+    def post(self, post: Post) -> None:
+        """Archive a post the fetcher read (its metadata record; searchable, foldable)."""
+
+    def queue(self, job: FetchJob) -> None:
+        """Another capture to run after this one (a manifest the page played, for yt-dlp)."""
+
+    def logged_out(self, url: str, marker: str, *, refers_to: str | None = None) -> None:
+        """The page shows that the login profile is logged out: nothing of it is evidence; the
+        capture records it and the source is paused until someone logs in again."""
 
     def tally(self, counter: str, amount: int = 1) -> None:
         """Add to one of the run's counters that only this fetcher knows about ("videos")."""
@@ -77,3 +93,7 @@ class Fetcher(Protocol):
     def fetch(self, job: FetchJob, context: FetchContext) -> None:
         """Capture `job.url` through `context`. Report what failed with `context.failed` rather than
         raising; an exception that escapes ends the whole capture (KeyboardInterrupt does, on purpose)."""
+
+    def close(self) -> None:
+        """The capture's queue is done (or stopped): release what the fetcher kept between jobs
+        (the browser and its proxy)."""

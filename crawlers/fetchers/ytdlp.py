@@ -36,6 +36,9 @@ class YtDlp:
     name: ClassVar[str] = "ytdlp"
     kind: ClassVar[str] = "video"
 
+    def close(self) -> None:
+        """yt-dlp keeps nothing between jobs."""
+
     def fetch(self, job: FetchJob, context: FetchContext) -> None:
         last_page: list[str] = []
 

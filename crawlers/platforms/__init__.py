@@ -22,6 +22,7 @@ __all__ = ["FetchJob", "Job", "Platform", "PostToCheck", "Sample", "SpecError", 
            "all_platforms", "forms", "option_models", "parse_spec", "platform"]
 
 NAMES: tuple[str, ...] = (
+    "browser",  # first: `browser_domains` routes a host to the browser whatever else would claim it
     "telegram",
     "feed",
     "video",

@@ -60,6 +60,7 @@ class FetchJob:
     fetcher: str
     url: str
     post_url: str | None = None
+    source: str | None = None  # the spec label its posts belong to (None: the URL itself)
 
 
 Job = SpiderJob | FetchJob

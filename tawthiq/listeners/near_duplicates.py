@@ -13,6 +13,11 @@ from tawthiq.near_duplicates import NearDuplicates
 from tawthiq.settings import Settings
 
 
+# A browser's screenshot shows a whole page: two pages of one site share its layout, so their
+# screenshots would look alike whatever they say. Pages are compared by their text, not their looks.
+UNSIGNED_ROLES = frozenset({"screenshot"})
+
+
 class NearDuplicateSigning(Listener):
     def __init__(self, settings: Settings, catalog: Catalog) -> None:
         self.near_duplicates = NearDuplicates(settings, catalog)
@@ -20,6 +25,8 @@ class NearDuplicateSigning(Listener):
     def media_document(self, document: dict[str, Any], content: MediaContent | None) -> None:
         if content is None:
             return  # a revisit was signed when its bytes were first archived; a truncated file is not the file
+        if document.get("role") in UNSIGNED_ROLES:
+            return
         near = self.near_duplicates.media(content.data, content.sha256, content.mime, stored_at=content.stored_at)
         if near:
             document["dedupe"] = near
