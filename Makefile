@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install bench bench-latency bench-video bench-export bench-search bench-scale bench-dedupe clean
+.PHONY: demo test lint install bench bench-latency bench-video bench-export bench-search bench-scale bench-dedupe bench-browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -91,6 +91,11 @@ bench-scale: $(STAMP)
 ## 1 million signatures against brute force, precision/recall per kind of edit
 bench-dedupe: $(STAMP)
 	$(BIN)/python -m bench.dedupe.run
+
+## Browser capture: pages/minute through tawthiq (recording only, and full evidence) against plain
+## Playwright page.goto of the same script-rendered pages, 20 ms per response (needs chromium)
+bench-browser: $(STAMP) $(MITM_STAMP)
+	$(BIN)/python -m bench.browser.run
 
 clean:
 	rm -rf $(VENV) .venv-pywb .venv-mitm tawthiq-demo-data tawthiq-data .pytest_cache

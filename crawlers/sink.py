@@ -37,6 +37,9 @@ class CaptureSink(Protocol):
     def queue_video(self, url: str, *, post_url: str | None) -> None:
         """A link for yt-dlp, captured after the crawl into the same archive."""
 
+    def queue_browser(self, url: str, *, post_url: str | None) -> None:
+        """A link to a host in `browser_domains`: captured in the browser after the crawl."""
+
     def queue_fetch(self, job: FetchJob) -> None:
         """A capture for a fetcher outside Scrapy (crawlers/fetchers/), run after the crawl into
         the same archive; `queue_video` is `queue_fetch(FetchJob("ytdlp", url, post_url))`."""

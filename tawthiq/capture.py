@@ -69,7 +69,8 @@ def source_url(target: Target, settings: Settings) -> str:
 def spider_defaults(settings: Settings) -> dict[str, Any]:
     """What every spider is told, whatever its platform: media, videos, requisites."""
     return {"fetch_media": settings.fetch_media, "fetch_videos": settings.fetch_videos,
-            "video_domains": settings.video_domains, "fetch_requisites": settings.fetch_requisites,
+            "video_domains": settings.video_domains, "browser_domains": settings.browser_domains,
+            "fetch_requisites": settings.fetch_requisites,
             "requisites_per_page": settings.requisites_per_page, "requisite_max_size": settings.requisite_max_size}
 
 

@@ -260,6 +260,11 @@ class CaptureSession:
         """Spiders hand over video links; the yt-dlp fetcher runs on them after the crawl."""
         self.queue_fetch(FetchJob("ytdlp", url, post_url))
 
+    def queue_browser(self, url: str, *, post_url: str | None = None) -> None:
+        """Links to `browser_domains` hosts: the browser fetcher captures each after the crawl, as
+        a source of its own (`browser:URL`), linked to the post that named it."""
+        self.queue_fetch(FetchJob("browser", url, post_url, source=f"browser:{url}"))
+
     def run_fetches(self, on_fetch: Callable[[FetchJob], None] | None = None) -> None:
         """Run the queued fetches (after the crawl; in this process, into the same WARC file)."""
         self.fetches.run(on_fetch)

@@ -79,6 +79,7 @@ class Limits:
     scroll_seconds: float = 30.0
     play_seconds: float = 3.0
     expand_rounds: int = 3
+    enabled: bool = True  # False: only wait for the network to settle (no scroll, clicks, play)
 
 
 @dataclass
@@ -189,6 +190,8 @@ def run_behaviours(page: Any, network: Network, limits: Limits, stopping: Callab
         return {"media": playing, "sources": page.evaluate(MEDIA_SOURCES_JS)}
 
     step("settle", settle)
+    if not limits.enabled:
+        return outcomes
     step("expand", expand)
     step("lazy", lazy)
     step("scroll", scroll)

@@ -83,7 +83,7 @@ def capture_page(context: Any, url: str, options: PageOptions, workdir: Path,
         result.behaviours = run_behaviours(page, network, options.limits, stopping)
         result.errors += [f"behaviour {o.name}: {o.error}" for o in result.behaviours
                           if o.error and "stopped" not in o.error]
-        settled = [o for o in result.behaviours if o.name == "settle-final"]
+        settled = [o for o in result.behaviours if o.name in ("settle", "settle-final")][-1:]
         if settled and settled[0].result and not settled[0].result.get("settled"):
             result.errors.append(f"the page's network did not settle within {options.limits.settle_seconds:.0f} s; "
                                  "archived with what it had loaded")

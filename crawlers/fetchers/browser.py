@@ -48,7 +48,8 @@ def page_options(settings: Any) -> PageOptions:
         load_seconds=s.browser_load_seconds, screenshot=s.browser_screenshot, pdf=s.browser_pdf,
         logged_out_marker=s.browser_logged_out_marker,
         limits=Limits(settle_seconds=s.browser_settle_seconds, scroll_max=s.browser_scroll_max,
-                      scroll_seconds=s.browser_scroll_seconds, play_seconds=s.browser_play_seconds),
+                      scroll_seconds=s.browser_scroll_seconds, play_seconds=s.browser_play_seconds,
+                      enabled=s.browser_behaviours),
     )
 
 

@@ -36,6 +36,9 @@ class ArchivingSpider(scrapy.Spider):
     fetch_media: bool = True
     fetch_videos: bool = True
     video_domains: list[str] = []
+    # Hosts captured in the browser (setting browser_domains): a link to one, in a post or on a
+    # page, goes to the browser fetcher after the crawl instead of to Scrapy or yt-dlp.
+    browser_domains: list[str] = []
     # Page requisites (settings fetch_requisites, requisites_per_page, requisite_max_size): on by
     # default so a captured page replays as it looked; any host, like Browsertrix and ArchiveBox.
     fetch_requisites: bool = True
@@ -96,9 +99,14 @@ class ArchivingSpider(scrapy.Spider):
         self.sink.fetch_failed(request.url, describe_error(failure.value), role="requisite")
 
     def queue_videos(self, urls: list[str], *, post_url: str | None) -> None:
-        """Links to video sites go to yt-dlp after the crawl (see `video_domains`)."""
+        """Links to hosts in `browser_domains` go to the browser after the crawl, links to video
+        sites (`video_domains`) to yt-dlp."""
         for url in urls:
-            if url.startswith(("http://", "https://")) and on_video_domain(url, self.video_domains):
+            if not url.startswith(("http://", "https://")):
+                continue
+            if on_video_domain(url, self.browser_domains):
+                self.sink.queue_browser(url, post_url=post_url)
+            elif on_video_domain(url, self.video_domains):
                 self.sink.queue_video(url, post_url=post_url)
 
     @property

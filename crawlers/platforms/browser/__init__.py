@@ -35,6 +35,8 @@ class BrowserOptions(BaseModel):
     browser_user_agent: str = Field("", description="empty: chromium's own")
     browser_load_seconds: float = Field(30.0, gt=0, description="the page's load event, at most")
     browser_settle_seconds: float = Field(10.0, gt=0, description="waiting for the network to go quiet, at most")
+    browser_behaviours: bool = Field(True, description="expand, load lazy images, scroll and play before "
+                                     "recording (False: only wait for the network to settle)")
     browser_scroll_max: int = Field(30, ge=0, description="scrolls to the end of a growing page, at most")
     browser_scroll_seconds: float = Field(30.0, ge=0, description="scrolling, at most")
     browser_play_seconds: float = Field(3.0, ge=0, description="media played before recording")
