@@ -5,8 +5,9 @@ The site (bench/browser/site.py): N script-rendered news pages, each an empty sh
 its articles as JSON and shows 4 JPEG photos (40-160 KB of noise), served by aiohttp with a delay
 per response (default 20 ms, a far server's round trip). Three ways, alternating each round:
   - plain:     Playwright + Debian's chromium, `goto(wait_until="networkidle")`, no proxy;
-  - recording: `tawthiq capture browser:URL ...` with behaviours, screenshot and PDF off: the same
-               work plus the recording proxy and the WARC (the overhead the target is about);
+  - recording: `tawthiq capture browser:URL ...` with behaviours, screenshot, PDF and near-duplicate
+               signing off: the same work plus the recording proxy, the WARC and the catalog (the
+               overhead the target is about);
   - full:      `tawthiq capture` with the defaults: behaviours (expand, lazy, scroll, play),
                full-page screenshot, PDF and DOM.
 Whole processes (browser start included) and the pages alone are both reported; medians.
@@ -28,7 +29,9 @@ from bench.capture.run import free_port, round_order
 from bench.common import ROOT, clean_env, run_json
 from bench.browser.site import make_site
 
-RECORDING_ONLY = ["browser_behaviours=false", "browser_screenshot=false", "browser_pdf=false"]
+# Recording only: no behaviours, no screenshot or PDF, no near-duplicate signing of the photos (the
+# dedupe stage, ~75 ms a photo, which the Scrapy path pays as well).
+RECORDING_ONLY = ["browser_behaviours=false", "browser_screenshot=false", "browser_pdf=false", "dedupe=false"]
 
 
 def tawthiq(urls: list[str], work: Path, extra: list[str]) -> dict:
