@@ -71,7 +71,7 @@ class Settings(*option_models(), BaseSettings):  # type: ignore[misc]  # the pla
     tsa_url: str
     tsa_certificate: str
     search_backend: Literal["tantivy", "elasticsearch"]
-    elasticsearch_url: str
+    elasticsearch_url: str = Field(repr=False)  # may hold user:password@
     elasticsearch_index: str
     elasticsearch_api_key: str = Field(repr=False)
     elasticsearch_username: str

@@ -33,9 +33,10 @@ _COMPAT = re.compile(r"compatible-with=\d+")
 MIN_MAJOR = 8
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ElasticConfig:
-    """What it takes to reach the cluster (built from the settings by the glue)."""
+    """What it takes to reach the cluster (built from the settings by the glue). Its repr shows
+    no secret: the URL without user-info, no password, no API key."""
 
     url: str
     index: str = "tawthiq-posts"
@@ -50,25 +51,35 @@ class ElasticConfig:
     def shown_url(self) -> str:
         return shown_url(self.url)
 
+    def __repr__(self) -> str:
+        auth = "api_key" if self.api_key else f"user {self.username!r}" if self.username else "none"
+        return (f"ElasticConfig(url={self.shown_url!r}, index={self.index!r}, auth={auth}, "
+                f"ca_file={self.ca_file!r}, verify_certs={self.verify_certs}, timeout={self.timeout})")
+
+
+_VND = re.compile(r"application/vnd\.elasticsearch\+([\w.-]+); ?compatible-with=\d+")
+PLAIN = 0  # CompatTransport.compat: send plain application/json (the first GET /)
+
 
 def _transport_class() -> type:
     from elastic_transport import Transport
 
     class CompatTransport(Transport):  # type: ignore[misc]  # elastic_transport is typed, but Any here
-        """Rewrites `compatible-with=N` to the server's major on every request (None: leave)."""
+        """Rewrites `compatible-with=N` to the server's major on every request (PLAIN: back to
+        plain `application/json`, which every major accepts)."""
 
-        compat: int | None = None
+        compat: int = PLAIN
 
         def perform_request(self, method: str, target: str, *, headers: Any = None, **kw: Any) -> Any:
-            if self.compat is not None and headers:
+            if headers:
                 headers = headers.copy() if hasattr(headers, "copy") else dict(headers)
                 for name in ("accept", "content-type"):
                     value = headers.get(name)
                     if value and "compatible-with=" in value:
-                        headers[name] = _COMPAT.sub(f"compatible-with={self.compat}", value)
-            if headers is None:
-                return super().perform_request(method, target, **kw)
-            return super().perform_request(method, target, headers=headers, **kw)
+                        headers[name] = (_VND.sub(r"application/\1", value) if self.compat == PLAIN
+                                         else _COMPAT.sub(f"compatible-with={self.compat}", value))
+                return super().perform_request(method, target, headers=headers, **kw)
+            return super().perform_request(method, target, **kw)
 
     return CompatTransport
 
@@ -106,23 +117,18 @@ def _client_options(config: ElasticConfig) -> dict[str, Any]:
 
 
 def probe(es: Any, config: ElasticConfig) -> tuple[str, int]:
-    """(version, major) from `GET /`, asked in plain JSON so that any major answers."""
+    """(version, major) from `GET /`, asked in plain JSON (the transport is still PLAIN) so that
+    any major answers; with the client's credentials, so a 401 is seen here."""
+    from elasticsearch import UnsupportedProductError
+
     with translated(doing="read the server version (GET /)", needs="the cluster privilege `monitor`",
                     url=config.url):
-        resp = es.transport.perform_request("GET", "/", headers={"accept": "application/json"})
-    meta, body = resp.meta, resp.body
-    if meta.status in (401, 403) or meta.status >= 400:
-        from elasticsearch import ApiError
-
-        with translated(doing="read the server version (GET /)", needs="the cluster privilege `monitor`",
-                        url=config.url):
-            raise ApiError(message=str(body), meta=meta, body=body)
+        try:
+            body = es.perform_request("GET", "/", headers={"accept": "application/json"}).body
+        except UnsupportedProductError as exc:  # answered, but not as Elasticsearch
+            _refuse(config, exc.body if isinstance(exc.body, Mapping) else {})
+            raise
     version = (body or {}).get("version", {}) if isinstance(body, Mapping) else {}
-    if version.get("distribution") == "opensearch" or meta.headers.get("x-elastic-product") != "Elasticsearch":
-        what = f"OpenSearch {version.get('number', '')}".strip() if version.get("distribution") == "opensearch" \
-            else "not Elasticsearch (no X-Elastic-Product header)"
-        raise ElasticRefused(f"{config.shown_url} is {what}: the Elasticsearch client tawthiq uses refuses it "
-                             "(see the README); use Elasticsearch 8.x/9.x or the tantivy backend")
     number = str(version.get("number", ""))
     try:
         major = int(number.split(".")[0])
@@ -131,6 +137,14 @@ def probe(es: Any, config: ElasticConfig) -> tuple[str, int]:
     if major < MIN_MAJOR:
         raise ElasticRefused(f"Elasticsearch {number} at {config.shown_url} is too old: tawthiq needs 8.x or 9.x")
     return number, major
+
+
+def _refuse(config: ElasticConfig, body: Mapping[str, Any]) -> None:
+    version = body.get("version") or {}
+    if isinstance(version, Mapping) and version.get("distribution") == "opensearch":
+        raise ElasticRefused(f"{config.shown_url} is OpenSearch {version.get('number', '')}: the Elasticsearch "
+                             "client tawthiq uses refuses it (see the README); use Elasticsearch 8.x/9.x or the "
+                             "tantivy backend")
 
 
 def connect(config: ElasticConfig) -> Connected:
