@@ -165,7 +165,7 @@ def connect(config: ElasticConfig) -> Connected:
     except BaseException:
         es.close()
         raise
-    es.transport.compat = min(major, int(__versionstr__.split(".")[0]))
+    es.transport.compat = min(major, int(__versionstr__.split(".")[0]))  # type: ignore[attr-defined]  # CompatTransport
     connected = Connected(es, version, major)
     with _lock:
         existing = _clients.setdefault(config, connected)
