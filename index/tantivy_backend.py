@@ -5,10 +5,20 @@ the live one. A rebuild fills a new folder and swaps the link atomically, so sea
 see a half-built index. tantivy allows one writer per index across processes: writers are
 opened per batch and released at once, and a busy lock is waited for (another capture may be
 committing), not fought.
+
+A rebuild loses no live write: while it runs, `<root>/rebuild-<dir>.journal` exists and every
+upsert (any process) also appends its documents there; the rebuild replays the journal into the
+new index under `<root>/.journal.lock` and swaps the link before releasing it, and an upsert
+that finds the link moved reopens the index it points to before writing.
+
+Hits come in one total order, shared with the Elasticsearch backend: score (or date) descending,
+then id ascending. tantivy alone breaks ties by internal document address, which changes with
+merges; here tied hits at the cut are fetched too (up to TIE_SCAN more) and sorted by id.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -30,6 +40,8 @@ _KEYED = ("platform", "source", "author", "lang")  # filterable case-insensitive
 LOCK_WAIT_S = 120.0
 HEAP = 128_000_000
 REBUILD_HEAP = 512_000_000  # fewer, larger segments for a bulk build
+TIE_SCAN = 10_000  # hits tied with the last one of a page read beyond it to order them by id
+JOURNAL_GLOB = "rebuild-*.journal"
 
 
 STORED_ONLY = "stored_only"  # a tokenizer that yields no tokens: the field is kept, not indexed
@@ -94,6 +106,7 @@ class TantivyBackend:
         self.root = Path(root)
         self.schema = build_schema()
         self._index: tantivy.Index | None = None
+        self._target = ""
         if create and not self.current.exists():
             self._swap_in(self._new_dir())
         self._open()
@@ -125,7 +138,19 @@ class TantivyBackend:
                 f"the search index in {self.root} was built with analysis {target.split('-')[0]}, "
                 f"this tawthiq uses v{ANALYSIS_VERSION}: run `tawthiq reindex`")
         self._index = tantivy.Index.open(str(self.current.resolve()))
+        self._target = target
         _register(self._index)
+
+    @contextmanager
+    def _journal_lock(self) -> Iterator[None]:
+        """Upserts and a rebuild's last step (replay the journal, swap) exclude each other."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / ".journal.lock", os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     @property
     def index(self) -> tantivy.Index:
@@ -143,13 +168,10 @@ class TantivyBackend:
                     raise IndexUnavailable(f"the search index is busy or unwritable: {exc}") from None
                 time.sleep(0.2)
 
-    def upsert(self, docs: Iterable[IndexDoc]) -> int:
-        batch = list(docs)
-        if not batch:
-            return 0
-        writer = self._writer(self.index)
+    def _write(self, index: tantivy.Index, items: list[tuple[str, str]]) -> None:
+        writer = self._writer(index)
         try:
-            for ident, payload in map(encode, batch):
+            for ident, payload in items:
                 writer.delete_documents_by_term("id", ident)
                 writer.add_json(payload)
             writer.commit()
@@ -157,26 +179,47 @@ class TantivyBackend:
         except BaseException:
             writer.rollback()
             raise
+
+    def upsert(self, docs: Iterable[IndexDoc]) -> int:
+        items = list(map(encode, docs))
+        if not items:
+            return 0
+        with self._journal_lock():
+            if self.current.is_symlink() and os.readlink(self.current) != self._target:
+                self._open()  # a rebuild swapped in a new index since this one was opened
+            self._write(self.index, items)
+            lines = "".join(json.dumps([i, p], ensure_ascii=False) + "\n" for i, p in items)
+            for journal in self.root.glob(JOURNAL_GLOB):  # a rebuild is running: it gets them too
+                with open(journal, "a", encoding="utf-8") as fh:
+                    fh.write(lines)
         self.index.reload()
-        return len(batch)
+        return len(items)
 
     @contextmanager
     def rebuild(self) -> Iterator["_TantivyRebuild"]:
         path = self._new_dir()
-        index = tantivy.Index.open(str(path))
-        _register(index)
-        writer = self._writer(index, heap=REBUILD_HEAP)
-        build = _TantivyRebuild(writer)
+        journal = self.root / f"rebuild-{path.name}.journal"
+        journal.touch()
         try:
+            index = tantivy.Index.open(str(path))
+            _register(index)
+            writer = self._writer(index, heap=REBUILD_HEAP)
+            build = _TantivyRebuild(writer)
             yield build
             writer.commit()
             writer.wait_merging_threads()
+            with self._journal_lock():  # what captures wrote meanwhile, then the swap
+                written = [tuple(json.loads(line)) for line in journal.read_text(encoding="utf-8").splitlines()]
+                if written:
+                    self._write(index, written)  # type: ignore[arg-type]  # pairs of str
+                old = self.current.resolve() if self.current.exists() else None
+                self._swap_in(path)
+                journal.unlink()
+                self._open()
         except BaseException:
+            journal.unlink(missing_ok=True)
             shutil.rmtree(path, ignore_errors=True)
             raise
-        old = self.current.resolve() if self.current.exists() else None
-        self._swap_in(path)
-        self._open()
         if old is not None and old != path:
             shutil.rmtree(old, ignore_errors=True)
 
@@ -211,16 +254,32 @@ class TantivyBackend:
         raise TypeError(f"unknown query node {node!r}")
 
     def search(self, query: Node, *, sort: str = "relevance", offset: int = 0, limit: int = 20) -> RawResult:
+        """Hits in (score or date descending, id ascending) order, the Elasticsearch backend's:
+        hits tied with the last one of the page are read too (up to TIE_SCAN) and sorted by id."""
         q = self._compile(query)
         searcher = self.index.searcher()
-        if sort == "date":
-            result = searcher.search(q, limit=max(limit, 1), offset=offset, order_by_field="published",
-                                     order=tantivy.Order.Desc)
-            hits = [RawHit(_stored(searcher.doc(addr)), None) for _, addr in result.hits]
-        else:
-            result = searcher.search(q, limit=max(limit, 1), offset=offset)
-            hits = [RawHit(_stored(searcher.doc(addr)), score) for score, addr in result.hits]
-        return RawResult(result.count, hits[:limit])  # type: ignore[attr-defined]  # tantivy's stub lacks count
+        by_date = sort == "date"
+        n = offset + max(limit, 1)
+
+        def top(k: int) -> Any:
+            if by_date:
+                return searcher.search(q, limit=k, order_by_field="published", order=tantivy.Order.Desc)
+            return searcher.search(q, limit=k)
+
+        k = n + 1
+        result = top(k)
+        while (len(result.hits) == k and result.hits[-1][0] == result.hits[n - 1][0]
+               and k < n + TIE_SCAN):
+            k = min(k * 4, n + TIE_SCAN)
+            result = top(k)
+        pairs = result.hits
+        if len(pairs) > n:  # keep the cut's ties only: every hit ranked above the n-th is in already
+            last = pairs[n - 1][0]
+            pairs = [p for i, p in enumerate(pairs) if i < n or p[0] == last]
+        ranked = [(key, _stored(searcher.doc(addr))) for key, addr in pairs]
+        ranked.sort(key=lambda kd: (-kd[0], kd[1]["id"]))
+        hits = [RawHit(stored, None if by_date else key) for key, stored in ranked[offset:offset + limit]]
+        return RawResult(result.count, hits)  # type: ignore[attr-defined]  # tantivy's stub lacks count
 
     def post_ids(self, query: Node) -> list[str]:
         searcher = self.index.searcher()

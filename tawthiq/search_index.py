@@ -14,6 +14,7 @@ from tawthiq.archivers.reader import iter_records
 from tawthiq.archivers.writer import WrittenRecord
 from tawthiq.index.backend import Backend, BackendMisconfigured, IndexUnavailable
 from tawthiq.index.documents import IndexDoc, doc_from_post, doc_id
+from tawthiq.index.elastic.client import ElasticConfig
 from tawthiq.index.parallel import analysed
 from tawthiq.settings import Settings
 
@@ -29,11 +30,21 @@ def open_backend(settings: Settings, name: str | None = None, *, create: bool = 
     if name == "elasticsearch":
         from tawthiq.index.elastic_backend import ElasticsearchBackend
 
-        url = settings.elasticsearch_url or os.environ.get("ELASTICSEARCH_URL", "")
-        if not url:
-            raise BackendMisconfigured("the elasticsearch backend needs elasticsearch_url (or ELASTICSEARCH_URL)")
-        return ElasticsearchBackend(url, settings.elasticsearch_index, create=create)
+        return ElasticsearchBackend(elastic_config(settings), create=create)
     raise BackendMisconfigured(f"unknown search backend {name!r}; choose one of {', '.join(BACKENDS)}")
+
+
+def elastic_config(settings: Settings) -> ElasticConfig:
+    """How to reach Elasticsearch, from the settings (the URL also from ELASTICSEARCH_URL)."""
+    url = settings.elasticsearch_url or os.environ.get("ELASTICSEARCH_URL", "")
+    if not url:
+        raise BackendMisconfigured("the elasticsearch backend needs elasticsearch_url (or ELASTICSEARCH_URL)")
+    if settings.elasticsearch_ca_file and not Path(settings.elasticsearch_ca_file).is_file():
+        raise BackendMisconfigured(f"elasticsearch_ca_file {settings.elasticsearch_ca_file!r} is not a file")
+    return ElasticConfig(url=url, index=settings.elasticsearch_index, api_key=settings.elasticsearch_api_key,
+                         username=settings.elasticsearch_username, password=settings.elasticsearch_password,
+                         ca_file=settings.elasticsearch_ca_file, verify_certs=settings.elasticsearch_verify_certs,
+                         timeout=settings.elasticsearch_timeout)
 
 
 def cluster_key(media_sha256: str) -> str:
@@ -200,9 +211,53 @@ def posts_from_warcs(files: Iterable[Path], clusters: dict[str, str] | None = No
             yield post, rec.date, clusters.get(post.get("url") or "")
 
 
+def late_files(warcs_dir: Path, read: Iterable[Path]) -> list[Path]:
+    """Files a rebuild has not read yet: sealed since its list was made, and those still being
+    written (`NAME.open`; a record cut off at the end is left for the live writes)."""
+    done = {p.name for p in read}
+    if not warcs_dir.exists():
+        return []
+    sealed = [p for p in archive_files(warcs_dir) if p.name not in done]
+    still_open = sorted((p for p in warcs_dir.iterdir() if p.name.endswith(".open") and not p.name.startswith(".")),
+                        key=lambda p: p.name)
+    return sealed + still_open
+
+
+def _readable_posts(files: list[Path], clusters: dict[str, str]
+                    ) -> Iterator[tuple[dict[str, Any], str, str | None]]:
+    """posts_from_warcs over files that may be sealed (renamed) or still growing as they are read."""
+    for path in files:
+        try:
+            yield from posts_from_warcs([path], clusters)
+        except FileNotFoundError:  # sealed meanwhile: read it under its sealed name
+            sealed = path.with_name(path.name.removesuffix(".open"))
+            if sealed.exists():
+                yield from posts_from_warcs([sealed], clusters)
+        except Exception:  # noqa: BLE001 - a file still being written may end in half a record
+            if not path.name.endswith(".open"):
+                raise
+
+
 def rebuild(backend: Backend, files: list[Path], *, workers: int | None = None) -> int:
+    """A new index from `files`, swapped in whole. Captures may go on meanwhile: posts they
+    write once the rebuild has begun reach the new index through the backend (written to both);
+    posts written before it began, in files the list did not hold (sealed since, or still open),
+    are read from those files before the swap, so no post of the old index is lost."""
     with backend.rebuild() as build:
-        return build.add_encoded(analysed(posts_from_warcs(files), build.encode, workers=workers))
+        n = build.add_encoded(analysed(posts_from_warcs(files), build.encode, workers=workers))
+        if files:
+            late = late_files(files[0].parent, files)
+            if late:
+                clusters: dict[str, str] = {}
+                for path in late:
+                    try:
+                        clusters.update(clusters_from_warcs([path]))
+                    except Exception:  # noqa: BLE001 - as in _readable_posts
+                        if not path.name.endswith(".open"):
+                            raise
+                n += build.add(doc_from_post(post, captured, cluster=cluster)
+                               for post, captured, cluster in _readable_posts(late, clusters))
+        return n
 
 
 def catch_up(settings: Settings, files: list[Path]) -> int:

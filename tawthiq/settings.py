@@ -71,8 +71,14 @@ class Settings(*option_models(), BaseSettings):  # type: ignore[misc]  # the pla
     tsa_url: str
     tsa_certificate: str
     search_backend: Literal["tantivy", "elasticsearch"]
-    elasticsearch_url: str
+    elasticsearch_url: str = Field(repr=False)  # may hold user:password@
     elasticsearch_index: str
+    elasticsearch_api_key: str = Field(repr=False)
+    elasticsearch_username: str
+    elasticsearch_password: str = Field(repr=False)
+    elasticsearch_ca_file: str
+    elasticsearch_verify_certs: bool
+    elasticsearch_timeout: float = Field(gt=0)
     index_batch: int = Field(gt=0)
     token: str = Field(repr=False)
     public_read: bool

@@ -20,7 +20,7 @@ from tawthiq.index.analysis import analyze
 from tawthiq.index.backend import Backend
 from tawthiq.index.documents import IndexDoc, doc_from_post
 from tawthiq.index.query import QuerySyntaxError, parse_query
-from tawthiq.index.search import search
+from tawthiq.index.search import SORTS, search
 from tests.search_corpus import EXPECTED, MALFORMED, POSTS, key_of
 
 ES_URL = os.environ.get("ELASTICSEARCH_URL", "")
@@ -34,16 +34,18 @@ def corpus_docs(clusters: dict[str, str] | None = None) -> list[IndexDoc]:
     return docs
 
 
-def make_backend(kind: str, root: Path) -> Backend:
+def make_backend(kind: str, root: Path, name: str | None = None) -> Backend:
+    """A backend on a fresh index (or, with `name`, on the Elasticsearch index of that name: a
+    second process's view of it; tantivy's is the same folder)."""
     if kind == "tantivy":
         from tawthiq.index.tantivy_backend import TantivyBackend
 
         return TantivyBackend(root / "tantivy")
     if not ES_URL:
         pytest.skip("ELASTICSEARCH_URL is not set: no Elasticsearch server to test against")
-    from tawthiq.index.elastic_backend import ElasticsearchBackend
+    from tawthiq.index.elastic_backend import ElasticConfig, ElasticsearchBackend
 
-    return ElasticsearchBackend(ES_URL, f"tawthiq-test-{uuid.uuid4().hex[:8]}")
+    return ElasticsearchBackend(ElasticConfig(url=ES_URL, index=name or f"tawthiq-test-{uuid.uuid4().hex[:8]}"))
 
 
 def _drop(backend: Backend) -> None:
@@ -224,3 +226,96 @@ def test_a_rebuild_gives_the_same_results_and_swaps_in_whole(backend: Backend) -
     with backend.rebuild() as build:
         build.add(corpus_docs())
     assert {q: found(backend, q) for q in EXPECTED} == before
+
+
+# -- one total order: the same hits in the same order from both backends -------------------------
+def ordered(backend: Backend, q: str, sort: str, fold: bool = False) -> list[str]:
+    return [key_of(h.id) for h in search(backend, q, limit=100, sort=sort, facets=False, fold=fold).hits]
+
+
+@pytest.mark.parametrize("q", list(EXPECTED))
+def test_hits_come_in_one_total_order(backend: Backend, q: str) -> None:
+    """Score (or date) descending, then id ascending: the order both backends promise, so copies
+    that score the same fold under the same representative."""
+    hits = search(backend, q, limit=100, facets=False, fold=False).hits
+    assert [h.id for h in hits] == [h.id for h in sorted(hits, key=lambda h: (-(h.score or 0), h.id))]
+    by_date = search(backend, q, sort="date", limit=100, facets=False, fold=False).hits
+    assert [h.id for h in by_date] == [h.id for h in sorted(sorted(by_date, key=lambda h: h.id),
+                                                            key=lambda h: h.published_at, reverse=True)]
+
+
+def test_ties_are_ordered_by_id_across_a_page_cut(backend: Backend) -> None:
+    """Five copies of one text score the same; every page cut takes them in id order."""
+    twins = [doc_from_post(dict(POSTS["unrelated"], post_id=f"twin/{n}", text="توأم متطابق تماما"),
+                           "2026-11-01T00:00:00Z") for n in (5, 3, 9, 1, 7)]
+    backend.upsert(twins[:2])
+    backend.upsert(twins[2:])
+    want = [f"telegram:twin/{n}" for n in (1, 3, 5, 7, 9)]
+    for sort in SORTS:
+        pages = [search(backend, "توأم", sort=sort, limit=2, offset=o, facets=False).hits for o in (0, 2, 4)]
+        assert [h.id for page in pages for h in page] == want, sort
+
+
+def test_both_backends_give_the_same_ordered_results(tmp_path: Path) -> None:
+    if not ES_URL:
+        pytest.skip("ELASTICSEARCH_URL is not set: no Elasticsearch server to compare with")
+    clusters = {"plain": "c1", "training": "c1", "separated": "c1"}
+    t, e = make_backend("tantivy", tmp_path), make_backend("elasticsearch", tmp_path)
+    try:
+        for b in (t, e):
+            b.upsert(corpus_docs(clusters))
+        for q in EXPECTED:
+            for sort in SORTS:
+                for fold in (False, True):
+                    assert ordered(t, q, sort, fold) == ordered(e, q, sort, fold), (q, sort, fold)
+    finally:
+        _drop(t)
+        _drop(e)
+
+
+# -- a rebuild loses no live write -----------------------------------------------------------------
+def test_a_post_written_during_a_rebuild_reaches_the_new_index(backend: Backend, tmp_path: Path) -> None:
+    capture = make_backend(backend.name, tmp_path, getattr(backend, "alias", None))  # another process's view
+    newer = doc_from_post(dict(POSTS["unrelated"], text="حالة الطقس: ثلوج"), "2026-11-02T00:00:00Z")
+    with backend.rebuild() as build:
+        build.add(corpus_docs()[:5])
+        capture.upsert([newer])  # captured while the rebuild reads the archive
+        build.add(corpus_docs()[5:])  # the rebuild then meets the older capture of the same post
+    assert found(backend, "ثلوج") == {"unrelated"}
+    assert found(backend, "أمطار") == set()
+    assert backend.count() == len(POSTS)
+    capture.upsert([doc_from_post(dict(POSTS["plain"], text="جليد في حلب"), "2026-11-03T00:00:00Z")])
+    assert found(make_backend(backend.name, tmp_path, getattr(backend, "alias", None)), "جليد") == {"plain"}
+
+
+def _warc_of_posts(path: Path, posts: list[dict[str, object]], date: str) -> None:
+    """A WARC file of post metadata records, as the archive writes them (warcio)."""
+    import io
+    import json
+
+    from warcio.warcwriter import WARCWriter
+
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for post in posts:
+            payload = json.dumps({"type": "post", "post": post}, ensure_ascii=False).encode()
+            writer.write_record(writer.create_warc_record(
+                str(post["url"]), "metadata", payload=io.BytesIO(payload), warc_content_type="application/json",
+                warc_headers_dict={"WARC-Tawthiq-Kind": "post", "WARC-Date": date}))
+
+
+def test_a_rebuild_reads_files_sealed_or_still_open_since_its_list_was_made(tmp_path: Path) -> None:
+    """Posts a capture indexed before the rebuild began, in files the rebuild's list did not hold
+    (sealed after it was made, or still being written), are in the new index."""
+    from tawthiq.search_index import archive_files, rebuild
+
+    warcs = tmp_path / "warcs"
+    warcs.mkdir()
+    _warc_of_posts(warcs / "20261101-a.warc.gz", [POSTS["plain"], POSTS["english"]], "2026-11-01T00:00:00Z")
+    listed = archive_files(warcs)
+    _warc_of_posts(warcs / "20261102-b.warc.gz", [POSTS["alef"]], "2026-11-02T00:00:00Z")  # sealed since
+    _warc_of_posts(warcs / "20261103-c.warc.gz.open", [POSTS["digits"]], "2026-11-03T00:00:00Z")  # being written
+    backend = make_backend("tantivy", tmp_path)
+    assert rebuild(backend, listed, workers=1) == 4
+    assert found(backend, "اسعاف") == {"alef"} and found(backend, "2016") == {"digits"}
+    assert found(backend, "hospital") == {"english"}

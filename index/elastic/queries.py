@@ -1,0 +1,101 @@
+"""What Elasticsearch is sent: the index mappings, documents, the query tree as Query DSL, and
+the sort orders (the same total order as the tantivy backend, so both pick the same hit first).
+
+Documents arrive already analysed (`index.analysis`), so the index uses the `whitespace`
+analyzer: Elasticsearch indexes exactly the tokens tantivy does. User text never reaches
+Elasticsearch's query parsers: the tree is compiled into `term`, `match_phrase` (pre-analysed
+tokens), `prefix`, `range` and `bool` clauses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from tawthiq.index.documents import IndexDoc
+from tawthiq.index.query import And, DateRange, Filter, MatchAll, Node, Not, Or, Prefix, Terms
+
+_KEYED = ("platform", "source", "author", "lang")
+
+MAPPINGS: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "id": {"type": "keyword"},
+        "post_id": {"type": "keyword"},
+        "terms": {"type": "text", "analyzer": "whitespace", "similarity": "BM25"},
+        "words": {"type": "text", "analyzer": "whitespace", "index_options": "docs"},
+        **{name: {"type": "keyword"} for name in ("platform", "source", "author", "lang", "has", "month", "cluster")},
+        **{f"{name}_k": {"type": "keyword"} for name in _KEYED},
+        "published": {"type": "date"},
+        "doc": {"type": "object", "enabled": False},
+    },
+}
+
+# Relevance: score, then id; date: newest first, then id. tantivy sorts the same way
+# (TantivyBackend.search), so ties (copies with the same text score the same) go the same way.
+RELEVANCE_ORDER: list[Any] = [{"_score": "desc"}, {"id": "asc"}]
+DATE_ORDER: list[Any] = [{"published": "desc"}, {"id": "asc"}]
+
+
+def order(sort: str) -> list[Any]:
+    return DATE_ORDER if sort == "date" else RELEVANCE_ORDER
+
+
+def _body(d: IndexDoc) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": d.id, "post_id": d.post_id, "terms": d.terms, "words": d.words,
+        "has": d.has, "month": d.month, "cluster": d.cluster,
+        "published": d.published.isoformat(), "doc": d.stored(),
+    }
+    for name in _KEYED:
+        value = getattr(d, name)
+        if value:
+            body[name] = value
+            body[f"{name}_k"] = value.casefold()
+    return body
+
+
+def capture_version(captured: str) -> int:
+    """The document's external version: its capture time in milliseconds, so whatever order
+    writes arrive in (a rebuild and live captures at once), the newest capture of a post wins."""
+    try:
+        d = datetime.fromisoformat(captured.replace("Z", "+00:00"))
+    except ValueError:
+        return 1
+    d = d.replace(tzinfo=timezone.utc) if d.tzinfo is None else d
+    return max(1, int(d.timestamp() * 1000))
+
+
+def encode(d: IndexDoc) -> tuple[str, dict[str, Any]]:
+    """(id, {"version": ..., "source": ...}): built on the analysis workers during a rebuild."""
+    return d.id, {"version": capture_version(d.captured), "source": _body(d)}
+
+
+def compile_query(node: Node) -> dict[str, Any]:
+    """The query tree as Elasticsearch Query DSL."""
+    if isinstance(node, MatchAll):
+        return {"match_all": {}}
+    if isinstance(node, Terms):
+        if len(node.terms) == 1:
+            return {"term": {"terms": node.terms[0]}}
+        return {"match_phrase": {"terms": {"query": " ".join(node.terms), "analyzer": "whitespace"}}}
+    if isinstance(node, Prefix):
+        return {"prefix": {"words": {"value": node.word}}}
+    if isinstance(node, Filter):
+        return {"term": {node.field if node.field in ("has", "id", "cluster") else f"{node.field}_k": node.value}}
+    if isinstance(node, DateRange):
+        span: dict[str, str] = {}
+        if node.start:
+            span["gte"] = node.start.isoformat()
+        if node.end:
+            span["lt"] = node.end.isoformat()
+        return {"range": {"published": span}}
+    if isinstance(node, Not):
+        return {"bool": {"must_not": [compile_query(node.child)]}}
+    if isinstance(node, And):
+        must = [compile_query(c) for c in node.children if not isinstance(c, Not)]
+        must_not = [compile_query(c.child) for c in node.children if isinstance(c, Not)]
+        return {"bool": {"must": must or [{"match_all": {}}], "must_not": must_not}}
+    if isinstance(node, Or):
+        return {"bool": {"should": [compile_query(c) for c in node.children], "minimum_should_match": 1}}
+    raise TypeError(f"unknown query node {node!r}")
