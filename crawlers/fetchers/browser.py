@@ -33,6 +33,7 @@ from tawthiq.crawlers.browser.behaviours import Limits
 from tawthiq.crawlers.browser.chromium import Browser, BrowserError, BrowserOptions
 from tawthiq.crawlers.browser.flows import ProxiedFlow
 from tawthiq.crawlers.browser.page import PageOptions, PageResult, capture_page
+from tawthiq.crawlers.browser.profiles import profile_dir
 from tawthiq.crawlers.browser.proxy import ProxyError, RecordingProxy, spki_hash
 from tawthiq.crawlers.fetchers.base import FetchContext
 from tawthiq.crawlers.models import WarcLocation
@@ -56,7 +57,7 @@ def profile_path(settings: Any) -> Path | None:
     """The persistent profile `browser_profile` names (made by `tawthiq browser login NAME`), under
     the data folder's browser/profiles/; None: a fresh, empty profile for each capture."""
     name = settings.browser_profile
-    return Path(settings.home) / "browser" / "profiles" / name if name else None
+    return profile_dir(Path(settings.home), name) if name else None
 
 
 class Runtime:
