@@ -10,6 +10,7 @@ export of that capture holds no file of the profile. Real chromium, real mitmdum
 
 from __future__ import annotations
 
+import gzip
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -111,8 +112,16 @@ def test_a_logged_out_profile_pauses_the_source_and_a_fresh_login_resumes_it(
     assert feed in found.out
     assert "paused" not in run_tawthiq(["sources", "list"], data_dir=data_dir).out
 
+    # The browser sent the login's cookie; the request records keep its length and hash only.
+    requests = [(h, b) for h, b in all_blocks(data_dir) if h.get("WARC-Type") == "request"
+                and h.get("WARC-Target-URI") == feed]
+    assert len(requests) == 2 and not [b for _, b in requests if COOKIE.encode() in b]
+    walled_request, login_request = requests  # the logged-out run's request had no cookie to send
+    assert b"Cookie: [withheld: " in login_request[1]
+    assert "Cookie withheld" in login_request[0].get("WARC-Tawthiq-Withheld", "")
+
     # The export of the logged-in capture holds WARC records and the bundle's own files only:
-    # nothing of the profile (its cookie database, its folder).
+    # nothing of the profile (its cookie database, its folder), and not the cookie itself.
     bundle = tmp_path / "members.wacz"
     exported = run_tawthiq(["export", "-o", str(bundle), "--all"], data_dir=data_dir)
     assert exported.code == 0, exported.err
@@ -123,7 +132,10 @@ def test_a_logged_out_profile_pauses_the_source_and_a_fresh_login_resumes_it(
         assert not [n for n in names if "profiles" in n or Path(n).name in profile_files - {"index.html"}]
         cookie_db = (data_dir / "browser" / "profiles" / "acct" / "Default" / "Cookies").read_bytes()
         for name in names:
-            assert cookie_db[:4096] not in wacz.read(name)  # ...and not in the bundle
+            data = wacz.read(name)
+            data = gzip.decompress(data) if name.endswith(".gz") else data
+            assert cookie_db[:4096] not in data  # ...and not in the bundle
+            assert COOKIE.split("=")[1].encode() not in data, name
 
 
 def test_login_without_a_display_says_so(data_dir: Path) -> None:
