@@ -38,6 +38,7 @@ class CaptureSummary:
     recovered: list[RecoveryResult] = field(default_factory=list)
     seconds: float = 0.0
     scrapy_stats: list[dict[str, Any]] = field(default_factory=list)
+    message: str | None = None  # the run's message, as `tawthiq runs` shows it
 
 
 def recover(settings: Settings, catalog: Catalog) -> list[RecoveryResult]:
@@ -173,10 +174,32 @@ def run_capture(
     finally:
         session.close()
         sinks.unregister(key)
+        if session.stats.logged_out:
+            message = "; ".join(filter(None, [pause_logged_out(settings, source_name, session.stats.logged_out),
+                                              message]))
         catalog.finish_run(run_id, status, session.stats.as_dict(), len(session.stats.errors), message)
         catalog.close()
     return CaptureSummary(
         run_id=run_id, status=status, stats=session.stats, files=list(session.archiver.writer.sealed),
         recovered=recovered, seconds=time.monotonic() - started,
-        scrapy_stats=[dict(c.stats.get_stats()) for c in crawlers if c.stats is not None],
+        scrapy_stats=[dict(c.stats.get_stats()) for c in crawlers if c.stats is not None], message=message,
     )
+
+
+def pause_logged_out(settings: Settings, source_name: str | None, pages: list[str]) -> str:
+    """A page showed the login profile's "logged out" marker: pause the run's source, so later runs
+    do not archive login walls as evidence, and say so in the run's message (`tawthiq runs`, the
+    web app). A run of no source (a capture by hand) pauses nothing, and says that too."""
+    from tawthiq.sources import SourcesError, set_paused
+
+    profile = settings.browser_profile or "(none)"
+    what = pages[0] + (f" and {len(pages) - 1} more" if len(pages) > 1 else "")
+    why = f"logged out ({what} showed {settings.browser_logged_out_marker!r}; browser profile {profile})"
+    if not source_name:
+        return f"{why}; not a source's run, so nothing was paused"
+    reason = f"{why}; log in with `tawthiq browser login {profile}`, then `tawthiq sources resume {source_name}`"
+    try:
+        set_paused(settings.home, source_name, True, reason=reason)
+    except SourcesError as exc:
+        return f"{why}; source {source_name} could not be paused: {exc}"
+    return f"paused: {reason}"

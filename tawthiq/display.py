@@ -64,6 +64,8 @@ def capture_with_display(settings: Settings, targets: list[Any], expected_failur
     console.print(_stats_table(summary.stats, summary.run_id, f"capture {summary.status} in {summary.seconds:.1f}s"))
     for sealed in summary.files:
         console.print(f"  {sealed.name}  {human_bytes(sealed.size)}  sha256:{sealed.sha256}", highlight=False)
+    if summary.message and summary.stats.logged_out:
+        console.print(f"[bold yellow]{escape(summary.message)}[/]", highlight=False, soft_wrap=True)
     unexpected = [(u, e) for u, e in summary.stats.errors if u not in (expected_failures or set())]
     if summary.stats.errors:
         console.print(f"[yellow]{len(summary.stats.errors)} failure(s), recorded in the archive:[/]")

@@ -68,13 +68,26 @@ class Source(BaseModel):
     collection: str | None = None
     keywords: list[str] = Field(default_factory=list)
     paused: bool = False
+    # Why the source is paused when tawthiq paused it (a capture found the login profile logged out).
+    paused_reason: str | None = None
     recheck_every: str | None = None
+    # Browser capture of this source's pages: the login profile its runs use (made by
+    # `tawthiq browser login NAME`), and what on a page means that profile is logged out.
+    browser_profile: str | None = None
+    browser_logged_out_marker: str | None = None
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
         if not _NAME.match(value):
             raise ValueError("use letters, digits, '_', '-' or '.' (up to 64)")
+        return value
+
+    @field_validator("browser_profile")
+    @classmethod
+    def _profile(cls, value: str | None) -> str | None:
+        if value is not None and not _NAME.match(value):
+            raise ValueError("a profile name uses letters, digits, '_', '-' or '.' (up to 64)")
         return value
 
     @field_validator("spec")
@@ -276,15 +289,23 @@ def add_source(home: Path, **fields: Any) -> Source:
     return source
 
 
-def set_paused(home: Path, name: str, paused: bool) -> Source:
+def set_paused(home: Path, name: str, paused: bool, reason: str | None = None) -> Source:
+    """Pause or resume a source. `reason`: why tawthiq paused it, kept in the file beside
+    `paused` so `sources list` and the web app can say it; any earlier reason goes on resume
+    (and on a pause by hand, which needs none)."""
     with _editing(home) as (current, tree):
         source = current.get(name)
         source.paused = paused
+        source.paused_reason = reason if paused else None
         item = tree["sources"][_index_of(tree, name)]
         if paused:
             item["paused"] = True
         else:
             item.pop("paused", None)
+        if paused and reason:
+            item["paused_reason"] = reason
+        else:
+            item.pop("paused_reason", None)
     return source
 
 
@@ -308,4 +329,8 @@ def capture_args(home: Path, name: str) -> list[str] | None:
         args += ["--collection", source.collection]
     if source.keywords:
         args += ["--keywords", ",".join(source.keywords)]
+    if source.browser_profile:
+        args += ["--set", f"browser_profile={source.browser_profile}"]
+    if source.browser_logged_out_marker:
+        args += ["--set", f"browser_logged_out_marker={source.browser_logged_out_marker}"]
     return args

@@ -6,5 +6,6 @@
   chromium.py    the browser: switches, proxy, CA trust, service workers blocked, login profiles
   behaviours.py  settle, expand, lazy images, scroll, play: each bounded, each outcome recorded
   page.py        one page: load, behaviours, screenshot, PDF, DOM, manifests, logged-out marker
+  profiles.py    login profiles (DATA_DIR/browser/profiles/NAME): list, delete, log in without the proxy
 The fetcher that archives what these produce is crawlers/fetchers/browser.py.
 """

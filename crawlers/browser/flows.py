@@ -9,6 +9,7 @@ framing exactly as it does for captures taken off the wire.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -16,6 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from tawthiq.archivers.exchange import Exchange
+
+# Request headers that carry a login's credentials. A capture with a login profile writes them
+# withheld (name kept, value replaced by its length and SHA-256) in the request records, so that
+# the WARC, and every export of it, cannot be used to take over the account; the responses, the
+# evidence, are kept as received.
+CREDENTIAL_HEADERS = (b"cookie", b"authorization", b"proxy-authorization")
+WITHHELD = "request header {names} withheld: a login profile's credential (value replaced by its length and SHA-256)"
 
 RECORDER = "mitmproxy {version} (browser); headers and bodies as received, content-encoding kept, " \
            "chunk framing removed by the proxy and rebuilt; HTTP/2 request and status lines rebuilt as HTTP/1.1"
@@ -44,20 +52,43 @@ class ProxiedFlow:
     def complete(self) -> bool:
         return bool(self.raw_response) and not self.error
 
-    def exchange(self) -> Exchange:
+    def exchange(self, *, withhold_credentials: bool = False) -> Exchange:
+        """The exchange for the archive; `withhold_credentials`: the browser ran with a login
+        profile, so its Cookie/Authorization request headers are not kept (see CREDENTIAL_HEADERS)."""
         started = self.meta.get("started")
         when = datetime.fromtimestamp(started, timezone.utc) if started else datetime.now(timezone.utc)
         extra = [("WARC-Tawthiq-Recorder", RECORDER.format(version=self.meta.get("mitmproxy", "?")))]
+        raw_request = self.raw_request
+        if withhold_credentials:
+            raw_request, names = withheld(raw_request)
+            if names:
+                extra.append(("WARC-Tawthiq-Withheld", WITHHELD.format(names=", ".join(names))))
         version = (self.meta.get("response_version") or self.meta.get("request_version") or "").lower()
         if version:
             extra.append(("WARC-Protocol", "h2" if version.startswith("http/2") else version))
         tls = self.meta.get("tls")
         if tls:
             extra.append(("WARC-Protocol", tls.lower().replace("tlsv", "tls/")))
-        return Exchange(uri=self.url, method=self.method, raw_request=self.raw_request,
+        return Exchange(uri=self.url, method=self.method, raw_request=raw_request,
                         raw_response=_reframed(self.raw_response) if self.meta.get("chunked") else self.raw_response,
                         ip=self.meta.get("ip"), started=when, extra_headers=extra,
                         truncated="disconnect" if self.raw_response and self.error else None)
+
+
+def withheld(raw_request: bytes) -> tuple[bytes, list[str]]:
+    """`raw_request` with the value of each credential header replaced by
+    `[withheld: N bytes, sha256:HEX]`; also the names of the headers withheld."""
+    head, sep, body = raw_request.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    names: list[str] = []
+    for i, line in enumerate(lines[1:], start=1):
+        name, colon, value = line.partition(b":")
+        if colon and name.strip().lower() in CREDENTIAL_HEADERS:
+            value = value.strip()
+            lines[i] = name + b": [withheld: %d bytes, sha256:%s]" % (len(value), hashlib.sha256(value).hexdigest().encode())
+            if name.decode("latin-1") not in names:
+                names.append(name.decode("latin-1"))
+    return b"\r\n".join(lines) + sep + body, names
 
 
 def _reframed(raw: bytes) -> bytes:

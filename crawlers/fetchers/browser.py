@@ -33,6 +33,7 @@ from tawthiq.crawlers.browser.behaviours import Limits
 from tawthiq.crawlers.browser.chromium import Browser, BrowserError, BrowserOptions
 from tawthiq.crawlers.browser.flows import ProxiedFlow
 from tawthiq.crawlers.browser.page import PageOptions, PageResult, capture_page
+from tawthiq.crawlers.browser.profiles import profile_dir
 from tawthiq.crawlers.browser.proxy import ProxyError, RecordingProxy, spki_hash
 from tawthiq.crawlers.fetchers.base import FetchContext
 from tawthiq.crawlers.models import WarcLocation
@@ -57,7 +58,7 @@ def profile_path(settings: Any) -> Path | None:
     """The persistent profile `browser_profile` names (made by `tawthiq browser login NAME`), under
     the data folder's browser/profiles/; None: a fresh, empty profile for each capture."""
     name = settings.browser_profile
-    return Path(settings.home) / "browser" / "profiles" / name if name else None
+    return profile_dir(Path(settings.home), name) if name else None
 
 
 class Runtime:
@@ -133,7 +134,8 @@ class BrowserFetcher:
         # Exchanges a killed capture left in a spool are evidence too: archive them first.
         leftovers = runtime.proxy.orphans() + runtime.proxy.collect()
         if leftovers:
-            self._archive_flows(leftovers, context, post_url=None)
+            # Whose login sent them is unknown (a killed process's): credentials withheld.
+            self._archive_flows(leftovers, context, post_url=None, withhold=True)
             runtime.proxy.forget_orphans()
         workdir = Path(tempfile.mkdtemp(prefix="page-", dir=runtime.proxy.folder))
         try:
@@ -177,12 +179,15 @@ class BrowserFetcher:
             context.queue(FetchJob("ytdlp", manifest, post_url=result.final_url))
 
     def _archive_flows(self, flows: list[ProxiedFlow], context: FetchContext, *,
-                       post_url: str | None) -> dict[str, WarcLocation]:
-        """Write each flow; returns where the response of each URL's first non-redirect GET is."""
+                       post_url: str | None, withhold: bool | None = None) -> dict[str, WarcLocation]:
+        """Write each flow; returns where the response of each URL's first non-redirect GET is.
+        With a login profile (or `withhold`) the requests' credentials are withheld (flows.py)."""
+        if withhold is None:
+            withhold = self._runtime is not None and self._runtime.profile is not None
         records: dict[str, WarcLocation] = {}
         for flow in flows:
             if flow.raw_response:
-                archived = context.exchange(flow.exchange())
+                archived = context.exchange(flow.exchange(withhold_credentials=withhold))
                 if archived is not None:
                     status = archived.message.status or 0
                     response = archived.response

@@ -11,7 +11,7 @@ import typer
 from tawthiq.cli.app import app
 from tawthiq.cli.common import console, words_of
 from tawthiq.cli.options import ConfigFile, DataDir
-from tawthiq.errors import NotFound
+from tawthiq.errors import NotFound, UserError
 from tawthiq.settings import load_settings
 
 sources_app = typer.Typer(help="What to capture on a schedule (DATA_DIR/sources.yaml).", no_args_is_help=True)
@@ -27,6 +27,10 @@ def sources_add(
     collection: Annotated[Optional[str], typer.Option()] = None,
     keywords: Annotated[Optional[str], typer.Option(help="comma-separated filter for search")] = None,
     recheck_every: Annotated[Optional[str], typer.Option(help="revisit archived posts this often")] = None,
+    browser_profile: Annotated[Optional[str], typer.Option(
+        help="browser pages: the login profile to use (made by `tawthiq browser login NAME`)")] = None,
+    logged_out_marker: Annotated[Optional[str], typer.Option(
+        help="browser pages: a CSS selector or text=... shown only when logged out (pauses the source)")] = None,
     data_dir: DataDir = None,
     config: ConfigFile = None,
 ) -> None:
@@ -35,7 +39,8 @@ def sources_add(
 
     settings = load_settings(data_dir, config)
     add_source(settings.home, name=name, spec=spec, every=every, cron=cron, collection=collection,
-               keywords=words_of(keywords), recheck_every=recheck_every)
+               keywords=words_of(keywords), recheck_every=recheck_every, browser_profile=browser_profile,
+               browser_logged_out_marker=logged_out_marker)
     console.print(f"added {name}: {spec}, {'every ' + every if every else 'cron ' + str(cron)}", highlight=False)
 
 
@@ -52,8 +57,10 @@ def sources_list(data_dir: DataDir = None, config: ConfigFile = None) -> None:
         schedule = f"every {s.every}" if s.every else f"cron {s.cron}"
         extra = f" recheck every {s.recheck_every}" if s.recheck_every else ""
         words = f" keywords={','.join(s.keywords)}" if s.keywords else ""
-        console.print(f"{s.name}  {s.spec}  {schedule}{extra}{words}{'  (paused)' if s.paused else ''}",
-                      highlight=False, markup=False)
+        words += f" browser_profile={s.browser_profile}" if s.browser_profile else ""
+        paused = f"  (paused: {s.paused_reason})" if s.paused and s.paused_reason else "  (paused)" if s.paused else ""
+        console.print(f"{s.name}  {s.spec}  {schedule}{extra}{words}{paused}", highlight=False, markup=False,
+                      soft_wrap=True)
 
 
 def _set_paused(name: str, paused: bool, data_dir: Path | None, config: Path | None) -> None:
@@ -74,6 +81,25 @@ def sources_pause(name: str, data_dir: DataDir = None, config: ConfigFile = None
 def sources_resume(name: str, data_dir: DataDir = None, config: ConfigFile = None) -> None:
     """Schedule a paused source again."""
     _set_paused(name, False, data_dir, config)
+
+
+@sources_app.command("run")
+def sources_run(name: str, data_dir: DataDir = None, config: ConfigFile = None) -> None:
+    """Capture a source now, exactly as the scheduler would (its spec, collection, keywords and
+    browser profile), in this process; a paused source is refused (resume it first)."""
+    from tawthiq.sources import capture_args, load_sources
+
+    settings = load_settings(data_dir, config)
+    source = load_sources(settings.home).get(name)
+    if source.paused:
+        reason = f" ({source.paused_reason})" if source.paused_reason else ""
+        raise UserError(f"{name} is paused{reason}: `tawthiq sources resume {name}` first")
+    args = capture_args(settings.home, name)
+    assert args is not None  # the source was just read
+    # The same `tawthiq capture` command line the scheduler starts, run by this same Typer app.
+    code = app(args=[*args, "--data-dir", str(settings.home), *(["--config", str(config)] if config else [])],
+               standalone_mode=False)
+    raise typer.Exit(code or 0)
 
 
 @sources_app.command("remove")
@@ -120,5 +146,6 @@ def runs(data_dir: DataDir = None, config: ConfigFile = None,
         console.print(
             f"#{r.id}  {r.started:%Y-%m-%d %H:%M:%S}  {r.kind:<7} {r.source or '-':<16} {r.status:<11} "
             f"posts={counts.get('posts', 0)} pages={counts.get('pages', 0)} bytes={counts.get('bytes', 0)} "
-            f"errors={r.errors} {took}  {' '.join(r.specs)}", highlight=False, markup=False)
+            f"errors={r.errors} {took}  {' '.join(r.specs)}{'  ' + r.message if r.message else ''}",
+            highlight=False, markup=False, soft_wrap=True)
     catalog.close()

@@ -49,6 +49,8 @@ class SourceIn(BaseModel):
     collection: str | None = None
     keywords: list[str] = Field(default_factory=list)
     recheck_every: str | None = None
+    browser_profile: str | None = None
+    browser_logged_out_marker: str | None = None
 
 
 class Services:

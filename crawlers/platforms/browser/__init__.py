@@ -42,7 +42,8 @@ class BrowserOptions(BaseModel):
     browser_play_seconds: float = Field(3.0, ge=0, description="media played before recording")
     browser_screenshot: bool = Field(True, description="keep a full-page PNG screenshot")
     browser_pdf: bool = Field(True, description="keep a PDF of the page")
-    browser_profile: str = Field("", description="a login profile made by `tawthiq browser login NAME`")
+    browser_profile: str = Field("", pattern=r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$",  # a name, never a path
+                                 description="a login profile made by `tawthiq browser login NAME`")
     browser_logged_out_marker: str = Field(
         "", description="a CSS selector (or text=...) that appears only when logged out: such a page pauses "
         "the source instead of being archived")
