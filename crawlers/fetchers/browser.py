@@ -140,8 +140,22 @@ class BrowserFetcher:
         workdir = Path(tempfile.mkdtemp(prefix="page-", dir=runtime.proxy.folder))
         try:
             self._capture(job, context, runtime, workdir)
+        except KeyboardInterrupt:
+            # Ctrl-C / SIGTERM mid-page: what the browser fetched so far goes into the WARC before
+            # the capture seals its file, and the page says it was not finished.
+            self._salvage(job, context, runtime)
+            raise
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+    def _salvage(self, job: FetchJob, context: FetchContext, runtime: Runtime) -> None:
+        try:
+            flows = runtime.proxy.collect()
+            self._archive_flows(flows, context, post_url=job.url, withhold=runtime.profile is not None)
+            context.failed(job.url, "page not captured: the capture was stopped while the page loaded; "
+                           f"the {len(flows)} exchanges it had made are archived")
+        except Exception:  # noqa: BLE001 - never mask the interrupt; the spool keeps what was not written
+            pass
 
     def _capture(self, job: FetchJob, context: FetchContext, runtime: Runtime, workdir: Path) -> None:
         settings = context.settings
