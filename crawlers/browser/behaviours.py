@@ -168,7 +168,10 @@ def run_behaviours(page: Any, network: Network, limits: Limits, stopping: Callab
         while scrolls < limits.scroll_max and time.monotonic() < deadline and not stopping():
             new_height = int(page.evaluate(SCROLL_JS))
             scrolls += 1
-            network.quiet(page, timeout=max(0.1, min(5.0, deadline - time.monotonic())), idle=limits.idle_seconds)
+            # Each wait after a scroll is bounded by browser_settle_seconds too, as the other
+            # behaviours' waits are: a page that never goes quiet must not spend 5 s per scroll.
+            network.quiet(page, timeout=max(0.1, min(5.0, limits.settle_seconds, deadline - time.monotonic())),
+                          idle=limits.idle_seconds)
             new_height = int(page.evaluate("() => document.documentElement.scrollHeight"))
             if new_height <= height:
                 unchanged += 1
