@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,8 +82,10 @@ def fetch_site(word: str) -> LocalServer:
     srv = LocalServer()
     srv.routes["/statement.html"] = Resource(FETCH_PAGE)
     statement = {**STATEMENT, "paragraphs": [p.format(word=word) for p in STATEMENT["paragraphs"]]}
+    # gzip-encoded and chunked, as many APIs answer: the archive must keep the encoded bytes.
     srv.routes["/api/statement.json"] = Resource(json.dumps(statement, ensure_ascii=False).encode(),
-                                                 content_type="application/json")
+                                                 content_type="application/json", gzip=True, chunked=True,
+                                                 chunk_size=100)
     return srv
 
 
@@ -160,6 +163,8 @@ def lazy_site() -> LocalServer:
         attr = f'src="{path}" loading="lazy"' if how == "loading=lazy" else f'{how}="{path}"'
         tags.append(f'<img {attr} alt="flood photo {i + 1}">')
     srv.routes["/photos.html"] = Resource(LAZY_PAGE.format(images="\n".join(tags)).encode())
+    # The spec names /photos, which redirects: the page is the one the browser ended on.
+    srv.routes["/photos"] = Resource(b"", status=302, headers=[("Location", "/photos.html")])
     return srv
 
 
@@ -170,7 +175,8 @@ EXPANDER_PAGE = b"""<!doctype html><html><head><meta charset="utf-8"><title>Reli
 <script>
 document.getElementById('lead').textContent = 'The committee opened two shelters in the old school on Tuesday.';
 document.getElementById('more').addEventListener('click', async () => {
-  const d = await (await fetch('/api/rest.json')).json();
+  const d = await (await fetch('/api/rest', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                             body: JSON.stringify({statement: 'relief-7', part: 2})})).json();
   document.getElementById('rest').textContent = d.text;
   document.getElementById('more').remove();
 });
@@ -180,16 +186,32 @@ REST_TEXT = ("The rest of the statement: families displaced by the flood receive
 
 
 def expander_site() -> LocalServer:
-    """A statement whose second half is fetched only when "Read more" is clicked."""
-    srv = LocalServer()
+    """A statement whose second half is fetched (a POST, as many sites' APIs are) only when
+    "Read more" is clicked."""
+    srv = accept_posts(LocalServer())
     srv.routes["/statement.html"] = Resource(EXPANDER_PAGE)
-    srv.routes["/api/rest.json"] = Resource(json.dumps({"text": REST_TEXT}).encode(), content_type="application/json")
+    srv.routes["/api/rest"] = Resource(json.dumps({"text": REST_TEXT}).encode(), content_type="application/json")
+    return srv
+
+
+def accept_posts(srv: LocalServer) -> LocalServer:
+    """LocalServer answers GET and HEAD; this makes it answer POST by the same routes, logging
+    the request (method POST) and keeping each body in `srv.posted` by path."""
+    srv.posted = {}  # type: ignore[attr-defined]
+
+    def do_post(handler: Any) -> None:
+        body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+        srv.posted[handler.path] = body  # type: ignore[attr-defined]
+        handler.do_GET()  # logs Incoming(handler.command == "POST", ...) and answers the route
+
+    srv.httpd.RequestHandlerClass.do_POST = do_post  # type: ignore[attr-defined]
     return srv
 
 
 HLS_PAGE = b"""<!doctype html><html><head><meta charset="utf-8"><title>Witness video</title>
 <style>html, body {margin: 0}</style></head>
 <body><p id="caption"></p><video id="v" muted width="320" height="240" src="/clip.mp4"></video>
+<video id="live" muted width="320" height="240" src="/live/index.m3u8"></video>
 <script>
 document.getElementById('caption').textContent = 'Witness video of the synthetic convoy near the saltmarsh crossing.';
 // What an HLS player (hls.js) does: fetch the playlist, then its first segment.
@@ -208,6 +230,8 @@ def hls_site(media: Path) -> LocalServer:
                                              content_type="application/vnd.apple.mpegurl")
     for seg in (media / "hls").glob("seg*.ts"):
         srv.routes[f"/hls/{seg.name}"] = Resource(seg.read_bytes(), content_type="video/mp2t")
+        srv.routes[f"/live/{seg.name}"] = Resource(seg.read_bytes(), content_type="video/mp2t")
+    srv.routes["/live/index.m3u8"] = srv.routes["/hls/index.m3u8"]
     return srv
 
 
@@ -349,8 +373,13 @@ def read_records(data_dir: Path) -> list[Record]:
 class Site:
     name: str
     server: LocalServer
-    path: str
+    path: str  # what the spec names
     expected_height: int  # the page's full scroll height, from its CSS
+    final_path: str = ""  # where the browser ended up, when `path` redirects
+
+    @property
+    def spec_url(self) -> str:
+        return self.base + self.path
 
     @property
     def base(self) -> str:
@@ -359,7 +388,8 @@ class Site:
 
     @property
     def url(self) -> str:
-        return self.base + self.path
+        """The page captured: its post, evidence and metadata are about this URL."""
+        return self.base + (self.final_path or self.path)
 
 
 @dataclass
@@ -399,7 +429,7 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Capture]:
     sites = {
         "fetch": Site("fetch", fetch_site("quillfeather"), "/statement.html", VIEWPORT[1]),
         "timeline": Site("timeline", timeline_site(), "/timeline.html", 100 + POSTS * 150),
-        "lazy": Site("lazy", lazy_site(), "/photos.html", 3000 + len(LAZY_IMAGES) * 200),
+        "lazy": Site("lazy", lazy_site(), "/photos", 3000 + len(LAZY_IMAGES) * 200, final_path="/photos.html"),
         "expander": Site("expander", expander_site(), "/statement.html", VIEWPORT[1]),
         "https": Site("https", https(fetch_site("tlsmarigold"), tls), "/statement.html", VIEWPORT[1]),
         "forever": Site("forever", forever_site(), "/ticker.html", VIEWPORT[1]),
@@ -414,7 +444,7 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Capture]:
     try:
         started = time.monotonic()
         result = run_tawthiq(
-            ["capture", *(f"browser:{s.url}" for s in sites.values()),
+            ["capture", *(f"browser:{s.spec_url}" for s in sites.values()),
              "--set", f"browser_settle_seconds={SETTLE_SECONDS}", "--set", f"browser_scroll_seconds={SCROLL_SECONDS}",
              "--set", "browser_play_seconds=1", "--set", "browser_load_seconds=15",
              "--set", f"browser_upstream_ca_file={ca_file}"],
@@ -463,7 +493,7 @@ def test_the_capture_finishes_within_its_bounds(capture: Capture) -> None:
 def test_every_request_the_server_answered_is_in_the_warc(capture: Capture, name: str) -> None:
     site = _site(capture, name)
     asked = capture.browser_requests(site)
-    assert (("GET", site.url) in asked) and len(asked) >= 2, sorted(asked)
+    assert {("GET", site.spec_url), ("GET", site.url)} <= asked and len(asked) >= 2, sorted(asked)
     requests = {r.uri: r for r in capture.records if r.type == "request" and r.uri.startswith(site.base + "/")}
     answers = {r.uri: r for r in capture.records if r.type in ("response", "revisit")
                and r.uri.startswith(site.base + "/")}
@@ -476,26 +506,39 @@ def test_every_request_the_server_answered_is_in_the_warc(capture: Capture, name
     else:
         assert asked <= recorded, sorted(asked - recorded)
         assert {u for _, u in asked} <= set(answers), sorted({u for _, u in asked} - set(answers))
-    # Each record says what recorded it: the proxy for the browser's exchanges (yt-dlp's own,
+    # Each HTTP record says what recorded it: the proxy for the browser's exchanges (yt-dlp's own,
     # on the HLS site, say yt-dlp).
     for record in [*requests.values(), *answers.values()]:
-        assert record.get("WARC-Tawthiq-Recorder"), record.headers
+        if record.get("Content-Type").startswith("application/http"):
+            assert record.get("WARC-Tawthiq-Recorder"), record.headers
     for method, url in asked & recorded:
         assert requests[url].get("WARC-Tawthiq-Recorder").startswith("mitmproxy ") or name == "hls"
 
 
+@pytest.fixture(scope="module")
+def searched(capture: Capture) -> dict[str, list[dict]]:
+    """`tawthiq search WORD` for each page's script-only word, and one Arabic word; the CLI runs
+    are side by side (each is mostly a Python start)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    words = [*SEARCH_WORDS.values(), "الزعفرانية"]
+    with ThreadPoolExecutor(4) as pool:
+        return dict(zip(words, pool.map(lambda w: search_hits(capture.data_dir, w), words)))
+
+
 @pytest.mark.parametrize("name", ALL)
-def test_js_only_text_is_found_by_search(capture: Capture, name: str) -> None:
+def test_js_only_text_is_found_by_search(capture: Capture, searched: dict[str, list[dict]], name: str) -> None:
     site = _site(capture, name)
-    word = SEARCH_WORDS[name]
-    hits = search_hits(capture.data_dir, word)
-    assert [h.get("url") or h.get("post_id") for h in hits] == [site.url], hits
+    hits = searched[SEARCH_WORDS[name]]
+    assert [h["post_id"] for h in hits] == [site.url], hits
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_screenshot_is_a_png_of_the_full_page(capture: Capture, name: str) -> None:
     site = _site(capture, name)
     info = capture.page_info(site)
+    if name != "forever":
+        assert info["errors"] == [] and all(b["error"] is None for b in info["behaviours"]), info
     shot = capture.resource("screenshot", site)
     assert shot.get("Content-Type") == "image/png"
     width, height = png_size(shot.block)
@@ -514,13 +557,20 @@ def dom(capture: Capture, name: str) -> str:
     return capture.resource("dom", capture.sites[name]).block.decode("utf-8")
 
 
-def test_text_that_only_fetch_renders_is_in_the_dom_and_the_post(capture: Capture) -> None:
+def test_text_that_only_fetch_renders_is_in_the_dom_and_the_post(capture: Capture,
+                                                                 searched: dict[str, list[dict]]) -> None:
     site = capture.sites["fetch"]
     assert b"quillfeather" not in site.server.routes["/statement.html"].body  # type: ignore[union-attr]
     text = dom(capture, "fetch")
     assert "حي الزعفرانية" in text and "quillfeather quarter" in text
-    arabic = search_hits(capture.data_dir, "الزعفرانية")
-    assert site.url in [h.get("url") or h.get("post_id") for h in arabic]
+    # The Arabic words are searchable too (the fetch page, and the same page over HTTPS).
+    assert {h["post_id"] for h in searched["الزعفرانية"]} == {site.url, capture.sites["https"].url}
+    # The API answered gzip-encoded and chunked: the record keeps the encoded bytes, framed as one chunk.
+    (response,) = [r for r in capture.records if r.type == "response" and r.uri == site.base + "/api/statement.json"]
+    head, _, framed = response.block.partition(b"\r\n\r\n")
+    assert b"content-encoding: gzip" in head.lower() and b"transfer-encoding: chunked" in head.lower()
+    size, _, rest = framed.partition(b"\r\n")
+    assert rest[:int(size, 16)] == site.server.served["/api/statement.json"] and rest[int(size, 16):] == b"\r\n0\r\n\r\n"
 
 
 def test_all_sixty_timeline_posts_are_captured(capture: Capture) -> None:
@@ -536,6 +586,8 @@ def test_all_sixty_timeline_posts_are_captured(capture: Capture) -> None:
 
 def test_lazy_images_are_archived_as_responses(capture: Capture) -> None:
     site = capture.sites["lazy"]
+    (redirect,) = [r for r in capture.records if r.type == "response" and r.uri == site.spec_url]
+    assert redirect.block.startswith(b"HTTP/1.1 302") and capture.page_info(site)["final_url"] == site.url
     for path in LAZY_IMAGES:
         (response,) = [r for r in capture.records if r.type == "response" and r.uri == site.base + path]
         assert response.payload == site.server.served[path]
@@ -544,20 +596,31 @@ def test_lazy_images_are_archived_as_responses(capture: Capture) -> None:
 def test_read_more_text_is_captured(capture: Capture) -> None:
     site = capture.sites["expander"]
     assert REST_TEXT in dom(capture, "expander")
-    (response,) = [r for r in capture.records if r.type == "response" and r.uri == site.base + "/api/rest.json"]
+    (response,) = [r for r in capture.records if r.type == "response" and r.uri == site.base + "/api/rest"]
     assert json.loads(response.payload)["text"] == REST_TEXT
+    # The click's POST is archived with the body the page sent (replay tools index POST bodies).
+    (request,) = [r for r in capture.records if r.type == "request" and r.uri == site.base + "/api/rest"]
+    assert request.block.startswith(b"POST /api/rest HTTP/1.1\r\n")
+    assert request.payload == site.server.posted["/api/rest"] == b'{"statement":"relief-7","part":2}'
 
 
 def test_hls_manifest_goes_to_the_video_fetcher_and_the_video_is_archived(capture: Capture) -> None:
     site = _site(capture, "hls")
     manifest = site.base + "/hls/index.m3u8"
     assert manifest in capture.page_info(site)["manifests"]
-    videos = [r for r in capture.records if r.type == "resource" and r.get("Content-Type").startswith("video/")]
-    assert videos, [(r.type, r.uri, r.get("Content-Type")) for r in capture.records]
+    videos = {r.uri: r for r in capture.records if r.type in ("resource", "revisit")
+              and r.get("Content-Type").startswith("video/")}
+    assert manifest in videos and videos[manifest].type == "resource", [(r.type, r.uri) for r in capture.records]
+    assert videos[manifest].block.startswith(b"\x00\x00\x00") and b"ftyp" in videos[manifest].block[:12]
     # yt-dlp read the whole playlist: every segment, which the page alone never fetched.
     segments = {path for path in site.server.routes if path.endswith(".ts")}
-    assert len(segments) >= 3
+    assert len(segments) >= 6  # /hls/ and /live/, three each
     assert {r.path for r in site.server.requests if r.path.endswith(".ts")} == segments
+    # A <video> whose src is a playlist chromium cannot play natively is handed over too.
+    live = site.base + "/live/index.m3u8"
+    assert live in capture.page_info(site)["manifests"]
+    # The same video under another URL is stored once: a revisit of the first.
+    assert videos[live].get("WARC-Refers-To") == videos[manifest].get("WARC-Record-ID")
 
 
 def test_https_records_say_tls(capture: Capture) -> None:
