@@ -247,6 +247,7 @@ async function tick() {
   setTimeout(tick, 100);  // forever: the network never goes quiet
 }
 tick();
+fetch('/api/slow');  // an answer that comes long after the page is recorded
 </script></body></html>"""
 
 
@@ -256,6 +257,12 @@ def forever_site() -> LocalServer:
     srv.routes["/api/tick"] = lambda incoming: Resource(json.dumps({
         "text": "Live ticker of the synthetic port: the copperfinch crane is working again.",
         "n": incoming.query.get("n", ["?"])[0]}).encode(), content_type="application/json")
+
+    def slow(incoming: Incoming) -> Resource:
+        time.sleep(30)
+        return Resource(b"{}", content_type="application/json")
+
+    srv.routes["/api/slow"] = slow
     return srv
 
 
@@ -647,3 +654,6 @@ def test_a_page_that_never_settles_is_archived_with_a_recorded_problem(capture: 
         assert behaviour["seconds"] <= waits * SETTLE_SECONDS + 1.0, behaviour
     ticks = [r for r in site.server.requests if r.path == "/api/tick"]
     assert len(ticks) > 5  # it kept fetching, and what it fetched is in the WARC (the test above)
+    # The request still unanswered when the tab closed is a failure record, not lost.
+    (slow,) = capture.failures(site.base + "/api/slow")
+    assert b"browser request failed" in slow.block
