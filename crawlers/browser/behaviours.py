@@ -114,12 +114,19 @@ class Network:
         self.in_flight.discard(request)
         self.last_change = time.monotonic()
 
-    def quiet(self, page: Any, *, timeout: float, idle: float) -> bool:
-        """Wait until nothing was in flight for `idle` seconds; False after `timeout`."""
+    def quiet(self, page: Any, *, timeout: float, idle: float, acted: bool = False) -> bool:
+        """Wait until nothing was in flight for `idle` seconds; False after `timeout`.
+
+        `acted`: a behaviour has just scrolled or clicked, so the quiet is counted from now. The
+        page's answer (an IntersectionObserver's fetch, a click handler's) starts a moment later,
+        and its request event reaches Playwright later still: without this, a network quiet since
+        before the scroll counted at once, the page looked as if it had stopped growing, and an
+        infinite timeline was cut short (tests/test_browser_capture.py, under CPU load)."""
         deadline = time.monotonic() + timeout
+        since = time.monotonic() if acted else None
         while True:
             now = time.monotonic()
-            if not self.in_flight and now - self.last_change >= idle:
+            if not self.in_flight and now - max(self.last_change, since or 0.0) >= idle:
                 return True
             if now >= deadline:
                 return False
@@ -152,14 +159,15 @@ def run_behaviours(page: Any, network: Network, limits: Limits, stopping: Callab
             if not clicked:
                 break
             total += clicked
-            network.quiet(page, timeout=min(5.0, limits.settle_seconds), idle=limits.idle_seconds)
+            network.quiet(page, timeout=min(5.0, limits.settle_seconds), idle=limits.idle_seconds, acted=True)
         return total
 
     def lazy() -> dict[str, int]:
         changed = int(page.evaluate(LAZY_JS))
         # Bring every image into view once, so IntersectionObserver-driven loaders fire.
-        page.evaluate("""async () => { for (const i of document.images) { i.scrollIntoView(); await new Promise(r => setTimeout(r, 20)); } window.scrollTo(0, 0); }""")
-        network.quiet(page, timeout=min(5.0, limits.settle_seconds), idle=limits.idle_seconds)
+        images = int(page.evaluate("""async () => { for (const i of document.images) { i.scrollIntoView(); await new Promise(r => setTimeout(r, 20)); } window.scrollTo(0, 0); return document.images.length; }"""))
+        network.quiet(page, timeout=min(5.0, limits.settle_seconds), idle=limits.idle_seconds,
+                      acted=bool(images or changed))
         return {"changed": changed, "unloaded": int(page.evaluate(IMAGES_JS))}
 
     def scroll() -> dict[str, Any]:
@@ -169,7 +177,10 @@ def run_behaviours(page: Any, network: Network, limits: Limits, stopping: Callab
         while scrolls < limits.scroll_max and time.monotonic() < deadline and not stopping():
             new_height = int(page.evaluate(SCROLL_JS))
             scrolls += 1
-            network.quiet(page, timeout=max(0.1, min(5.0, deadline - time.monotonic())), idle=limits.idle_seconds)
+            # Each wait after a scroll is bounded by browser_settle_seconds too, as the other
+            # behaviours' waits are: a page that never goes quiet must not spend 5 s per scroll.
+            network.quiet(page, timeout=max(0.1, min(5.0, limits.settle_seconds, deadline - time.monotonic())),
+                          idle=limits.idle_seconds, acted=True)
             new_height = int(page.evaluate("() => document.documentElement.scrollHeight"))
             if new_height <= height:
                 unchanged += 1
