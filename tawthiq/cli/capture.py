@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from tawthiq.cli.app import app
 from tawthiq.cli.common import capture_with_display, setting_assignments, words_of
@@ -16,7 +17,7 @@ from tawthiq.specs import parse_spec
 
 @app.command()
 def capture(
-    specs: Annotated[list[str], typer.Argument(help=spec_forms())],
+    specs: Annotated[list[str], typer.Argument(help=escape(spec_forms()))  # `[/post/RKEY]` is not markup],
     data_dir: DataDir = None,
     config: ConfigFile = None,
     collection: Annotated[Optional[str], typer.Option(help="collection name")] = None,
