@@ -54,6 +54,18 @@ def serve(
     settings = load_settings(data_dir, config)
     if not 0 < port < 65536:
         raise UserError(f"--port must be between 1 and 65535, not {port}")
+    from tawthiq.web.replay import host_of, replay_origin
+
     mode = "read-only (set TAWTHIQ_TOKEN to allow changes)" if not settings.token else "changes need the token"
     console.print(f"tawthiq web app on http://{host}:{port}/ for {settings.home}; {mode}", highlight=False)
-    run_server(settings, host, port)
+    replay = replay_origin(settings, host, port)
+    if replay and host_of(replay) == host.lower():
+        raise UserError(f"replay_origin {replay} has the app's host name {host}: browsers share cookies across "
+                        "ports, so replayed scripts would reach the app; give it another host name")
+    if replay:
+        console.print(f"replay of browser-captured pages on {replay}/ (open the app as http://{host}:{port}/, "
+                      "not under that host name)", highlight=False)
+    else:
+        err.print("note: no replay view for browser-captured pages: set replay_origin (another host name "
+                  "than the app's)", highlight=False)
+    run_server(settings, host, port, replay)
