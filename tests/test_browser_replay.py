@@ -219,8 +219,8 @@ def test_the_replay_runs_the_page_from_the_archive_and_cannot_reach_the_app(page
 
 @needs_viewer
 def test_one_site_two_hosts_the_replay_is_framed_on_the_post_page(browser, served: Served) -> None:  # type: ignore[no-untyped-def]
-    """app.example.org and replay.example.org (resolved to 127.0.0.1 by the browser; the replay
-    origin treated as the https it would be): one site, so the post page frames the replay, and
+    """app.example.org and replay.example.org (resolved to 127.0.0.1 by the browser; both origins
+    treated as the https they would be: a frame is a secure context only under a secure page): one site, so the post page frames the replay, and
     the framed page still gets nothing of the app's."""
     app_port, replay_port = free_port(), free_port()
     app, replay_origin = f"http://app.example.org:{app_port}", f"http://replay.example.org:{replay_port}"
@@ -233,7 +233,7 @@ def test_one_site_two_hosts_the_replay_is_framed_on_the_post_page(browser, serve
         # a browser of its own (the module's, for its launch flags), from the same Playwright
         mapped = browser.browser_type.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--host-resolver-rules=MAP *.example.org 127.0.0.1",
-            f"--unsafely-treat-insecure-origin-as-secure={replay_origin}"])
+            f"--unsafely-treat-insecure-origin-as-secure={replay_origin},{app}"])
         try:
             context = mapped.new_context(base_url=app, viewport={"width": 1200, "height": 900})
             context.add_cookies([{"name": "app_probe", "value": "readable-by-app-scripts", "url": app}])

@@ -54,7 +54,7 @@ def serve(
     settings = load_settings(data_dir, config)
     if not 0 < port < 65536:
         raise UserError(f"--port must be between 1 and 65535, not {port}")
-    from tawthiq.web.replay import host_of, replay_origin
+    from tawthiq.web.replay import host_of, listen_port, replay_origin
 
     mode = "read-only (set TAWTHIQ_TOKEN to allow changes)" if not settings.token else "changes need the token"
     console.print(f"tawthiq web app on http://{host}:{port}/ for {settings.home}; {mode}", highlight=False)
@@ -62,6 +62,9 @@ def serve(
     if replay and host_of(replay) == host.lower():
         raise UserError(f"replay_origin {replay} has the app's host name {host}: browsers share cookies across "
                         "ports, so replayed scripts would reach the app; give it another host name")
+    if replay and listen_port(settings, replay) == port:
+        raise UserError(f"the replay listener ({replay}) would take the app's port {port}: give replay_origin "
+                        "another port, or set replay_port")
     if replay:
         console.print(f"replay of browser-captured pages on {replay}/ (open the app as http://{host}:{port}/, "
                       "not under that host name)", highlight=False)

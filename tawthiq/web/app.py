@@ -34,7 +34,7 @@ from tawthiq.errors import ConfigError, IntegrityFailure, NotFound, TawthiqError
 from tawthiq.posts import post_detail, record_location, thumbnails
 from tawthiq.settings import Settings
 from tawthiq.web.ranges import RangeNotSatisfiable, byte_range
-from tawthiq.web.replay import Tickets, create_replay_app, embeddable, host_of, origin_port, view_path, viewer_ready
+from tawthiq.web.replay import Tickets, create_replay_app, embeddable, host_of, listen_port, view_path, viewer_ready
 from tawthiq.web.security import APP_CSP, ARCHIVED_CSP, SESSION_COOKIE, BoundedBody, Guard, app_csp
 
 # Open without the token even when reads need it: signing in, the app's own files, the API's description.
@@ -548,8 +548,9 @@ def _listed(services: Services) -> list[Any]:
 
 
 def serve(settings: Settings, host: str, port: int, replay: str = "") -> None:
-    """The app on host:port and, when `replay` is an origin, the replay listener on that origin's
-    port (same bind address) in the same process; either one stopping stops both."""
+    """The app on host:port and, when `replay` is an origin, the replay listener on its port
+    (`replay_port`, or the origin's; same bind address) in the same process; either one stopping
+    stops both."""
     import asyncio
 
     import uvicorn
@@ -558,7 +559,7 @@ def serve(settings: Settings, host: str, port: int, replay: str = "") -> None:
     services = Services(settings)
     configs = [uvicorn.Config(create_app(settings, replay, services), host=host, port=port, log_level=level)]
     if replay:
-        configs.append(uvicorn.Config(create_replay_app(services), host=host, port=origin_port(replay),
+        configs.append(uvicorn.Config(create_replay_app(services), host=host, port=listen_port(settings, replay),
                                       log_level=level))
     servers = [uvicorn.Server(config) for config in configs]
 

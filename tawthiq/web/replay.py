@@ -83,6 +83,11 @@ def origin_port(origin: str) -> int:
     return parts.port or (443 if parts.scheme == "https" else 80)
 
 
+def listen_port(settings: Settings, origin: str) -> int:
+    """The port the replay listener binds: `replay_port`, or the origin's own."""
+    return settings.replay_port or origin_port(origin)
+
+
 def site_of(host: str) -> str:
     """The registrable domain ("site") of a host name as browsers reckon it (the public suffix
     list, offline: the copy that ships with tldextract); "" for an address or a bare name
