@@ -55,3 +55,38 @@ def test_serve_refuses_a_replay_origin_that_shares_the_apps_cookies_or_port(
                          env={"TAWTHIQ_REPLAY_ORIGIN": origin.format(port=port, other=free_port())})
     assert result.code == 2, result.out + result.err
     assert reason in " ".join(result.err.split())  # one error line (wrapped by the console), nothing served
+
+
+def test_a_taken_default_replay_port_leaves_the_app_running_without_replay(tmp_path: Path) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    from tests.conftest import ROOT
+    from tests.ports import wait_for_port
+
+    blocker = socket.socket()
+    for _ in range(20):  # a port whose neighbour above can be held for the test
+        port = free_port()
+        try:
+            blocker.bind(("127.0.0.1", port + 1))
+            break
+        except OSError:
+            continue
+    blocker.listen()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAWTHIQ_")}
+    env["TAWTHIQ_WEB_LOG"] = "warning"
+    proc = subprocess.Popen([sys.executable, "-m", "tawthiq.cli", "serve", "--port", str(port), "--data-dir",
+                             str(tmp_path / "data")], cwd=ROOT, env={**env, "COLUMNS": "300"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for_port(port), "the app did not start"
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/search", timeout=30).status == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+        blocker.close()
+    assert f"port {port + 1}" in err and "is taken" in err, err
