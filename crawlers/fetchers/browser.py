@@ -10,7 +10,8 @@ What the archive gets for one page, in this order:
      response: a full-page PNG screenshot (`urn:tawthiq:screenshot:URL`), a PDF
      (`urn:tawthiq:pdf:URL`) and the rendered DOM (`urn:tawthiq:dom:URL`);
   3. a `browser-page` metadata record about the page's response: viewport, user agent, browser
-     version, time, each behaviour's outcome, the evidence records, and what went wrong;
+     version, time, each behaviour's outcome, the evidence records, the record id of every
+     response of step 1 ("exchanges": what an export carries for a replay), and what went wrong;
   4. the page as a `web` post, read from the rendered DOM (so text only scripts put there is
      searchable), with the screenshot as its media;
   5. streaming manifests the page played, handed to the yt-dlp fetcher.
