@@ -5,6 +5,11 @@ Nothing in the archive links a requisite to its page (a shared stylesheet is fet
 whole crawl), so the exported pages are read again and the requisites they name looked up in the
 catalog: for each URL the capture nearest the page's own, with its request and, for a revisit,
 its original. Stylesheets are followed two levels down, as the capture does.
+
+A page captured in the browser needs more than its HTML names: the answers its scripts fetched
+(XHR, fetch()), the images they inserted. Its `browser-page` metadata record lists every response
+the browser received for it, so those come along whole (`browser_exchange_refs`): a replay runs
+the page's scripts against what they got when it was captured.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from tawthiq.catalog import schema as t
 
 _MAX_READ = 16 << 20  # a page or stylesheet is read this far for its links, no further
 _DEPTH = 2
+_EVIDENCE = ("screenshot_record_id", "pdf_record_id", "dom_record_id")
 
 
 def _ref(row: Any) -> RecordRef:
@@ -77,19 +83,60 @@ def requisite_refs(catalog: Catalog, pages: list[RecordRef], warcs_dir: Path) ->
                     if known is None or abs(_when(row.date) - _when(page.date)) < abs(_when(known.date) - _when(page.date)):
                         best[row.uri] = row
             for row in best.values():
-                chosen = [row]
-                if row.rec_type == "revisit" and row.refers_to:
-                    original = conn.execute(select(t.Record).where(t.Record.record_id == row.refers_to)).first()
-                    if original is not None:
-                        chosen.append(original)
-                for rec in list(chosen):
-                    chosen += conn.execute(select(t.Record).where(
-                        t.Record.concurrent_to == rec.record_id, t.Record.rec_type == "request")).all()
+                chosen = _with_requests(conn, row)
                 for rec in chosen:
                     out.setdefault(rec.record_id, _ref(rec))
                 if depth + 1 < _DEPTH:
                     frontier.append((_ref(chosen[1] if len(chosen) > 1 and chosen[1].rec_type != "request" else row),
                                      page, depth + 1))
+    return list(out.values())
+
+
+def _with_requests(conn: Any, row: Any) -> list[Any]:
+    """A response (or revisit, with its original) and the request records sent with each."""
+    chosen = [row]
+    if row.rec_type == "revisit" and row.refers_to:
+        original = conn.execute(select(t.Record).where(t.Record.record_id == row.refers_to)).first()
+        if original is not None:
+            chosen.append(original)
+    for rec in list(chosen):
+        chosen += conn.execute(select(t.Record).where(
+            t.Record.concurrent_to == rec.record_id, t.Record.rec_type == "request")).all()
+    return chosen
+
+
+def browser_exchange_refs(catalog: Catalog, post_keys: list[tuple[str, str]], warcs_dir: Path) -> list[RecordRef]:
+    """Every exchange the browser recorded for these posts' pages (platform "browser"), read from
+    each page's `browser-page` metadata record (its "exchanges"), with requests and originals;
+    and the evidence of the page as seen (screenshot, PDF, rendered DOM) with that record.
+    A metadata record that cannot be read adds nothing: verify reports a damaged record."""
+    import json
+
+    from tawthiq.archivers.payload import PayloadError, read_payload
+
+    wanted = [post_id for platform, post_id in post_keys if platform == "browser"]
+    out: dict[str, RecordRef] = {}
+    if not wanted:
+        return []
+    with catalog.engine.connect() as conn:
+        for start in range(0, len(wanted), 500):
+            for post in conn.execute(select(t.Post).where(t.Post.platform == "browser",
+                                                          t.Post.post_id.in_(wanted[start:start + 500]))).all():
+                info_id = ((post.data or {}).get("extra") or {}).get("browser_page_record_id")
+                info = conn.execute(select(t.Record).where(t.Record.record_id == info_id)).first() if info_id else None
+                if info is None:
+                    continue
+                try:
+                    document = json.loads(read_payload(warcs_dir, info.file, info.offset, _MAX_READ).body)
+                except (PayloadError, ValueError, OSError, EOFError):
+                    continue
+                ids = [info.record_id] + [document.get(k) for k in _EVIDENCE] + list(document.get("exchanges") or [])
+                ids = [i for i in ids if isinstance(i, str)]
+                for start_ids in range(0, len(ids), 500):
+                    for row in conn.execute(select(t.Record).where(
+                            t.Record.record_id.in_(ids[start_ids:start_ids + 500]))).all():
+                        for rec in _with_requests(conn, row):
+                            out.setdefault(rec.record_id, _ref(rec))
     return list(out.values())
 
 

@@ -9,7 +9,7 @@ from tawthiq.errors import UserError
 from tawthiq.archivers import signing, wacz
 from tawthiq import __version__
 from tawthiq.catalog import Catalog
-from tawthiq.export_requisites import requisite_refs, warcinfo_refs
+from tawthiq.export_requisites import browser_exchange_refs, requisite_refs, warcinfo_refs
 from tawthiq.selection import Selection, SelectionError, select_posts
 from tawthiq.settings import Settings
 
@@ -60,9 +60,11 @@ def export_posts(settings: Settings, output: Path, *, fmt: str = "wacz", query: 
 
 
 def with_requisites(catalog: Catalog, selection: Selection, warcs_dir: Path) -> None:
-    """Add the stylesheets, fonts and images the selected posts' pages need (see export_requisites)."""
+    """Add the stylesheets, fonts and images the selected posts' pages need, and every exchange of
+    a page captured in the browser (see export_requisites)."""
     pages = {ref.record_id: ref for ref in (wacz.page_record(item) for item in selection.items) if ref is not None}
     extra = requisite_refs(catalog, list(pages.values()), warcs_dir)
+    extra += browser_exchange_refs(catalog, [(item.platform, item.post_id) for item in selection.items], warcs_dir)
     extra += warcinfo_refs(catalog, {r.file for r in extra} - {r.file for r in selection.records})
     every = {ref.record_id: ref for ref in selection.records}
     for ref in extra:

@@ -82,3 +82,23 @@ def post_detail(catalog: Catalog, platform: str, post_id: str) -> dict[str, Any]
 def record_location(catalog: Catalog, record_id: str) -> Any:
     with catalog.engine.connect() as conn:
         return _record(conn, record_id)
+
+
+def thumbnails(catalog: Catalog, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """One picture per post for a list of search results: a page captured in the browser shows its
+    screenshot (the page as seen), any other post its first archived image; posts with neither
+    are left out. Each carries whether its platform marked it sensitive (always blurred)."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    with catalog.engine.connect() as conn:
+        for platform, post_id in keys:
+            post = conn.execute(select(t.Post).where(t.Post.platform == platform, t.Post.post_id == post_id)).first()
+            if post is None:
+                continue
+            images = [m for m in media_records(conn, post) if m["mime"].startswith("image/")]
+            shots = [m for m in images if m.get("role") == "screenshot"]
+            chosen = shots[0] if shots else next((m for m in images if m.get("role") != "screenshot"), None)
+            if chosen is not None:
+                out[(platform, post_id)] = {
+                    "record_id": chosen["record_id"], "screenshot": bool(shots),
+                    "sensitive": bool(((post.data or {}).get("extra") or {}).get("sensitive"))}
+    return out

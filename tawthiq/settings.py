@@ -92,6 +92,9 @@ class Settings(*option_models(), BaseSettings):  # type: ignore[misc]  # the pla
     lease_seconds: float = Field(gt=1)
     worker_id: str
     blur_media: bool
+    replay_origin: str
+    replay_port: int = Field(ge=0, lt=65536)
+    replay_viewer_dir: str
     dedupe: bool
     dedupe_max_pixels: int = Field(gt=0)
 

@@ -120,6 +120,9 @@ def test_search_in_arabic_and_english(page) -> None:  # type: ignore[no-untyped-
 
 def test_open_a_post_with_its_image_blurred_until_clicked(page) -> None:  # type: ignore[no-untyped-def]
     page.goto("/search?q=has:image")
+    thumb = page.locator("article.hit figure.thumb img").first  # each hit shows its first image...
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+    assert "blur" in thumb.evaluate("el => getComputedStyle(el).filter")  # ...blurred, as on the post page
     page.locator("article.hit p.snippet a").first.click()
     page.wait_for_url("**/post/**")
     assert page.locator(".text").inner_text().strip()

@@ -10,7 +10,8 @@ What the archive gets for one page, in this order:
      response: a full-page PNG screenshot (`urn:tawthiq:screenshot:URL`), a PDF
      (`urn:tawthiq:pdf:URL`) and the rendered DOM (`urn:tawthiq:dom:URL`);
   3. a `browser-page` metadata record about the page's response: viewport, user agent, browser
-     version, time, each behaviour's outcome, the evidence records, and what went wrong;
+     version, time, each behaviour's outcome, the evidence records, the record id of every
+     response of step 1 ("exchanges": what an export carries for a replay), and what went wrong;
   4. the page as a `web` post, read from the rendered DOM (so text only scripts put there is
      searchable), with the screenshot as its media;
   5. streaming manifests the page played, handed to the yt-dlp fetcher.
@@ -181,21 +182,24 @@ class BrowserFetcher:
             wall = archived.get(result.final_url) or archived.get(job.url)
             context.logged_out(job.url, result.logged_out, refers_to=wall.record_id if wall else None)
             return
-        archived = self._archive_flows(flows, context, post_url=job.url)
+        exchanges: list[str] = []
+        archived = self._archive_flows(flows, context, post_url=job.url, ids=exchanges)
         page = archived.get(result.final_url) or archived.get(job.url)
         if page is None:
             context.failed(job.url, "page not captured: the browser received no response for it"
                            + (f" ({result.errors[0]})" if result.errors else ""))
             return
         context.tally("pages")
-        self._store_evidence(job, context, result, page, runtime.browser.version, workdir)
+        self._store_evidence(job, context, result, page, runtime.browser.version, workdir, exchanges)
         for manifest in result.manifests:
             context.queue(FetchJob("ytdlp", manifest, post_url=result.final_url))
 
     def _archive_flows(self, flows: list[ProxiedFlow], context: FetchContext, *,
-                       post_url: str | None, withhold: bool | None = None) -> dict[str, WarcLocation]:
+                       post_url: str | None, withhold: bool | None = None,
+                       ids: list[str] | None = None) -> dict[str, WarcLocation]:
         """Write each flow; returns where the response of each URL's first non-redirect GET is.
-        With a login profile (or `withhold`) the requests' credentials are withheld (flows.py)."""
+        With a login profile (or `withhold`) the requests' credentials are withheld (flows.py).
+        `ids` collects the record id of every response or revisit written (the page's exchanges)."""
         if withhold is None:
             withhold = self._runtime is not None and self._runtime.profile is not None
         records: dict[str, WarcLocation] = {}
@@ -203,6 +207,8 @@ class BrowserFetcher:
             if flow.raw_response:
                 archived = context.exchange(flow.exchange(withhold_credentials=withhold))
                 if archived is not None:
+                    if ids is not None:
+                        ids.append(archived.response.pending.record_id)
                     status = archived.message.status or 0
                     response = archived.response
                     if flow.method == "GET" and not 300 <= status < 400:
@@ -218,7 +224,7 @@ class BrowserFetcher:
         return records
 
     def _store_evidence(self, job: FetchJob, context: FetchContext, result: PageResult, page: WarcLocation,
-                        browser_version: str, workdir: Path) -> None:
+                        browser_version: str, workdir: Path, exchanges: list[str]) -> None:
         url = result.final_url
         page_record = page.record_id
         evidence: dict[str, str] = {}
@@ -243,6 +249,10 @@ class BrowserFetcher:
             "screenshot_size": list(result.screenshot_size) if result.screenshot_size else None,
             "behaviours": [o.as_dict() for o in result.behaviours], "manifests": result.manifests,
             "errors": result.errors, **evidence,
+            # Every response the page made (XHR and fetch() calls included, which no HTML names):
+            # an export of the post carries them all, so a replay runs the page's scripts against
+            # the answers they got (tawthiq.export_requisites.browser_exchange_refs).
+            "exchanges": exchanges,
         }
         info = context.metadata(url, document, kind="browser-page", refers_to=page_record)
         if shot_stored is not None and result.screenshot is not None:

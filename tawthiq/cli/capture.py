@@ -17,7 +17,7 @@ from tawthiq.specs import parse_spec
 
 @app.command()
 def capture(
-    specs: Annotated[list[str], typer.Argument(help=escape(spec_forms()))  # `[/post/RKEY]` is not markup],
+    specs: Annotated[list[str], typer.Argument(help=escape(spec_forms()))],  # `[/post/RKEY]` is not markup
     data_dir: DataDir = None,
     config: ConfigFile = None,
     collection: Annotated[Optional[str], typer.Option(help="collection name")] = None,

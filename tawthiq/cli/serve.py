@@ -54,6 +54,37 @@ def serve(
     settings = load_settings(data_dir, config)
     if not 0 < port < 65536:
         raise UserError(f"--port must be between 1 and 65535, not {port}")
+    from tawthiq.web.replay import host_of, listen_port, replay_origin
+
     mode = "read-only (set TAWTHIQ_TOKEN to allow changes)" if not settings.token else "changes need the token"
+    replay = replay_origin(settings, host, port)
+    if replay and host_of(replay) == host.lower():
+        raise UserError(f"replay_origin {replay} has the app's host name {host}: browsers share cookies across "
+                        "ports, so replayed scripts would reach the app; give it another host name")
+    if replay and listen_port(settings, replay) == port:
+        raise UserError(f"the replay listener ({replay}) would take the app's port {port}: give replay_origin "
+                        "another port, or set replay_port")
     console.print(f"tawthiq web app on http://{host}:{port}/ for {settings.home}; {mode}", highlight=False)
-    run_server(settings, host, port)
+    if not replay:
+        err.print("note: no replay view for browser-captured pages: set replay_origin (another host name "
+                  "than the app's)", highlight=False)
+    elif not settings.replay_origin and not _free(host, listen_port(settings, replay)):
+        err.print(f"note: no replay view: port {listen_port(settings, replay)} (the default replay origin, {replay}) "
+                  "is taken; set replay_origin", highlight=False)
+        replay = ""
+    else:
+        console.print(f"replay of browser-captured pages on {replay}/ (open the app as http://{host}:{port}/, "
+                      "not under that host name)", highlight=False)
+    run_server(settings, host, port, replay)
+
+
+def _free(host: str, port: int) -> bool:
+    """Whether `port` can be bound on `host` now (the default replay port is a guess, not a demand)."""
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True

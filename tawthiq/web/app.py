@@ -7,7 +7,9 @@ HTTPExceptions left here are the web layer's own answers (401/403/413/415/429)."
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -29,10 +31,11 @@ from tawthiq.index.search import search as run_search
 from tawthiq import __version__
 from tawthiq.catalog import Catalog
 from tawthiq.errors import ConfigError, IntegrityFailure, NotFound, TawthiqError, UserError
-from tawthiq.posts import post_detail, record_location
+from tawthiq.posts import post_detail, record_location, thumbnails
 from tawthiq.settings import Settings
 from tawthiq.web.ranges import RangeNotSatisfiable, byte_range
-from tawthiq.web.security import APP_CSP, ARCHIVED_CSP, SESSION_COOKIE, BoundedBody, Guard
+from tawthiq.web.replay import Tickets, create_replay_app, embeddable, host_of, listen_port, view_path, viewer_ready
+from tawthiq.web.security import APP_CSP, ARCHIVED_CSP, SESSION_COOKIE, BoundedBody, Guard, app_csp
 
 # Open without the token even when reads need it: signing in, the app's own files, the API's description.
 _OPEN_PATHS = ("/login", "/logout", "/static/", "/openapi.json", "/docs", "/redoc")
@@ -62,6 +65,11 @@ class Services:
         self.guard = Guard(settings.token, public_read=settings.public_read,
                            session_max_age=settings.session_max_age, login_attempts=settings.login_attempts,
                            login_window=settings.login_window)
+        # Replay tickets (tawthiq.web.replay): under the token when there is one, else under a
+        # key of this process (a read-only app's replay links end with the process).
+        key = hmac.new(settings.token.encode(), b"replay-tickets", hashlib.sha256).digest() if settings.token \
+            else secrets.token_bytes(32)
+        self.tickets = Tickets(key, settings.session_max_age)
 
     def catalog(self) -> Catalog:
         if not self.settings.has_catalog:
@@ -84,6 +92,22 @@ class Services:
         finally:
             catalog.close()
 
+    def record(self, record_id: str) -> Any:
+        catalog = self.catalog()
+        try:
+            return record_location(catalog, record_id)
+        finally:
+            catalog.close()
+
+    def thumbnails(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        if not keys or not self.settings.has_catalog:
+            return {}
+        catalog = self.catalog()
+        try:
+            return thumbnails(catalog, keys)
+        finally:
+            catalog.close()
+
     def payload(self, record_id: str) -> tuple[str, int, PayloadInfo]:
         """Where a record's payload lies (file, offset) and what it is; a revisit leads to its
         original, whose bytes it stands for."""
@@ -102,11 +126,14 @@ class Services:
             catalog.close()
 
 
-def create_app(settings: Settings) -> FastAPI:
-    services = Services(settings)
+def create_app(settings: Settings, replay: str = "", services: Services | None = None) -> FastAPI:
+    """`replay`: the origin of the replay listener (tawthiq.web.replay) that post pages of
+    browser-captured pages frame; "" = no replay view (the page is shown with scripts off)."""
+    services = services or Services(settings)
     app = FastAPI(title="tawthiq", version=__version__,
                   description="Search, read and export an evidence archive. Changes need the token.")
     app.state.services = services
+    app.state.replay_origin = replay.rstrip("/")
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals.update(version=__version__, quote=quote)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -165,7 +192,7 @@ def create_app(settings: Settings) -> FastAPI:
         return error_response(request, exc.http_status, exc.message(), None)
 
     app.include_router(_api(services))
-    app.include_router(_pages(services, render))
+    app.include_router(_pages(services, render, app.state.replay_origin))
     return app
 
 
@@ -313,7 +340,7 @@ def _verify(bundle: UploadFile, tsa_certificate: str = "") -> dict[str, Any]:
 
 
 # -- pages ---------------------------------------------------------------------------------------
-def _pages(services: Services, render: Any) -> APIRouter:
+def _pages(services: Services, render: Any, replay: str) -> APIRouter:
     pages = APIRouter(include_in_schema=False)
     guard = services.guard
 
@@ -329,13 +356,14 @@ def _pages(services: Services, render: Any) -> APIRouter:
             raise UserError("page must be 1 or more")
         result = services.search(q, page, 20, sort) if q.strip() else None
         pages_total = ((result.total + 19) // 20) if result else 0
+        thumbs = services.thumbnails([(h.platform, h.post_id) for h in result.hits]) if result else {}
 
         def link(**changes: Any) -> str:
             params = {"q": q, "sort": sort, "page": page, **changes}
             return "/search?" + urlencode(params)
 
         return render(request, "search.html", q=q, sort=sort, page=page, result=result,
-                      pages_total=pages_total, link=link)
+                      pages_total=pages_total, link=link, thumbs=thumbs)
 
     @pages.get("/post/{platform}/{post_id:path}", response_class=HTMLResponse)
     def post(request: Request, platform: str, post_id: str) -> HTMLResponse:
@@ -344,7 +372,13 @@ def _pages(services: Services, render: Any) -> APIRouter:
         own = services.search(f'id:"{platform}:{post_id}"', 1, 1, "date").hits
         if own:
             copies = services.search(f'cluster:"{own[0].cluster}"', 1, MAX_LIMIT, "date", fold=False).hits
-        return render(request, "post.html", post=detail, copies=copies, cluster=own[0].cluster if own else None)
+        replay_url, replay_note = _replay_view(request, services, replay, detail)
+        embed = bool(replay_url) and embeddable(request.url.hostname or "", host_of(replay))
+        response = render(request, "post.html", post=detail, copies=copies, cluster=own[0].cluster if own else None,
+                          replay_url=replay_url, replay_note=replay_note, replay_embed=embed)
+        if embed:  # the replay origin, and only it, may be framed besides the app itself
+            response.headers["Content-Security-Policy"] = app_csp(frame_src=replay)
+        return response
 
     @pages.get("/cluster/{cluster:path}", response_class=HTMLResponse)
     def cluster(request: Request, cluster: str) -> HTMLResponse:
@@ -462,6 +496,24 @@ def _pages(services: Services, render: Any) -> APIRouter:
     return pages
 
 
+def _replay_view(request: Request, services: Services, replay: str, detail: dict[str, Any]) -> tuple[str, str]:
+    """The replay embed's URL for a browser-captured post, or why there is none. Never when the
+    app itself is reached under the replay origin's host name: the replayed scripts would then
+    share the app's cookies (cookies are not kept apart by port)."""
+    if detail["platform"] != "browser" or not detail.get("page_record_id"):
+        return "", ""
+    if not replay:
+        return "", ("no replay view: set replay_origin to an origin under another host name than the "
+                    "app's (tawthiq serve listens for it)")
+    if host_of(replay) == (request.url.hostname or "").lower():
+        return "", (f"no replay view: this page was opened under {request.url.hostname}, the replay "
+                    f"origin's host name; open the app under its own address")
+    if not viewer_ready(services.settings):
+        return "", "no replay view: ReplayWeb.page is not installed (build/replaywebpage, fetched by make)"
+    ticket = services.tickets.make(detail["platform"], detail["post_id"])
+    return replay + view_path(detail["platform"], detail["post_id"], ticket), ""
+
+
 def _streamed(request: Request, services: Services, located: tuple[str, int, PayloadInfo], media_type: str,
               headers: dict[str, str]) -> Response:
     """The payload as a stream of bounded chunks, whole (200) or the one byte range asked for (206),
@@ -497,7 +549,27 @@ def _listed(services: Services) -> list[Any]:
         return []
 
 
-def serve(settings: Settings, host: str, port: int) -> None:
+def serve(settings: Settings, host: str, port: int, replay: str = "") -> None:
+    """The app on host:port and, when `replay` is an origin, the replay listener on its port
+    (`replay_port`, or the origin's; same bind address) in the same process; either one stopping
+    stops both."""
+    import asyncio
+
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=os.environ.get("TAWTHIQ_WEB_LOG", "info"))
+    level = os.environ.get("TAWTHIQ_WEB_LOG", "info")
+    services = Services(settings)
+    configs = [uvicorn.Config(create_app(settings, replay, services), host=host, port=port, log_level=level)]
+    if replay:
+        configs.append(uvicorn.Config(create_replay_app(services), host=host, port=listen_port(settings, replay),
+                                      log_level=level))
+    servers = [uvicorn.Server(config) for config in configs]
+
+    async def run_all() -> None:
+        tasks = [asyncio.create_task(server.serve()) for server in servers]
+        _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*pending)
+
+    asyncio.run(run_all())

@@ -2,7 +2,9 @@
 
 - The app's pages carry a strict Content-Security-Policy (scripts only from /static).
 - Archived HTML is never rendered in the app's origin: /raw/ serves it with `CSP: sandbox`
-  (an opaque origin, scripts off), shown inside `<iframe sandbox>`, or as a download.
+  (an opaque origin, scripts off), shown inside `<iframe sandbox>`, or as a download. A page
+  captured in the browser is replayed with its scripts on, but only from the replay origin, under
+  another host name than the app's (tawthiq.web.replay), framed from there.
 - Media are served with their captured type, `nosniff`, and `CSP: sandbox` (an SVG cannot
   script either).
 - Changes need `TAWTHIQ_TOKEN`: the API takes `Authorization: Bearer TOKEN`; the pages take a
@@ -27,8 +29,14 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
-APP_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; "
-           "frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'")
+def app_csp(frame_src: str = "") -> str:
+    """The app's policy; `frame_src`: one more origin its pages may frame (the replay origin)."""
+    frames = f"'self' {frame_src}" if frame_src else "'self'"
+    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; "
+            f"frame-src {frames}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'")
+
+
+APP_CSP = app_csp()
 ARCHIVED_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
 SESSION_COOKIE = "tawthiq_session"
 
