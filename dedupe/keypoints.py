@@ -164,10 +164,10 @@ class DescriptorIndex:
         return np.concatenate(items), np.concatenate(which), crowd
 
     def candidates(self, descriptors: np.ndarray, *, min_votes: int = MIN_VOTES, limit: int = 20) -> list[tuple[int, float]]:
-        return candidates([self], descriptors, min_votes=min_votes, limit=limit)
+        return candidates([(self, 0)], descriptors, min_votes=min_votes, limit=limit)
 
 
-def candidates(sources: list[tuple[HitSource, int]] | list[HitSource], descriptors: np.ndarray, *,
+def candidates(sources: list[tuple[HitSource, int]], descriptors: np.ndarray, *,
                min_votes: int = MIN_VOTES, limit: int = 20) -> list[tuple[int, float]]:
     """(item, score) for items meeting at least `min_votes` of the query's descriptors, best
     first, over several sources (each optionally with an offset added to its item numbers). A
@@ -177,7 +177,7 @@ def candidates(sources: list[tuple[HitSource, int]] | list[HitSource], descripto
     q = buckets(descriptors)
     if not len(q):
         return []
-    pairs = [(s, 0) if not isinstance(s, tuple) else s for s in sources]
+    pairs = sources
     population = max(1, sum(s.descriptor_count() for s, _ in pairs) // max(1, KEEP))  # about how many items
     found: list[np.ndarray] = [np.zeros((0, 3))]
     for t in range(TABLES):
