@@ -12,6 +12,8 @@ decides. Lookups touch a few buckets per descriptor, whatever the archive's size
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 from tawthiq.dedupe.local import Features
@@ -86,17 +88,27 @@ class _Tables:
         self.sorted = [bucket[o, t] for t, o in enumerate(self.order)]
 
     def hits(self, q: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(item, query row, bucket size) for every stored descriptor sharing table t's bucket."""
+        """(item, query row) for every stored descriptor sharing table t's bucket, and per query
+        row how many stored descriptors share it."""
         lo = np.searchsorted(self.sorted[t], q[:, t], side="left")
         hi = np.searchsorted(self.sorted[t], q[:, t], side="right")
         sizes = hi - lo
         total = int(sizes.sum())
         if not total:
             empty = np.zeros(0, np.int64)
-            return empty, empty, empty
+            return empty, empty, sizes
         offsets = np.repeat(lo - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes)
         rows = self.order[t][offsets + np.arange(total)]
-        return self.item[rows], np.repeat(np.arange(len(q)), sizes), np.repeat(sizes, sizes)
+        return self.item[rows].astype(np.int64), np.repeat(np.arange(len(q)), sizes), sizes
+
+
+class HitSource(Protocol):
+    """Anything that files descriptors under the TABLES buckets: the in-memory index below, or
+    the store on disk (dedupe.stored)."""
+
+    def hits(self, q: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+    def descriptor_count(self) -> int: ...
 
 
 class DescriptorIndex:
@@ -136,36 +148,62 @@ class DescriptorIndex:
                                 np.concatenate([self.main.item, tail.item]))
             self._tail_bucket, self._tail_item, self._tail_len, self._tail = [], [], 0, None
 
-    def candidates(self, descriptors: np.ndarray, *, min_votes: int = MIN_VOTES, limit: int = 20) -> list[tuple[int, float]]:
-        """(item, score) for items meeting at least `min_votes` of the query's descriptors, best
-        first. A meeting in a crowded bucket counts for little (inverse document frequency):
-        the corners of printed letters or of an app's icons are shared by every screenshot and
-        bulletin, a photograph's own corners by its copies only."""
-        q = buckets(descriptors)
-        if not len(q):
-            return []
-        population = max(1, len(self) // max(1, KEEP))  # about how many items are indexed
-        found: list[np.ndarray] = [np.zeros((0, 3))]
+    def descriptor_count(self) -> int:
+        return len(self)
+
+    def hits(self, q: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        items, which = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        crowd = np.zeros(len(q), np.int64)
         for tables in (self.main, self._tail_tables()):
             if tables is None or not len(tables.item):
                 continue
-            for t in range(TABLES):
-                items, which, crowd = tables.hits(q, t)
-                if len(items):
-                    found.append(np.stack([items, which, np.log1p(population / crowd)], axis=1))
-        allhits = np.concatenate(found)
-        if not len(allhits):
-            return []
-        # one vote per (item, query descriptor): its best-weighted meeting
-        key = allhits[:, 0].astype(np.int64) * (len(q) + 1) + allhits[:, 1].astype(np.int64)
-        order = np.lexsort((-allhits[:, 2], key))
-        key, allhits = key[order], allhits[order]
-        first = np.concatenate([[True], key[1:] != key[:-1]])
-        items = allhits[first, 0].astype(np.int64)
-        weights = allhits[first, 2]
-        uniq, inverse, votes = np.unique(items, return_inverse=True, return_counts=True)
-        score = np.bincount(inverse, weights=weights)
-        keep = votes >= min_votes
-        uniq, score = uniq[keep], score[keep]
-        best = np.argsort(-score, kind="stable")[:limit]
-        return [(int(uniq[i]), float(score[i])) for i in best]
+            i, w, sizes = tables.hits(q, t)
+            items.append(i)
+            which.append(w)
+            crowd += sizes
+        return np.concatenate(items), np.concatenate(which), crowd
+
+    def candidates(self, descriptors: np.ndarray, *, min_votes: int = MIN_VOTES, limit: int = 20) -> list[tuple[int, float]]:
+        return candidates([(self, 0)], descriptors, min_votes=min_votes, limit=limit)
+
+
+def candidates(sources: list[tuple[HitSource, int]], descriptors: np.ndarray, *,
+               min_votes: int = MIN_VOTES, limit: int = 20) -> list[tuple[int, float]]:
+    """(item, score) for items meeting at least `min_votes` of the query's descriptors, best
+    first, over several sources (each optionally with an offset added to its item numbers). A
+    meeting in a crowded bucket counts for little (inverse document frequency): the corners of
+    printed letters or of an app's icons are shared by every screenshot and bulletin, a
+    photograph's own corners by its copies only. Crowds are counted over all sources together."""
+    q = buckets(descriptors)
+    if not len(q):
+        return []
+    pairs = sources
+    population = max(1, sum(s.descriptor_count() for s, _ in pairs) // max(1, KEEP))  # about how many items
+    found: list[np.ndarray] = [np.zeros((0, 3))]
+    for t in range(TABLES):
+        per: list[tuple[np.ndarray, np.ndarray]] = []
+        crowd = np.zeros(len(q), np.int64)
+        for source, offset in pairs:
+            items, which, sizes = source.hits(q, t)
+            crowd += sizes
+            if len(items):
+                per.append((items + offset, which))
+        for items, which in per:
+            found.append(np.stack([items.astype(np.float64), which.astype(np.float64),
+                                   np.log1p(population / np.maximum(1, crowd[which]))], axis=1))
+    allhits = np.concatenate(found)
+    if not len(allhits):
+        return []
+    # one vote per (item, query descriptor): its best-weighted meeting
+    key = allhits[:, 0].astype(np.int64) * (len(q) + 1) + allhits[:, 1].astype(np.int64)
+    order = np.lexsort((-allhits[:, 2], key))
+    key, allhits = key[order], allhits[order]
+    first = np.concatenate([[True], key[1:] != key[:-1]])
+    items = allhits[first, 0].astype(np.int64)
+    weights = allhits[first, 2]
+    uniq, inverse, votes = np.unique(items, return_inverse=True, return_counts=True)
+    score = np.bincount(inverse, weights=weights)
+    keep = votes >= min_votes
+    uniq, score = uniq[keep], score[keep]
+    best = np.argsort(-score, kind="stable")[:limit]
+    return [(int(uniq[i]), float(score[i])) for i in best]

@@ -7,8 +7,9 @@ matches. A new item joins the cluster of its best match and never merges two clu
 holding two people's portraits must not fold their bulletins together); an item with no match
 starts its own cluster. Nothing is ever removed: a cluster only groups copies.
 
-This module is storage-free: callers feed it items (from the catalog, or from a folder for
-`tawthiq dedupe scan`) and a way to fetch an item's pixels again for verification.
+Items live in memory (a folder for `tawthiq dedupe scan`, this run's new items) and, for an
+archive, in the on-disk store (dedupe.stored: `stored=`), whose items are fetched on demand. The
+caller gives a way to fetch an item's pixels again for verification.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ import numpy as np
 from tawthiq.dedupe import hashes, keypoints, local
 from tawthiq.dedupe.hamming import HammingIndex
 from tawthiq.dedupe.signature import Analysed, ImageSignature
+from tawthiq.dedupe.stored import StoredItems
 from tawthiq.dedupe.video import FRAME_RADIUS, VideoSignature, compare
 
 HASH_RADIUS = 10  # pHash bits between a whole image and a view of the other
+STORED = 1 << 40  # item numbers from this up are the store's (STORED + its item number)
 VOTED = 24  # items taken from the descriptor index for geometric re-ranking
 MIN_QUICK_INLIERS = 5
 LOCAL_CANDIDATES = 6  # the best re-ranked items get verified on the pixels
@@ -77,7 +80,10 @@ def view_distance(a: ImageSignature, b: ImageSignature) -> tuple[int, int, int]:
 
 
 class Matcher:
-    def __init__(self, pixels: Callable[[Item], np.ndarray | None] | None = None, *, cache: int = 256) -> None:
+    def __init__(self, pixels: Callable[[Item], np.ndarray | None] | None = None, *, cache: int = 256,
+                 stored: StoredItems | None = None, radius: int = HASH_RADIUS) -> None:
+        self.stored = stored
+        self.radius = radius
         self.items: list[Item] = []
         self.by_key: dict[str, int] = {}
         self.views = HammingIndex()  # payload: item * VIEWS + view
@@ -88,7 +94,18 @@ class Matcher:
         self._cache_size = cache
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.items) + (len(self.stored) if self.stored is not None else 0)
+
+    def item(self, n: int) -> Item | None:
+        if n >= STORED:
+            return self.stored.item(n - STORED) if self.stored is not None else None
+        return self.items[n]
+
+    def find(self, key: str) -> Item | None:
+        """An item by key: this matcher's own, or (through the store's fetch) a stored one."""
+        if key in self.by_key:
+            return self.items[self.by_key[key]]
+        return self.stored.fetch(key) if self.stored is not None else None
 
     # -- filling ---------------------------------------------------------------------------
     def add(self, item: Item, analysed: Analysed | None = None) -> int:
@@ -105,6 +122,10 @@ class Matcher:
             self.frames.add(sig.frames, n)
         return n
 
+    def remember(self, n: int, analysed: Analysed) -> None:
+        """Keep an item's decoded pixels for verifying later items against it."""
+        self._remember(n, analysed.gray, analysed.features)
+
     def _remember(self, n: int, gray: np.ndarray, feats: local.Features) -> None:
         self._cache[n] = (gray, feats)
         self._cache.move_to_end(n)
@@ -115,7 +136,8 @@ class Matcher:
         if n in self._cache:
             self._cache.move_to_end(n)
             return self._cache[n]
-        gray = self.pixels(self.items[n]) if self.pixels else None
+        item = self.item(n)
+        gray = self.pixels(item) if self.pixels and item is not None else None
         if gray is None:
             return None
         feats = local.features(gray)
@@ -137,9 +159,12 @@ class Matcher:
         sig = query.signature
         hinted: dict[int, tuple[int, int, int]] = {}  # item -> (bits, query view, item view)
         for qv, value in enumerate(sig.phash):
-            payload, dist = self.views.search(int(value), HASH_RADIUS)
-            for p, d in zip(payload.tolist(), dist.tolist()):
-                n, iv = divmod(p, VIEWS)
+            payload, dist = self.views.search(int(value), self.radius) if len(self.views) else (np.zeros(0), np.zeros(0))
+            found_hits = [(p // VIEWS, d, p % VIEWS) for p, d in zip(payload.tolist(), dist.tolist())]
+            if self.stored is not None:
+                sn, sd, sv = self.stored.view_hits(qv, int(value), self.radius)
+                found_hits += [(STORED + n, d, v) for n, d, v in zip(sn.tolist(), sd.tolist(), sv.tolist())]
+            for n, d, iv in found_hits:
                 if qv != hashes.WHOLE and iv != hashes.WHOLE:
                     continue  # a view against a view proves little (two crops of two photos)
                 if n not in hinted or d < hinted[n][0]:
@@ -150,12 +175,16 @@ class Matcher:
         order = sorted(hinted, key=lambda k: hinted[k][0]) + [n for n in voted if n not in hinted]
         found: list[Match] = []
         seen: set[int] = set()
+        seen_keys: set[str] = set()
         placed: set[str] = set()
         for n in order:
             if n in seen:
                 continue
             seen.add(n)
-            item = self.items[n]
+            item = self.item(n)
+            if item is None or item.key in seen_keys:
+                continue  # unknown to the catalog, or the same item in memory and in the store
+            seen_keys.add(item.key)
             if item.key == exclude or not isinstance(item.signature, ImageSignature):
                 continue
             if first_per_cluster and item.cluster in placed:
@@ -171,10 +200,16 @@ class Matcher:
     def _shortlist(self, feats: local.Features) -> list[int]:
         """Items sharing descriptors with the query, re-ranked by how many of those agree on one
         geometry (from the stored positions alone): the few best go on to verification."""
-        voted = self.descriptors.candidates(keypoints.select(feats, keep=QUERY_DESCRIPTORS), limit=VOTED)
+        sources: list[tuple[keypoints.HitSource, int]] = [(self.descriptors, 0)]
+        if self.stored is not None:
+            sources.append((self.stored, STORED))
+        voted = keypoints.candidates(sources, keypoints.select(feats, keep=QUERY_DESCRIPTORS), limit=VOTED)
         ranked = []
         for n, _ in voted:
-            sig = self.items[n].signature
+            item = self.item(n)
+            if item is None:
+                continue
+            sig = item.signature
             if isinstance(sig, ImageSignature):
                 inliers = local.quick_inliers(feats, sig.descriptors, sig.points)
                 if inliers >= MIN_QUICK_INLIERS:
@@ -182,7 +217,8 @@ class Matcher:
         return [n for _, n in sorted(ranked, reverse=True)[:LOCAL_CANDIDATES]]
 
     def _verify(self, query: Analysed, n: int, hint: tuple[int, int, int] | None) -> Match | None:
-        item = self.items[n]
+        item = self.item(n)
+        assert item is not None
         sig = item.signature
         assert isinstance(sig, ImageSignature)
         bits = view_distance(query.signature, sig)[0]
@@ -209,14 +245,19 @@ class Matcher:
     def _video_matches(self, query: VideoSignature, exclude: str | None) -> list[Match]:
         counts: dict[int, int] = {}
         for value in query.frames:
-            payload, _ = self.frames.search(int(value), FRAME_RADIUS)
-            for n in set(payload.tolist()):
+            payload, _ = self.frames.search(int(value), FRAME_RADIUS) if len(self.frames) else (np.zeros(0, np.int64), None)
+            near = set(payload.tolist())
+            if self.stored is not None:
+                near |= {STORED + n for n in self.stored.frame_hits(int(value), FRAME_RADIUS).tolist()}
+            for n in near:
                 counts[n] = counts.get(n, 0) + 1
         found = []
+        keys: set[str] = set()
         for n in sorted(counts, key=lambda k: -counts[k]):
-            item = self.items[n]
-            if item.key == exclude or not isinstance(item.signature, VideoSignature):
+            item = self.item(n)
+            if item is None or item.key in keys or item.key == exclude or not isinstance(item.signature, VideoSignature):
                 continue
+            keys.add(item.key)
             verdict = compare(query, item.signature)
             if verdict.matched:
                 found.append(Match(item, "video", None, verdict.as_dict()))
@@ -225,8 +266,22 @@ class Matcher:
     # -- clustering ------------------------------------------------------------------------
     def assign(self, key: str, query: Analysed | VideoSignature) -> Assignment:
         """Find the new item's cluster (joining its best match's) and add it."""
-        if key in self.by_key:  # the same bytes again: same cluster
-            known = self.items[self.by_key[key]]
+        result = self.decide(key, query)
+        if result.method != "identical":
+            self.keep(key, query, result)
+        return result
+
+    def keep(self, key: str, query: Analysed | VideoSignature, result: Assignment) -> None:
+        """Add an item with the cluster it was given (in memory, until the store has it)."""
+        signature = query.signature if isinstance(query, Analysed) else query
+        kind = "image" if isinstance(signature, ImageSignature) else "video"
+        self.add(Item(key, kind, signature, result.cluster, result.distance),
+                 query if isinstance(query, Analysed) else None)
+
+    def decide(self, key: str, query: Analysed | VideoSignature) -> Assignment:
+        """The new item's cluster (its best match's, or its own), without adding it."""
+        known = self.find(key)
+        if known is not None:  # the same bytes again: same cluster
             return Assignment(known.cluster, known.key, "identical", known.distance, {})
         found = self.matches(query, first_per_cluster=True, enough=3)
         signature = query.signature if isinstance(query, Analysed) else query
@@ -234,16 +289,12 @@ class Matcher:
         if found:
             best = found[0]
             cluster = best.item.cluster
-            first = self.items[self.by_key[cluster]] if cluster in self.by_key else best.item
+            first = self.find(cluster) or best.item
             distance = (view_distance(signature, first.signature)[0]
                         if isinstance(signature, ImageSignature) and isinstance(first.signature, ImageSignature)
                         else None)
-            result = Assignment(cluster, best.item.key, best.method, distance, best.detail)
-        else:
-            result = Assignment(key, None, None, 0 if kind == "image" else None, {})
-        self.add(Item(key, kind, signature, result.cluster, result.distance),
-                 query if isinstance(query, Analysed) else None)
-        return result
+            return Assignment(cluster, best.item.key, best.method, distance, best.detail)
+        return Assignment(key, None, None, 0 if kind == "image" else None, {})
 
     def clusters(self) -> dict[str, list[Item]]:
         out: dict[str, list[Item]] = {}

@@ -6,24 +6,34 @@ metadata record, from which the catalog's `near_duplicates` table is filled. So 
 still hold everything: a rebuilt catalog and a rebuilt index have the same clusters, without
 re-running the matcher (whose answers depend on the order items arrived in).
 
-The matcher lives in memory, loaded from the catalog when the first media file of a run needs
-it, and topped up with what other captures added since. Verification re-reads a candidate's
-archived bytes from its WARC file. A file that cannot be decoded is said so in its record (and
-the capture goes on); it is never silently skipped.
+Candidates come from the on-disk store beside the catalog (HOME/dedupe/, dedupe.store): opened
+in milliseconds whatever the archive's size, and brought up to date from the catalog's rows
+(`near_duplicates`, in id order) before each look-up; a store that does not match the catalog (a
+rebuilt catalog, another catalog) is deleted and filled again from it. Candidates' signatures and
+clusters are read from the catalog; verification re-reads their archived bytes from the WARC file.
+
+Across workers sharing one catalog (PostgreSQL): an item is matched first without any lock, then,
+holding the catalog's assignment lock, against whatever other workers assigned meanwhile, and its
+row is written before the lock is released. So copies of one picture signed at the same moment
+on three workers make one cluster, not three. A file that cannot be decoded is said so in its
+record (and the capture goes on); it is never silently skipped.
 """
 
 from __future__ import annotations
 
 import logging
-import time
+import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from tawthiq.archivers.payload import PayloadError, read_payload
 from tawthiq.archivers.writer import OPEN_SUFFIX
 from tawthiq.dedupe.images import ImageRejected, reduce
-from tawthiq.dedupe.matcher import Item, Matcher
+from tawthiq.dedupe.matcher import STORED, Assignment, Item, Matcher
 from tawthiq.dedupe.signature import Analysed, ImageSignature, analyse_image
+from tawthiq.dedupe.store import Store, StoreError
+from tawthiq.dedupe.stored import StoredItems, entry_for
 from tawthiq.dedupe.video import VideoRejected, VideoSignature, video_signature
 from tawthiq.catalog.store import Catalog
 from tawthiq.settings import Settings
@@ -31,11 +41,61 @@ from tawthiq.settings import Settings
 log = logging.getLogger("tawthiq.dedupe")
 
 MAX_IMAGE_BYTES = 64 << 20  # a photo re-read for verification
-RELOAD_SECONDS = 10.0
+CATCH_UP_BATCH = 5000
 
 
 def signature_from(data: dict[str, Any]) -> ImageSignature | VideoSignature:
     return ImageSignature.from_dict(data) if data.get("kind") == "image" else VideoSignature.from_dict(data)
+
+
+def _signature_or_none(row: Any) -> ImageSignature | VideoSignature | None:
+    try:
+        return signature_from(row.signature)
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning("near-duplicate signature of %s unreadable (%s): left out of matching", row.sha256, exc)
+        return None
+
+
+def store_dir(settings: Settings) -> Path:
+    return settings.home / "dedupe"
+
+
+def sync_store(store: Store, catalog: Catalog, rows: list[Any] | None = None) -> int:
+    """Append the catalog's near-duplicate rows the store lacks (all of them, or `rows` given,
+    which must follow on from what the store has); returns how many were added."""
+    added = 0
+    with store.locked():
+        while True:
+            batch = [r for r in rows if r.id > store.last_row] if rows is not None else \
+                catalog.near_duplicates(after=store.last_row, limit=CATCH_UP_BATCH)
+            if not batch:
+                break
+            store.append([entry_for(r.sha256, r.id, _signature_or_none(r)) for r in batch])
+            added += len(batch)
+            store.compact()
+            if rows is not None:
+                break
+    return added
+
+
+def open_store(settings: Settings, catalog: Catalog) -> Store:
+    """The store, checked against the catalog: its newest item must be the catalog's row of that
+    id, or the store is stale (the catalog was rebuilt) and is filled again."""
+    folder = store_dir(settings)
+    try:
+        store = Store(folder)
+    except StoreError as exc:
+        log.warning("near-duplicate store %s unusable (%s): filled again from the catalog", folder, exc)
+        store = None
+    if store is not None and store.count:
+        row = catalog.near_duplicate_by_id(store.last_row)
+        if row is None or row.sha256 != store.key(store.count - 1).hex():
+            log.warning("near-duplicate store %s does not match the catalog: filled again from it", folder)
+            store = None
+    if store is None:
+        shutil.rmtree(folder, ignore_errors=True)
+        store = Store(folder)
+    return store
 
 
 class NearDuplicates:
@@ -43,34 +103,33 @@ class NearDuplicates:
         self.settings = settings
         self.catalog = catalog
         self._matcher: Matcher | None = None
-        self._last_row = 0
-        self._loaded_at = 0.0
+        self._store: Store | None = None
         self._where: dict[str, tuple[str, int]] = {}  # this run's media: sha256 -> (WARC file, offset)
 
+    def _fetch(self, sha256: str) -> Item | None:
+        row = self.catalog.near_duplicate(sha256)
+        if row is None:
+            return None
+        if row.warc_file and sha256 not in self._where:
+            self._where[sha256] = (row.warc_file, int(row.warc_offset or 0))
+        sig = _signature_or_none(row)
+        return Item(row.sha256, row.kind, sig, row.cluster, row.distance) if sig is not None else None
+
     def matcher(self) -> Matcher:
-        """Loaded at the first media file of a run; what other captures added is read again at
-        most every RELOAD_SECONDS (this process's own items are in it already)."""
-        now = time.monotonic()
-        if self._matcher is not None and now - self._loaded_at < RELOAD_SECONDS:
-            return self._matcher
+        """Opened at the first media file of a run (the store maps its files, nothing is loaded),
+        and brought up to date with the catalog at each later one (one indexed query)."""
         if self._matcher is None:
-            self._matcher = Matcher(self._pixels)
-        self._loaded_at = now
-        for row in self.catalog.near_duplicates(after=self._last_row):
-            self._last_row = row.id
-            if row.sha256 in self._matcher.by_key:
-                continue  # assigned by this process already
-            try:
-                sig = signature_from(row.signature)
-            except (ValueError, KeyError) as exc:
-                log.warning("near-duplicate signature of %s unreadable (%s): left out of matching", row.sha256, exc)
-                continue
-            self._matcher.add(Item(row.sha256, row.kind, sig, row.cluster, row.distance))
+            self._store = open_store(self.settings, self.catalog)
+            self._matcher = Matcher(self._pixels, stored=StoredItems(self._store, self._fetch))
+        assert self._store is not None
+        self._store.refresh()
+        if self.catalog.near_duplicate_max_id() > self._store.last_row:
+            sync_store(self._store, self.catalog)
         return self._matcher
 
     def _pixels(self, item: Item) -> Any:
-        """The archived bytes of an item, decoded again (for verifying a candidate). Files of this
-        run may still be open (`NAME.open`) and their records not yet in the catalog."""
+        """The archived bytes of an item, decoded again (for verifying a candidate). Files being
+        written (this run's, or another worker's on this machine) are still `NAME.open`."""
         where = self._where.get(item.key)
         if where is None:
             media = self.catalog.media_copy(item.key)
@@ -87,11 +146,12 @@ class NearDuplicates:
             log.warning("cannot re-read %s from %s for verification: %s", item.key, name, exc)
             return None
 
-    def media(self, data: bytes | Path, sha256: str, mime: str, *, stored_at: tuple[str, int] | None = None
-              ) -> dict[str, Any] | None:
+    def media(self, data: bytes | Path, sha256: str, mime: str, *, stored_at: tuple[str, int] | None = None,
+              record_id: str | None = None) -> dict[str, Any] | None:
         """The `dedupe` part of a photo's or video's media record: its signature and cluster, or
         why it could not be read (None for other media: audio, subtitles). `stored_at`: the WARC
-        file and offset of its record, to read it back for verification."""
+        file and offset of its record, to read it back for verification; `record_id`: the media
+        record's id (the catalog row is written at once, before the metadata record)."""
         if not self.settings.dedupe or not sha256 or not mime.startswith(("image/", "video/")):
             return None
         if stored_at is not None:
@@ -102,6 +162,48 @@ class NearDuplicates:
                 video_signature(data, max_pixels=limit)
         except (ImageRejected, VideoRejected) as exc:
             return {"error": str(exc)}
-        assigned = self.matcher().assign(sha256, query)
+        matcher = self.matcher()
+        assert self._store is not None
+        seen = self._store.last_row
+        assigned = matcher.decide(sha256, query)
         signature = query.signature if isinstance(query, Analysed) else query
+        with self.catalog.near_duplicate_lock() as conn:
+            known = self.catalog.near_duplicate_in(conn, sha256)
+            if known is not None:  # the same bytes, assigned meanwhile by another worker
+                assigned = Assignment(known.cluster, known.sha256, "identical", known.distance, {})
+            else:
+                news = self.catalog.near_duplicates(after=seen, conn=conn)
+                if news and assigned.matched is None:
+                    assigned = self._against(news, sha256, query) or assigned
+                near = {"signature": signature.as_dict(), **assigned.as_dict()}
+                self.catalog.claim_near_duplicate(
+                    conn, sha256=sha256, near=near, media_record_id=record_id or "",
+                    seen=datetime.now(timezone.utc).isoformat(), warc=stored_at)
+                news = self.catalog.near_duplicates(after=seen, conn=conn)
+        if known is None:
+            sync_store(self._store, self.catalog, news)
+            n = self._store.item_of_row(max(r.id for r in news if r.sha256 == sha256))
+            if n is not None and isinstance(query, Analysed):
+                matcher.remember(STORED + n, query)
         return {"signature": signature.as_dict(), **assigned.as_dict()}
+
+    def _against(self, rows: list[Any], sha256: str, query: Analysed | VideoSignature) -> Assignment | None:
+        """Match against what other workers assigned since this item was first matched (a few
+        items at most): the join that keeps one picture in one cluster."""
+        small = Matcher(self._pixels)
+        for row in rows:
+            sig = _signature_or_none(row)
+            if row.warc_file and row.sha256 not in self._where:
+                self._where[row.sha256] = (row.warc_file, int(row.warc_offset or 0))
+            if sig is not None and row.sha256 != sha256:
+                small.add(Item(row.sha256, row.kind, sig, row.cluster, row.distance))
+        found = small.decide(sha256, query)
+        if found.matched is None:
+            return None
+        first = self._matcher.find(found.cluster) if self._matcher is not None else None
+        if first is not None and isinstance(first.signature, ImageSignature) and isinstance(query, Analysed):
+            from tawthiq.dedupe.matcher import view_distance
+
+            found = Assignment(found.cluster, found.matched, found.method,
+                               view_distance(query.signature, first.signature)[0], found.detail)
+        return found

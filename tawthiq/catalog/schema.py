@@ -225,5 +225,35 @@ class NearDuplicate(Base):
     signature: Mapped[dict] = mapped_column(JSON)
     media_record_id: Mapped[str] = mapped_column(String)
     seen: Mapped[str] = mapped_column(String)
+    warc_file: Mapped[str | None] = mapped_column(String, nullable=True)  # where its bytes lie
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     __table_args__ = (Index("ix_near_duplicates_cluster", "cluster"),)
+
+
+class NearDuplicateVersion(Base):
+    """A clustering of the stored signatures (`tawthiq dedupe recluster`): proposed with its
+    settings, accepted (copied into near_duplicates), or superseded by a later accepted one."""
+
+    __tablename__ = "near_duplicate_versions"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created: Mapped[str] = mapped_column(String)
+    settings: Mapped[dict] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String)  # proposed | accepted | superseded
+    items: Mapped[int] = mapped_column(Integer)
+    clusters: Mapped[int] = mapped_column(Integer)
+
+
+class NearDuplicateClustering(Base):
+    """One item's cluster in one clustering version."""
+
+    __tablename__ = "near_duplicate_clusterings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String)
+    cluster: Mapped[str] = mapped_column(String)
+    matched: Mapped[str | None] = mapped_column(String, nullable=True)
+    method: Mapped[str | None] = mapped_column(String, nullable=True)
+    distance: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    __table_args__ = (UniqueConstraint("version", "sha256", name="uq_near_duplicate_clusterings_version_sha256"),)

@@ -12,7 +12,8 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -244,12 +245,18 @@ class Catalog:
         ).on_conflict_do_nothing(index_elements=["record_id"]))
         near = doc.get("dedupe") or {}
         if near.get("signature") and facts.get("sha256"):
-            # the first assignment of a file stands (the same bytes seen again keep their cluster)
-            conn.execute(self.insert(t.NearDuplicate).values(
+            # the first assignment of a file stands (the same bytes seen again keep their cluster);
+            # a row claimed at capture time (claim_near_duplicate) takes its record's date, so a live
+            # catalog and a rebuilt one agree
+            stmt = self.insert(t.NearDuplicate).values(
                 sha256=facts["sha256"], kind=near["signature"].get("kind", "image"), cluster=near["cluster"],
                 matched=near.get("matched"), method=near.get("method"), distance=near.get("distance"),
                 detail=near.get("detail"), signature=near["signature"], media_record_id=doc["record_id"], seen=f.date,
-            ).on_conflict_do_nothing(index_elements=["sha256"]))
+                warc_file=where.get("file"), warc_offset=where.get("offset"),
+            )
+            conn.execute(stmt.on_conflict_do_update(
+                index_elements=["sha256"], set_={"seen": stmt.excluded.seen},
+                where=t.NearDuplicate.media_record_id == stmt.excluded.media_record_id))
 
     def _apply_failure(self, conn: Any, f: RecordFacts, run_id: int | None) -> None:
         doc = f.document or {}
@@ -416,11 +423,51 @@ class Catalog:
             return list(conn.execute(select(t.Failure).order_by(t.Failure.id.desc()).limit(limit)).all())
 
     # -- near-duplicates (issue 9) --------------------------------------------------------------
-    def near_duplicates(self, after: int = 0) -> list[t.NearDuplicate]:
+    def near_duplicates(self, after: int = 0, limit: int | None = None, conn: Any = None) -> list[t.NearDuplicate]:
         """Signatures and clusters in the order they were assigned (rows after id `after`)."""
+        query = select(t.NearDuplicate).where(t.NearDuplicate.id > after).order_by(t.NearDuplicate.id)
+        if limit is not None:
+            query = query.limit(limit)
+        if conn is not None:
+            return list(conn.execute(query).all())
+        with self.engine.connect() as own:
+            return list(own.execute(query).all())
+
+    @contextmanager
+    def near_duplicate_lock(self) -> Iterator[Any]:
+        """One cluster assignment at a time across every process sharing this catalog: a
+        transaction holding PostgreSQL's advisory lock (SQLite: the database's write lock, taken
+        by a write at once). Inside it a worker sees every assignment committed before, so two
+        copies of one picture signed at the same moment cannot both start a cluster."""
+        with self.engine.begin() as conn:
+            if self.engine.dialect.name == "postgresql":
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727375)")
+            else:
+                conn.execute(delete(t.NearDuplicate).where(t.NearDuplicate.id < 0))  # takes the write lock
+            yield conn
+
+    def claim_near_duplicate(self, conn: Any, *, sha256: str, near: dict[str, Any], media_record_id: str,
+                             seen: str, warc: tuple[str, int] | None) -> None:
+        """A new item's assignment, written at once (inside near_duplicate_lock) so that other
+        workers match against it before its metadata record reaches the catalog."""
+        conn.execute(self.insert(t.NearDuplicate).values(
+            sha256=sha256, kind=near["signature"].get("kind", "image"), cluster=near["cluster"],
+            matched=near.get("matched"), method=near.get("method"), distance=near.get("distance"),
+            detail=_as_stored(near.get("detail") or {}) if near.get("detail") is not None else None,
+            signature=_as_stored(near["signature"]), media_record_id=media_record_id, seen=seen,
+            warc_file=warc[0] if warc else None, warc_offset=warc[1] if warc else None,
+        ).on_conflict_do_nothing(index_elements=["sha256"]))
+
+    def near_duplicate_in(self, conn: Any, sha256: str) -> t.NearDuplicate | None:
+        return conn.execute(select(t.NearDuplicate).where(t.NearDuplicate.sha256 == sha256)).first()
+
+    def near_duplicate_max_id(self) -> int:
         with self.engine.connect() as conn:
-            return list(conn.execute(select(t.NearDuplicate).where(t.NearDuplicate.id > after)
-                                     .order_by(t.NearDuplicate.id)).all())
+            return int(conn.execute(select(func.max(t.NearDuplicate.id))).scalar() or 0)
+
+    def near_duplicate_by_id(self, row: int) -> t.NearDuplicate | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.NearDuplicate).where(t.NearDuplicate.id == row)).first()
 
     def near_duplicate(self, sha256: str) -> t.NearDuplicate | None:
         with self.engine.connect() as conn:

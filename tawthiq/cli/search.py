@@ -4,6 +4,7 @@ catalog and the index from the WARC files alone)."""
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from typing import Annotated, Optional
 
@@ -35,6 +36,8 @@ def reindex(
         catalog = Catalog(settings.catalog_url)
         try:
             total = catalog.rebuild_files(files)
+            # the near-duplicate store follows the catalog's row ids: filled again at the next capture
+            shutil.rmtree(settings.home / "dedupe", ignore_errors=True)
         finally:
             catalog.close()
         console.print(f"catalog: {total} records from {len(files)} file(s)")

@@ -27,6 +27,7 @@ class NearDuplicateSigning(Listener):
             return  # a revisit was signed when its bytes were first archived; a truncated file is not the file
         if document.get("role") in UNSIGNED_ROLES:
             return
-        near = self.near_duplicates.media(content.data, content.sha256, content.mime, stored_at=content.stored_at)
+        near = self.near_duplicates.media(content.data, content.sha256, content.mime, stored_at=content.stored_at,
+                                            record_id=document.get("record_id"))
         if near:
             document["dedupe"] = near
