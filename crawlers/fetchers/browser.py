@@ -33,15 +33,20 @@ from tawthiq.crawlers.address_policy import allowed_hosts, refused_url
 from tawthiq.crawlers.browser.behaviours import Limits
 from tawthiq.crawlers.browser.chromium import Browser, BrowserError, BrowserOptions
 from tawthiq.crawlers.browser.flows import ProxiedFlow
+from tawthiq.crawlers.browser.memory import MemoryWatch
 from tawthiq.crawlers.browser.page import PageOptions, PageResult, capture_page
 from tawthiq.crawlers.browser.profiles import profile_dir
 from tawthiq.crawlers.browser.proxy import ProxyError, RecordingProxy, spki_hash
 from tawthiq.crawlers.fetchers.base import FetchContext
-from tawthiq.crawlers.models import WarcLocation
+from tawthiq.crawlers.models import Media, MediaKind, WarcLocation
 from tawthiq.crawlers.platforms.base import FetchJob
 from tawthiq.crawlers.platforms.browser import rendered_post
 
 MEDIA_TYPES = ("image/", "video/", "audio/")
+
+
+def media_kind(mime: str) -> MediaKind:
+    return "image" if mime.startswith("image/") else "audio" if mime.startswith("audio/") else "video"
 
 
 def page_options(settings: Any) -> PageOptions:
@@ -161,14 +166,24 @@ class BrowserFetcher:
     def _capture(self, job: FetchJob, context: FetchContext, runtime: Runtime, workdir: Path) -> None:
         settings = context.settings
         assert runtime.browser is not None
+        watch = MemoryWatch(settings.browser_max_memory_mb)
         try:
-            result = capture_page(runtime.browser.context, job.url, page_options(settings), workdir, context.stopping)
+            with watch:
+                result = capture_page(runtime.browser.context, job.url, page_options(settings), workdir,
+                                      context.stopping)
+            if watch.exceeded is not None:
+                raise BrowserError("killed by the memory watch")
         except Exception as exc:  # noqa: BLE001 - a crashed browser: the page fails, the capture goes on
-            crashed = not runtime.browser.alive
+            crashed = not runtime.browser.alive or watch.exceeded is not None
             runtime.proxy.settle(5.0) if runtime.proxy.alive else None
             self._archive_flows(runtime.proxy.collect() if runtime.proxy.alive else [], context, post_url=job.url)
-            context.failed(job.url, f"page not captured: the browser {'crashed' if crashed else 'failed'} "
-                           f"({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__})")
+            if watch.exceeded is not None:
+                why = (f"the browser used {watch.exceeded:.0f} MB, more than browser_max_memory_mb = "
+                       f"{settings.browser_max_memory_mb}, and was stopped")
+            else:
+                why = (f"the browser {'crashed' if crashed else 'failed'} "
+                       f"({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__})")
+            context.failed(job.url, f"page not captured: {why}")
             if crashed:
                 self.close()
             return
@@ -183,23 +198,27 @@ class BrowserFetcher:
             context.logged_out(job.url, result.logged_out, refers_to=wall.record_id if wall else None)
             return
         exchanges: list[str] = []
-        archived = self._archive_flows(flows, context, post_url=job.url, ids=exchanges)
+        media: list[tuple[str, str]] = []
+        # The post's URL is where the page ended up (after redirects): its media rows point there.
+        archived = self._archive_flows(flows, context, post_url=result.final_url, ids=exchanges, media=media)
         page = archived.get(result.final_url) or archived.get(job.url)
         if page is None:
             context.failed(job.url, "page not captured: the browser received no response for it"
                            + (f" ({result.errors[0]})" if result.errors else ""))
             return
         context.tally("pages")
-        self._store_evidence(job, context, result, page, runtime.browser.version, workdir, exchanges)
+        self._store_evidence(job, context, result, page, runtime.browser.version, workdir, exchanges, media)
         for manifest in result.manifests:
             context.queue(FetchJob("ytdlp", manifest, post_url=result.final_url))
 
     def _archive_flows(self, flows: list[ProxiedFlow], context: FetchContext, *,
                        post_url: str | None, withhold: bool | None = None,
-                       ids: list[str] | None = None) -> dict[str, WarcLocation]:
+                       ids: list[str] | None = None,
+                       media: list[tuple[str, str]] | None = None) -> dict[str, WarcLocation]:
         """Write each flow; returns where the response of each URL's first non-redirect GET is.
         With a login profile (or `withhold`) the requests' credentials are withheld (flows.py).
-        `ids` collects the record id of every response or revisit written (the page's exchanges)."""
+        `ids` collects the record id of every response or revisit written (the page's exchanges),
+        `media` the (URL, MIME type) of each photo, video or audio file the page loaded."""
         if withhold is None:
             withhold = self._runtime is not None and self._runtime.profile is not None
         records: dict[str, WarcLocation] = {}
@@ -218,13 +237,16 @@ class BrowserFetcher:
                     mime = (archived.message.content_type or "").lower()
                     if 200 <= status < 300 and mime.startswith(MEDIA_TYPES) and post_url is not None:
                         context.fetched_media(archived, flow.url, post_url=post_url)
+                        if media is not None:
+                            media.append((flow.url, mime))
             if flow.error:
                 context.failed(flow.url, f"browser request failed: {flow.error}", count=False)
             flow.discard()
         return records
 
     def _store_evidence(self, job: FetchJob, context: FetchContext, result: PageResult, page: WarcLocation,
-                        browser_version: str, workdir: Path, exchanges: list[str]) -> None:
+                        browser_version: str, workdir: Path, exchanges: list[str],
+                        media: list[tuple[str, str]]) -> None:
         url = result.final_url
         page_record = page.record_id
         evidence: dict[str, str] = {}
@@ -260,6 +282,14 @@ class BrowserFetcher:
                                  page_url=url, post_url=url,
                                  extra={"info_record_id": info.pending.record_id})
         post = rendered_post(result.dom, url, source=job.source or job.url, warc=page)
+        # What the page showed, beside what the extractor found in its main text: every photo and
+        # video file it loaded (icons and CSS images too: a page's pictures cannot be told apart
+        # from its decoration by type alone, and leaving one out would hide evidence).
+        named = {m.url for m in post.media}
+        for media_url, mime in media:
+            if media_url not in named:
+                named.add(media_url)
+                post.media.append(Media(kind=media_kind(mime), url=media_url, mime=mime))
         post.extra.update({"rendered_by": "browser", "browser_page_record_id": info.pending.record_id, **evidence})
         context.post(post)
         for error in result.errors:
