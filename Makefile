@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install bench bench-latency bench-video bench-export bench-search bench-scale bench-dedupe clean
+.PHONY: demo test lint install bench bench-latency bench-video bench-export bench-search bench-scale bench-dedupe bench-ocr clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -81,6 +81,11 @@ bench-scale: $(STAMP)
 ## 1 million signatures against brute force, precision/recall per kind of edit
 bench-dedupe: $(STAMP)
 	$(BIN)/python -m bench.dedupe.run
+
+## OCR of synthetic Arabic death notices: plain `tesseract -l ara` beside tawthiq's pipeline (CER,
+## names found, ages), and the text gate's speed on text-free photographs (needs tesseract-ocr-ara)
+bench-ocr: $(STAMP)
+	$(BIN)/python -m bench.ocr.run
 
 clean:
 	rm -rf $(VENV) .venv-pywb tawthiq-demo-data tawthiq-data .pytest_cache

@@ -129,7 +129,7 @@ class LiveIndexer:
         sha = document.get("sha256")
         if not sha:
             return
-        self.texts[sha] = (document.get("text") or "") if document.get("status") == "text" else ""
+        self.texts[sha] = searchable_image_text(document)
         for url, shas in self.images.items():
             sent = self.sent.get(url)
             if sha in shas and sent is not None:
@@ -193,6 +193,13 @@ class LiveIndexer:
             self.backend = None
 
 
+def searchable_image_text(ocr: dict[str, Any]) -> str:
+    """What search holds of an "ocr" record: the text of both passes (none unless it read text)."""
+    if ocr.get("status") != "text":
+        return ""
+    return "\n".join(t for t in (ocr.get("text") or "", ocr.get("extra_text") or "") if t)
+
+
 def archive_files(warcs_dir: Path) -> list[Path]:
     """Every sealed WARC file of the archive, oldest first (names start with a timestamp)."""
     files = [p for p in warcs_dir.iterdir() if p.name.endswith((".warc.gz", ".warc")) and not p.name.startswith(".")
@@ -223,7 +230,7 @@ def media_from_warcs(files: Iterable[Path]) -> tuple[dict[str, str], dict[str, s
             doc = rec.document
             if rec.kind == "ocr" and doc.get("type") == "ocr" and doc.get("sha256"):
                 if rec.date >= texts.get(doc["sha256"], ("", ""))[0]:
-                    texts[doc["sha256"]] = (rec.date, (doc.get("text") or "") if doc.get("status") == "text" else "")
+                    texts[doc["sha256"]] = (rec.date, searchable_image_text(doc))
                 continue
             if rec.kind != "media":
                 continue

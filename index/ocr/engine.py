@@ -6,6 +6,10 @@ text: the best CER, 15.4%) and `ara --psm 6` (one block: finds names psm 11 miss
 Arabic-Indic digits where `ara` has only ٠ and ١ (ages right 25/40 against 6/40). No upscaling,
 no binarisation after the crop, no ara+eng: each measured worse.
 
+`text` is the first pass's lines (its digits from the script model); `extra_text` the lines of
+the `--psm 6` pass holding words the first did not read. Search indexes both; the CER of
+bench/ocr is measured on `text`.
+
 The result is a plain dict (JSON-ready), what the archive keeps as the image's "ocr" record:
 the engine, its version and models (name, size, SHA-256), the settings, the text, and every word
 with its box and confidence, so a later engine's answer can be compared with this one.
@@ -137,6 +141,11 @@ def _text(lines: list[list[Word]]) -> list[str]:
     return [t for t in (" ".join(n for n in (normalize(w.text) for w in ws) if n) for ws in lines) if t]
 
 
+def _word(w: Word, name: str) -> dict[str, Any]:
+    return {"text": normalize(w.text), "raw": w.text, "conf": round(w.conf, 1), "box": list(w.box),
+            "line": "-".join(map(str, w.line)), "pass": name}
+
+
 def _read(words: list[Word]) -> int:
     return sum(1 for w in words if w.conf >= TEXT_CONF and len(normalize(w.text)) >= 2)
 
@@ -163,27 +172,27 @@ def ocr_image(data: bytes, settings: OcrSettings | None = None) -> dict[str, Any
     for lang, psm, _role in settings.passes():
         by_pass[f"{lang}-psm{psm}"] = tesseract.run(png, lang=lang, psm=psm, timeout=settings.timeout)
     digits = by_pass.get("Arabic-psm11", [])
-    texts: list[str] = []
-    seen: set[str] = set()
     words_out: list[dict[str, Any]] = []
     replaced_total = 0
+    primary: list[str] = []
+    extra: list[str] = []
     for name, words in by_pass.items():
         if name.startswith("Arabic"):
             continue
         fixed, replaced = _with_digits(words, digits) if digits else (words, 0)
         replaced_total += replaced
-        for line in _text(_lines(fixed)):
-            key = "".join(line.split())
-            if key not in seen:  # a line the other pass read the same way is kept once
-                seen.add(key)
-                texts.append(line)
-        words_out += [{"text": normalize(w.text), "raw": w.text, "conf": round(w.conf, 1), "box": list(w.box),
-                       "line": "-".join(map(str, w.line)), "pass": name} for w in words]
-    words_out += [{"text": normalize(w.text), "raw": w.text, "conf": round(w.conf, 1), "box": list(w.box),
-                   "line": "-".join(map(str, w.line)), "pass": "Arabic-psm11"} for w in digits]
+        lines = _text(_lines(fixed))
+        if not primary:
+            primary = lines
+        else:  # a later pass adds the lines holding words the first did not read
+            known = {w for line in primary + extra for w in line.split()}
+            extra += [line for line in lines if any(len(w) >= 2 and w not in known for w in line.split())]
+        words_out += [_word(w, name) for w in words]
+    words_out += [_word(w, "Arabic-psm11") for w in digits]
     has_text = max((_read(ws) for n, ws in by_pass.items() if not n.startswith("Arabic")), default=0) >= MIN_WORDS
-    out.update(status="text" if has_text else "no_text", text="\n".join(texts) if has_text else "",
-               words=words_out, digits_replaced=replaced_total, seconds=round(time.monotonic() - started, 3))
+    out.update(status="text" if has_text else "no_text", text="\n".join(primary) if has_text else "",
+               extra_text="\n".join(extra) if has_text else "", words=words_out, digits_replaced=replaced_total,
+               seconds=round(time.monotonic() - started, 3))
     return out
 
 

@@ -260,7 +260,7 @@ class Catalog:
         conn.execute(self.insert(t.ImageText).values(
             sha256=doc["sha256"], image_record_id=doc.get("image_record_id") or f.refers_to or "",
             metadata_record_id=f.record_id, at=f.date, status=doc.get("status", "failed"),
-            text=doc.get("text") or "", engine=doc.get("engine") or {}, error=doc.get("error"),
+            text="\n".join(t for t in (doc.get("text") or "", doc.get("extra_text") or "") if t), engine=doc.get("engine") or {}, error=doc.get("error"),
         ).on_conflict_do_nothing(index_elements=["metadata_record_id"]))
 
     def _apply_failure(self, conn: Any, f: RecordFacts, run_id: int | None) -> None:
