@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install bench bench-latency bench-video bench-export bench-search bench-scale bench-dedupe bench-browser clean
+.PHONY: demo test lint install bench bench-latency bench-video bench-export bench-search bench-scale bench-dedupe bench-browser bench-ocr clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -96,6 +96,11 @@ bench-dedupe: $(STAMP)
 ## Playwright page.goto of the same script-rendered pages, 20 ms per response (needs chromium)
 bench-browser: $(STAMP) $(MITM_STAMP)
 	$(BIN)/python -m bench.browser.run
+
+## OCR of synthetic Arabic death notices: plain `tesseract -l ara` beside tawthiq's pipeline (CER,
+## names found, ages), and the text gate's speed on text-free photographs (needs tesseract-ocr-ara)
+bench-ocr: $(STAMP)
+	$(BIN)/python -m bench.ocr.run
 
 clean:
 	rm -rf $(VENV) .venv-pywb .venv-mitm tawthiq-demo-data tawthiq-data .pytest_cache

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import Stemmer
 
-ANALYSIS_VERSION = "1"
+ANALYSIS_VERSION = "2"  # 2: image text fields (issue 16)
 
 # A word is a run of letters/digits, where Arabic combining marks and tatweel count as part of
 # the word (Python's \w does not match them, and splitting at a haraka breaks words apart).

@@ -7,7 +7,7 @@ Backends store these fields and return them with each hit; search results need n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -33,6 +33,11 @@ class IndexDoc:
     has: list[str]
     cluster: str  # near-duplicate cluster key; each post is its own cluster until dedupe joins them
     warc: dict[str, Any] = field(default_factory=dict)  # file, offset, length of the captured page
+    # Text OCR read in the post's images (issue 16): its own fields, analysed like `text`, so a
+    # query can ask for it alone (in:image) and a hit can say its words came from an image.
+    image_text: str = ""
+    image_words: str = ""
+    image_terms: str = ""
 
     @property
     def month(self) -> str:
@@ -49,6 +54,7 @@ class IndexDoc:
             "url": self.url, "author": self.author, "lang": self.lang,
             "published_at": self.published_at, "captured_at": self.captured,
             "text": self.text, "cluster": self.cluster, "has": self.has, "warc": self.warc,
+            "image_text": self.image_text,
         }
 
 
@@ -81,15 +87,27 @@ def searchable_text(post: dict[str, Any]) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def doc_from_post(post: dict[str, Any], captured: str, *, cluster: str | None = None) -> IndexDoc:
+IMAGE_TEXT = "image_text"  # the `has` value of a post whose images have text
+
+
+def doc_from_post(post: dict[str, Any], captured: str, *, cluster: str | None = None,
+                  image_text: str = "") -> IndexDoc:
     words, terms = analyze(searchable_text(post))
     has = sorted({_HAS[m["kind"]] for m in post.get("media") or [] if m.get("kind") in _HAS})
     if post.get("media"):
         has.append("media")
     ident = doc_id(post["platform"], post["post_id"])
-    return IndexDoc(
+    doc = IndexDoc(
         id=ident, platform=post["platform"], post_id=post["post_id"], source=post.get("source") or "",
         url=post.get("url") or "", author=post.get("author") or "", lang=post.get("language") or "",
         published=_when(post.get("published"), captured), captured=captured, text=post.get("text") or "",
         words=" ".join(words), terms=" ".join(terms), has=has, cluster=cluster or ident, warc=dict(post.get("warc") or {}),
     )
+    return with_image_text(doc, image_text) if image_text else doc
+
+
+def with_image_text(doc: IndexDoc, image_text: str) -> IndexDoc:
+    """The document with the text read in its post's images (replacing what it had)."""
+    words, terms = analyze(image_text)
+    has = [h for h in doc.has if h != IMAGE_TEXT] + ([IMAGE_TEXT] if words else [])
+    return replace(doc, image_text=image_text, image_words=" ".join(words), image_terms=" ".join(terms), has=has)

@@ -8,6 +8,10 @@
 - `OR` (upper case) between two parts: either; parentheses group;
 - `-part`: must not match;
 - `word*`: any word starting with it (at least two letters before the `*`);
+- `in:image`: the words must be in the text OCR read in the post's images (`in:text`: in the
+  post's own text); without it either matches. Alone, `in:image` lists posts with image text.
+  Image text is also matched tolerantly: a word of FUZZY_MIN letters or more read one edit off
+  (a letter misread) still matches, ranked below exact matches and marked as a lead;
 - filters: platform:, source:, author:, lang: (case-insensitive, exact), has:image|video|media,
   id: and cluster: (an index key, exact: `cluster:"telegram:chan/12"` lists one near-duplicate cluster),
   since:/until: with a date (2016, 2016-11, 2016-11-01, or 2016-11-01T06:00); `until` includes
@@ -21,7 +25,7 @@ a word with no letters (`--`, `!`) is ignored. Everything else that cannot be re
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 from tawthiq.errors import UserError
@@ -29,8 +33,12 @@ from tawthiq.index.analysis import analyze_word, split_words
 
 FILTER_FIELDS = ("platform", "source", "author", "lang")
 EXACT_FIELDS = ("id", "cluster")  # index keys, matched as given (links from the web app use them)
-HAS_VALUES = ("image", "video", "media")
+HAS_VALUES = ("image", "video", "media", "image_text")
 DATE_FIELDS = ("since", "until")
+SCOPES = ("image", "text")  # in:image, in:text
+SCOPE_ALL = "all"
+FUZZY_MIN = 4  # shorter words are matched exactly only (too many one-edit neighbours)
+FUZZY_BOOST = 0.05  # a tolerant match's weight against an exact one's
 
 
 class QuerySyntaxError(UserError, ValueError):
@@ -62,17 +70,26 @@ class MatchAll(Node):
 
 @dataclass(frozen=True)
 class Terms(Node):
-    """One or more analysed words that must appear in this order (one word: a term query)."""
+    """One or more analysed words that must appear in this order (one word: a term query).
+    `scope`: where ("all": the post's text or its images' text; "image"; "text"). `words`: the
+    normalised, unstemmed forms, for the tolerant match on image text."""
 
     raw: str
     terms: tuple[str, ...]
     phrase: bool = False
+    scope: str = SCOPE_ALL
+    words: tuple[str, ...] = ()
+
+    def fuzzy_words(self) -> tuple[str, ...]:
+        """The words matched tolerantly in image text (none when the scope is the post's text)."""
+        return () if self.scope == "text" else self.words
 
 
 @dataclass(frozen=True)
 class Prefix(Node):
     raw: str
     word: str
+    scope: str = SCOPE_ALL
 
 
 @dataclass(frozen=True)
@@ -188,6 +205,7 @@ class _Parser:
         self.toks = _lex(text)
         self.pos = 0
         self.notes: list[str] = []
+        self.scope = SCOPE_ALL
 
     def error(self, message: str, col: int) -> QuerySyntaxError:
         return QuerySyntaxError(message, col, self.text)
@@ -202,7 +220,12 @@ class _Parser:
         tok = self.peek()
         if tok is not None:  # only a stray ")" stops or_expr early
             raise self.error("')' has no matching '('", tok.col)
-        return Query(self.text, _simplify(node), self.notes)
+        root = _simplify(node)
+        if self.scope != SCOPE_ALL:
+            root = _scoped(root, self.scope)
+            if self.scope == "image":  # only posts that have image text (also: `in:image` alone)
+                root = _simplify(And((Filter("has", "image_text"), root)))
+        return Query(self.text, root, self.notes)
 
     def or_expr(self) -> Node:
         first = self.peek()
@@ -257,11 +280,12 @@ class _Parser:
         return self.word(tok)
 
     def terms(self, raw: str, col: int, *, phrase: bool) -> Node | None:
-        terms = tuple(t for w in split_words(raw) if (t := analyze_word(w)[1]))
-        if not terms:
+        pairs = [p for w in split_words(raw) if (p := analyze_word(w))[1]]
+        if not pairs:
             self.notes.append(f"{raw!r} at column {col} has no letters or digits: ignored")
             return None
-        return Terms(raw, terms, phrase or len(terms) > 1)
+        terms = tuple(p[1] for p in pairs)
+        return Terms(raw, terms, phrase or len(terms) > 1, words=tuple(p[0] for p in pairs))
 
     def word(self, tok: _Tok) -> Node | None:
         text, col = tok.text, tok.col
@@ -279,14 +303,21 @@ class _Parser:
             return Prefix(text, word)
         return self.terms(text, col, phrase=False)
 
-    def filter(self, name: str, value: str, col: int) -> Node:
+    def filter(self, name: str, value: str, col: int) -> Node | None:
         value = value.strip("\"“”«»")
+        if name == "in":
+            if value.casefold() not in SCOPES:
+                raise self.error(f"in: takes {' or '.join(SCOPES)}, not {value!r}", col)
+            if self.scope not in (SCOPE_ALL, value.casefold()):
+                raise self.error("a query is either in:image or in:text, not both", col)
+            self.scope = value.casefold()
+            return None
         if name in EXACT_FIELDS:
             if not value:
                 raise self.error(f"{name}: needs a value", col)
             return Filter(name, value)
         if name not in FILTER_FIELDS + DATE_FIELDS + ("has",):
-            known = ", ".join(f"{f}:" for f in FILTER_FIELDS + ("has",) + DATE_FIELDS)
+            known = ", ".join(f"{f}:" for f in FILTER_FIELDS + ("has", "in") + DATE_FIELDS)
             raise self.error(f"unknown filter {name + ':'!r}; filters are {known}", col)
         if not value:
             raise self.error(f"{name}: needs a value, e.g. {_EXAMPLES[name]}", col)
@@ -304,7 +335,7 @@ class _Parser:
 
 
 _EXAMPLES = {"platform": "platform:telegram", "source": "source:aleppo_news", "author": "author:\"Name\"",
-             "lang": "lang:ar", "has": "has:image", "since": "since:2016-11-01", "until": "until:2016-12-31"}
+             "lang": "lang:ar", "has": "has:image", "in": "in:image", "since": "since:2016-11-01", "until": "until:2016-12-31"}
 
 
 def _date_span(value: str) -> tuple[datetime | None, datetime | None]:
@@ -353,6 +384,17 @@ def _simplify(node: Node) -> Node:
         return kids[0] if len(kids) == 1 else type(node)(tuple(kids))
     if isinstance(node, Not):
         return Not(_simplify(node.child))
+    return node
+
+
+def _scoped(node: Node, scope: str) -> Node:
+    """The tree with every word and prefix limited to `scope` (in:image / in:text)."""
+    if isinstance(node, (Terms, Prefix)):
+        return replace(node, scope=scope)
+    if isinstance(node, Not):
+        return Not(_scoped(node.child, scope))
+    if isinstance(node, (And, Or)):
+        return type(node)(tuple(_scoped(c, scope) for c in node.children))
     return node
 
 

@@ -12,8 +12,9 @@ from typing import Any
 
 from tawthiq.errors import UserError
 from tawthiq.index.backend import Backend
-from tawthiq.index.query import Query, parse_query
-from tawthiq.index.snippets import snippet
+from tawthiq.index.analysis import tokens
+from tawthiq.index.query import FUZZY_MIN, Prefix, Query, Terms, parse_query
+from tawthiq.index.snippets import one_edit, snippet
 
 SORTS = ("relevance", "date")
 MAX_LIMIT = 500
@@ -39,6 +40,12 @@ class Hit:
     cluster_size: int
     warc: dict[str, Any]
     score: float | None = None
+    # How the words matched (issue 16): "text" (the post's own text), "image" (exactly, in text
+    # OCR read in its images), "fuzzy" (some word only within one edit in image text: a lead
+    # to check against the image, never an identification); None when only filters matched.
+    match: str | None = None
+    image_text: str = ""
+    image_snippet: str = ""  # cut from the image text, when the words were found there
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +53,7 @@ class Hit:
             "url": self.url, "author": self.author, "published_at": self.published_at,
             "captured_at": self.captured_at, "text": self.text, "snippet": self.snippet,
             "cluster": self.cluster, "cluster_size": self.cluster_size, "warc": self.warc, "score": self.score,
+            "match": self.match, "image_snippet": self.image_snippet, "image_text": self.image_text,
         }
 
 
@@ -93,7 +101,10 @@ def search(backend: Backend, text: str | Query, *, sort: str = "relevance", offs
         if len(folded) >= wanted or len(raw.hits) >= raw.total or len(raw.hits) < fetch:
             break
         fetch *= 4
-    page = list(folded.values())[offset:wanted]
+    ranked = list(folded.values())
+    if sort == "relevance":  # tolerant matches after every exact one (stable: scores kept in order)
+        ranked.sort(key=lambda p: match_kind(query, p.get("text") or "", p.get("image_text") or "") == "fuzzy")
+    page = ranked[offset:wanted]
     sizes = backend.cluster_sizes([p.get("cluster") or p["id"] for p in page]) if page else {}
     terms, prefixes = query.highlight_terms()
     hits = [
@@ -103,10 +114,62 @@ def search(backend: Backend, text: str | Query, *, sort: str = "relevance", offs
             text=p.get("text") or "", snippet=snippet(p.get("text") or "", terms, prefixes),
             cluster=p.get("cluster") or p["id"], cluster_size=max(1, sizes.get(p.get("cluster") or p["id"], 1)),
             warc=p.get("warc") or {}, score=p.get("score"),
+            **_image_part(query, p.get("text") or "", p.get("image_text") or "", terms, prefixes),
         )
         for p in page
     ]
     return SearchResult(query, raw.total, hits, facet_counts.result() if facet_counts else {}, offset, limit)
+
+
+def _positive(query: Query) -> list[Terms | Prefix]:
+    out: list[Terms | Prefix] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, (Terms, Prefix)):
+            out.append(node)
+        elif hasattr(node, "children"):
+            for c in node.children:
+                walk(c)
+
+    walk(query.root)
+    return out
+
+
+def match_kind(query: Query, text: str, image_text: str) -> str | None:
+    """"text", "image" or "fuzzy" (see Hit.match), from the stored texts and the query's words."""
+    parts = _positive(query)
+    if not parts:
+        return None
+    text_tokens = list(tokens(text)) if text else []
+    image_tokens = list(tokens(image_text)) if image_text else []
+
+    def found(node: Terms | Prefix, toks: list[Any]) -> bool:
+        if isinstance(node, Prefix):
+            return any(t.word.startswith(node.word) for t in toks)
+        have = {t.term for t in toks}
+        return all(term in have for term in node.terms)
+
+    kind = "text"
+    for node in parts:
+        if node.scope != "image" and found(node, text_tokens):
+            continue
+        if node.scope != "text" and found(node, image_tokens):
+            kind = "image"
+            continue
+        if isinstance(node, Terms) and image_tokens and node.fuzzy_words():
+            kind = "fuzzy"
+    return kind
+
+
+def _image_part(query: Query, text: str, image_text: str, terms: set[str], prefixes: list[str]) -> dict[str, Any]:
+    kind = match_kind(query, text, image_text)
+    near = tuple(w for node in _positive(query) if isinstance(node, Terms)
+                 for w in node.fuzzy_words() if len(w) >= FUZZY_MIN) if kind == "fuzzy" else ()
+    cut = snippet(image_text, terms, prefixes, near=near) if kind in ("image", "fuzzy") and image_text else ""
+    return {"match": kind, "image_text": image_text, "image_snippet": cut}
+
+
+__all__ = ["Hit", "SearchError", "SearchResult", "match_kind", "matching_ids", "one_edit", "search"]
 
 
 def matching_ids(backend: Backend, text: str, *, cap: int = 1_000_000) -> tuple[Query, list[str]]:

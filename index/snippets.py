@@ -10,13 +10,30 @@ from tawthiq.index.analysis import tokens
 WIDTH = 220  # characters of context around the best cluster of matches
 
 
-def snippet(text: str, terms: set[str], prefixes: list[str], width: int = WIDTH) -> str:
-    """HTML: the part of `text` with the most distinct query words, matches in <mark>."""
+def one_edit(a: str, b: str) -> bool:
+    """Whether two words are at most one insertion, deletion or substitution apart."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i + (len(a) == len(b)):] == b[i + 1:]
+
+
+def snippet(text: str, terms: set[str], prefixes: list[str], width: int = WIDTH,
+            near: tuple[str, ...] = ()) -> str:
+    """HTML: the part of `text` with the most distinct query words, matches in <mark>; `near`:
+    words also marked when a word of the text is one edit from them (OCR-tolerant matches)."""
     if not text:
         return ""
     marks = [
         (t.start, t.end, t.term) for t in tokens(text)
         if t.term in terms or any(t.word.startswith(p) for p in prefixes)
+        or any(one_edit(t.word, w) for w in near)
     ]
     if not marks:
         cut = text[:width]

@@ -34,7 +34,7 @@ import tantivy
 from tawthiq.index.analysis import ANALYSIS_VERSION
 from tawthiq.index.backend import FACET_SIZE, FACETS, IndexMissing, IndexUnavailable, RawHit, RawResult
 from tawthiq.index.documents import IndexDoc
-from tawthiq.index.query import And, DateRange, Filter, MatchAll, Node, Not, Or, Prefix, Terms
+from tawthiq.index.query import FUZZY_BOOST, FUZZY_MIN, And, DateRange, Filter, MatchAll, Node, Not, Or, Prefix, Terms
 
 _KEYED = ("platform", "source", "author", "lang")  # filterable case-insensitively via <name>_k
 LOCK_WAIT_S = 120.0
@@ -45,7 +45,7 @@ JOURNAL_GLOB = "rebuild-*.journal"
 
 
 STORED_ONLY = "stored_only"  # a tokenizer that yields no tokens: the field is kept, not indexed
-_STORED_TEXT = ("post_id", "url", "text", "published_at", "captured_at", "warc")
+_STORED_TEXT = ("post_id", "url", "text", "published_at", "captured_at", "warc", "image_text")
 
 
 def build_schema() -> tantivy.Schema:
@@ -53,6 +53,8 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field("id", stored=True, tokenizer_name="raw")
     sb.add_text_field("terms", tokenizer_name="whitespace", index_option="position")
     sb.add_text_field("words", tokenizer_name="whitespace", index_option="basic")
+    sb.add_text_field("image_terms", tokenizer_name="whitespace", index_option="position")
+    sb.add_text_field("image_words", tokenizer_name="whitespace", index_option="basic")
     for name in FACETS:  # platform, source, author, lang, month, has: counted from fast fields
         sb.add_text_field(name, stored=True, fast=True, tokenizer_name="raw", index_option="basic")
     for name in _KEYED:
@@ -75,6 +77,7 @@ def encode(d: IndexDoc) -> tuple[str, str]:
         "id": d.id, "terms": d.terms, "words": d.words, "month": d.month, "cluster": d.cluster, "has": d.has,
         "published": d.published.isoformat(), "post_id": d.post_id, "url": d.url, "text": d.text,
         "published_at": d.published_at, "captured_at": d.captured, "warc": json.dumps(d.warc),
+        "image_terms": d.image_terms, "image_words": d.image_words, "image_text": d.image_text,
     }
     for name in _KEYED:
         value = getattr(d, name)
@@ -230,11 +233,11 @@ class TantivyBackend:
         if isinstance(node, MatchAll):
             return Q.all_query()
         if isinstance(node, Terms):
-            if len(node.terms) == 1:
-                return Q.term_query(s, "terms", node.terms[0])
-            return Q.phrase_query(s, "terms", list(node.terms))
+            return self._terms(node)
         if isinstance(node, Prefix):
-            return Q.regex_query(s, "words", _regex_escape(node.word) + ".*")
+            fields = {"text": ["words"], "image": ["image_words"]}.get(node.scope, ["words", "image_words"])
+            parts = [(O.Should, Q.regex_query(s, f, _regex_escape(node.word) + ".*")) for f in fields]
+            return parts[0][1] if len(parts) == 1 else Q.boolean_query(parts)
         if isinstance(node, Filter):
             field = node.field if node.field in ("has", "id", "cluster") else f"{node.field}_k"
             return Q.term_query(s, field, node.value)
@@ -252,6 +255,28 @@ class TantivyBackend:
         if isinstance(node, Or):
             return Q.boolean_query([(O.Should, self._compile(c)) for c in node.children])
         raise TypeError(f"unknown query node {node!r}")
+
+    def _terms(self, node: Terms) -> tantivy.Query:
+        """Exact in the post's text and in its images' text; tolerant (one edit per word of
+        FUZZY_MIN letters or more) in image text only, weighted far below (index.query)."""
+        s, Q, O = self.schema, tantivy.Query, tantivy.Occur
+
+        def exact(field: str) -> tantivy.Query:
+            if len(node.terms) == 1:
+                return Q.term_query(s, field, node.terms[0])
+            return Q.phrase_query(s, field, list(node.terms))
+
+        parts = []
+        if node.scope != "image":
+            parts.append(exact("terms"))
+        if node.scope != "text":
+            parts.append(exact("image_terms"))
+        words = node.fuzzy_words()
+        if any(len(w) >= FUZZY_MIN for w in words):
+            each = [(O.Must, Q.fuzzy_term_query(s, "image_words", w, 1, False) if len(w) >= FUZZY_MIN
+                     else Q.term_query(s, "image_terms", t)) for w, t in zip(words, node.terms)]
+            parts.append(Q.boost_query(each[0][1] if len(each) == 1 else Q.boolean_query(each), FUZZY_BOOST))
+        return parts[0] if len(parts) == 1 else Q.boolean_query([(O.Should, p) for p in parts])
 
     def search(self, query: Node, *, sort: str = "relevance", offset: int = 0, limit: int = 20) -> RawResult:
         """Hits in (score or date descending, id ascending) order, the Elasticsearch backend's:

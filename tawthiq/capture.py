@@ -91,9 +91,13 @@ def run_capture(
     crawls: list[tuple[type, dict[str, Any]]] | None = None,
     fetches: list[FetchJob] | None = None,
     kind: str = "capture",
+    ocr_images: list[Any] | None = None,
+    ocr_redo: bool = False,
 ) -> CaptureSummary:
     """Capture all targets in one crawl; `on_tick` is called with live stats for a display.
-    `crawls` and `fetches` are spiders and fetcher jobs to run besides what the targets plan."""
+    `crawls` and `fetches` are spiders and fetcher jobs to run besides what the targets plan;
+    `ocr_images` (tawthiq.listeners.ocr.ImageJob) are archived images to OCR (`tawthiq ocr`;
+    with `ocr_redo`, also those read before), appending their records to this run's file."""
     from scrapy.crawler import CrawlerProcess
 
     # Scrapy leaves the root logger open to every level; charset_normalizer then builds about
@@ -110,6 +114,10 @@ def run_capture(
     catalog.note_sources([(t.label, t.kind, t.value, source_url(t, settings)) for t in targets],
                          settings.collection, run_id)
     session = CaptureSession(settings, catalog, specs, run_id, keywords=keywords)
+    if ocr_images is not None and session.ocr is not None:
+        session.ocr.redo = ocr_redo
+        for image in ocr_images:
+            session.ocr.add(image)
     key = uuid.uuid4().hex
     sinks.register(key, session)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

@@ -41,6 +41,8 @@ def _stats_table(stats: Any, run_id: int, title: str) -> Table:
     table.add_row("bytes", human_bytes(stats.bytes_written))
     table.add_row("files", str(len(stats.files)))
     table.add_row("errors", str(len(stats.errors)))
+    if getattr(stats, "ocr", None):
+        table.add_row("images read (OCR)", ", ".join(f"{k} {v}" for k, v in sorted(stats.ocr.items())))
     if stats.checks:
         table.add_row("checks", ", ".join(f"{k} {v}" for k, v in sorted(stats.checks.items())))
     return table

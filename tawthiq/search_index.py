@@ -13,7 +13,7 @@ from typing import Any
 from tawthiq.archivers.reader import iter_records
 from tawthiq.archivers.writer import WrittenRecord
 from tawthiq.index.backend import Backend, BackendMisconfigured, IndexUnavailable
-from tawthiq.index.documents import IndexDoc, doc_from_post, doc_id
+from tawthiq.index.documents import IndexDoc, doc_from_post, doc_id, with_image_text
 from tawthiq.index.elastic.client import ElasticConfig
 from tawthiq.index.parallel import analysed
 from tawthiq.settings import Settings
@@ -68,13 +68,17 @@ class LiveIndexer:
     batches. An index that cannot be written never stops a capture: the failure is reported
     (the posts are archived and catalogued; `tawthiq reindex` adds them)."""
 
-    def __init__(self, settings: Settings, on_error: Any, clusters_of: Any = None) -> None:
+    def __init__(self, settings: Settings, on_error: Any, clusters_of: Any = None, image_texts_of: Any = None) -> None:
         self.settings = settings
         self.on_error = on_error
         self.clusters_of = clusters_of  # post URLs -> cluster, for media archived by earlier runs
+        self.image_texts_of = image_texts_of  # post URLs -> their images' text, from earlier runs
         self.pending: list[IndexDoc] = []
         self.clusters: dict[str, str] = {}  # post URL -> cluster, from this run's media records
         self.flushed: dict[str, IndexDoc] = {}  # post URL -> document sent this run without a cluster
+        self.sent: dict[str, IndexDoc] = {}  # post URL -> the document last sent this run
+        self.images: dict[str, list[str]] = {}  # post URL -> sha256 of its images (this run's media records)
+        self.texts: dict[str, str] = {}  # image sha256 -> its text (this run's "ocr" records)
         self.backend: Backend | None = None
         self.failed = 0
         self.indexed = 0
@@ -99,6 +103,9 @@ class LiveIndexer:
                     self.pending.append(doc)
             elif p.rec_type == "metadata" and p.info.get("kind") == "media":
                 self._media_cluster(p.info.get("document") or {})
+                self._media_image(p.info.get("document") or {})
+            elif p.rec_type == "metadata" and p.info.get("kind") == "ocr":
+                self._image_text(p.info.get("document") or {})
         if len(self.pending) >= self.settings.index_batch:
             self.flush()
 
@@ -119,6 +126,46 @@ class LiveIndexer:
         if sent is not None and sent.cluster != self.clusters[url]:
             self.pending.append(replace(sent, cluster=self.clusters[url]))
 
+    def _media_image(self, document: dict[str, Any]) -> None:
+        url, sha = document.get("post_url"), (document.get("facts") or {}).get("sha256")
+        if url and sha and str((document.get("facts") or {}).get("mime", "")).startswith("image/"):
+            shas = self.images.setdefault(url, [])
+            if sha not in shas:
+                shas.append(sha)
+                if url in self.sent:  # its text (read by this run or an earlier one) joins the post
+                    self.pending.append(self.sent[url])
+
+    def _image_text(self, document: dict[str, Any]) -> None:
+        """An image was read: the posts of this run that carry it are sent again with its text."""
+        sha = document.get("sha256")
+        if not sha:
+            return
+        self.texts[sha] = searchable_image_text(document)
+        for url, shas in self.images.items():
+            sent = self.sent.get(url)
+            if sha in shas and sent is not None:
+                self.pending.append(self._with_texts(sent))
+
+    def _with_texts(self, doc: IndexDoc) -> IndexDoc:
+        shas = self.images.get(doc.url, [])
+        text = "\n\n".join(t for t in (self.texts.get(s, "") for s in shas) if t)
+        return with_image_text(doc, text) if text or doc.image_text else doc
+
+    def _set_image_texts(self, batch: list[IndexDoc]) -> list[IndexDoc]:
+        """Image text for each document: this run's OCR records, then earlier runs' (catalog)."""
+        unknown = [d.url for d in batch if d.url and any(s not in self.texts for s in self.images.get(d.url, []))
+                   or d.url not in self.images]
+        if unknown and self.image_texts_of is not None:
+            try:
+                for url, (shas, texts) in self.image_texts_of(unknown).items():
+                    mine = self.images.setdefault(url, [])
+                    mine += [s for s in shas if s not in mine]
+                    for sha, text in texts.items():
+                        self.texts.setdefault(sha, text)
+            except Exception as exc:  # noqa: BLE001 - the post is still indexed, without image text
+                self.on_error(f"search index: image text not read ({exc})")
+        return [self._with_texts(d) for d in batch]
+
     def _set_clusters(self, batch: list[IndexDoc]) -> list[IndexDoc]:
         missing = [d.url for d in batch if d.url and d.url not in self.clusters]
         if missing and self.clusters_of is not None:
@@ -134,7 +181,9 @@ class LiveIndexer:
     def flush(self) -> None:
         if not self.pending:
             return
-        batch, self.pending = self._set_clusters(self.pending), []
+        latest = {d.id: d for d in self.pending}  # a post sent again in one batch: its last state
+        batch, self.pending = self._set_image_texts(self._set_clusters(list(latest.values()))), []
+        self.sent.update({d.url: d for d in batch if d.url})
         try:
             if self.backend is None:
                 self.backend = self._open()
@@ -155,6 +204,13 @@ class LiveIndexer:
             self.backend = None
 
 
+def searchable_image_text(ocr: dict[str, Any]) -> str:
+    """What search holds of an "ocr" record: the text of both passes (none unless it read text)."""
+    if ocr.get("status") != "text":
+        return ""
+    return "\n".join(t for t in (ocr.get("text") or "", ocr.get("extra_text") or "") if t)
+
+
 def archive_files(warcs_dir: Path) -> list[Path]:
     """Every sealed WARC file of the archive, oldest first (names start with a timestamp)."""
     files = [p for p in warcs_dir.iterdir() if p.name.endswith((".warc.gz", ".warc")) and not p.name.startswith(".")
@@ -165,35 +221,60 @@ def archive_files(warcs_dir: Path) -> list[Path]:
 def clusters_from_warcs(files: Iterable[Path]) -> dict[str, str]:
     """post URL -> index cluster, from the `dedupe` part of media metadata records (the first
     photo or video archived for a post decides; a revisit of the same bytes has its cluster)."""
+    return media_from_warcs(files)[0]
+
+
+def media_from_warcs(files: Iterable[Path]) -> tuple[dict[str, str], dict[str, str]]:
+    """(post URL -> index cluster, post URL -> text read in its images), in one pass over the
+    media and "ocr" metadata records. Clusters: the first photo or video archived for a post
+    decides (a revisit of the same bytes has its cluster). Image text: the newest "ocr" record of
+    each image file (by WARC-Date; `tawthiq ocr --redo` appends newer ones), the post's images
+    in the order they were archived."""
     by_sha: dict[str, str] = {}
     first_media: dict[str, list[str]] = {}
+    images: dict[str, list[str]] = {}
+    texts: dict[str, tuple[str, str]] = {}  # sha256 -> (date, text)
     for path in files:
         for rec in iter_records(path):
-            if rec.rec_type != "metadata" or rec.kind != "media" or not rec.document:
+            if rec.rec_type != "metadata" or not rec.document:
                 continue
             doc = rec.document
-            sha = (doc.get("facts") or {}).get("sha256")
+            if rec.kind == "ocr" and doc.get("type") == "ocr" and doc.get("sha256"):
+                if rec.date >= texts.get(doc["sha256"], ("", ""))[0]:
+                    texts[doc["sha256"]] = (rec.date, searchable_image_text(doc))
+                continue
+            if rec.kind != "media":
+                continue
+            facts = doc.get("facts") or {}
+            sha = facts.get("sha256")
             near = doc.get("dedupe") or {}
             if sha and near.get("cluster"):
                 by_sha.setdefault(sha, near["cluster"])
             if sha and doc.get("post_url"):
                 first_media.setdefault(doc["post_url"], []).append(sha)
-    out = {}
+                if str(facts.get("mime", "")).startswith("image/"):
+                    shas = images.setdefault(doc["post_url"], [])
+                    if sha not in shas:
+                        shas.append(sha)
+    clusters = {}
     for url, shas in first_media.items():
         found = next((by_sha[s] for s in shas if s in by_sha), None)
         if found:
-            out[url] = cluster_key(found)
-    return out
+            clusters[url] = cluster_key(found)
+    image_texts = {url: "\n\n".join(t for t in (texts.get(s, ("", ""))[1] for s in shas) if t)
+                   for url, shas in images.items()}
+    return clusters, {url: text for url, text in image_texts.items() if text}
 
 
 def posts_from_warcs(files: Iterable[Path], clusters: dict[str, str] | None = None
-                     ) -> Iterator[tuple[dict[str, Any], str, str | None]]:
-    """(post, capture date, cluster) from the archive's metadata records, newest capture of each
-    post last: an older capture met after a newer one is skipped, so replacing by id keeps the
-    newest. Posts a keyword filter kept out of search are left out."""
+                     ) -> Iterator[tuple[dict[str, Any], str, str | None, str]]:
+    """(post, capture date, cluster, its images' text) from the archive's metadata records,
+    newest capture of each post last: an older capture met after a newer one is skipped, so
+    replacing by id keeps the newest. Posts a keyword filter kept out of search are left out."""
     files = list(files)
+    found_clusters, image_texts = media_from_warcs(files)
     if clusters is None:
-        clusters = clusters_from_warcs(files)
+        clusters = found_clusters
     newest: dict[str, str] = {}
     for path in files:
         for rec in iter_records(path):
@@ -208,7 +289,8 @@ def posts_from_warcs(files: Iterable[Path], clusters: dict[str, str] | None = No
             if newest.get(key, "") > rec.date:
                 continue
             newest[key] = rec.date
-            yield post, rec.date, clusters.get(post.get("url") or "")
+            url = post.get("url") or ""
+            yield post, rec.date, clusters.get(url), image_texts.get(url, "")
 
 
 def late_files(warcs_dir: Path, read: Iterable[Path]) -> list[Path]:
@@ -269,8 +351,8 @@ def catch_up(settings: Settings, files: list[Path]) -> int:
     except IndexUnavailable:
         return 0
     try:
-        return backend.upsert(doc_from_post(post, captured, cluster=cluster)
-                              for post, captured, cluster in posts_from_warcs(files))
+        return backend.upsert(doc_from_post(post, captured, cluster=cluster, image_text=image_text)
+                              for post, captured, cluster, image_text in posts_from_warcs(files))
     except Exception:  # noqa: BLE001 - see the docstring
         return 0
     finally:

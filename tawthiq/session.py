@@ -6,7 +6,7 @@ the run's summary. It also keeps the counters the progress display shows.
 
 Captures outside Scrapy (yt-dlp, a browser) are fetchers (crawlers/fetchers/), queued and run
 after the crawl by tawthiq/fetching.py. The duties that follow from what is archived (keyword
-filter, near-duplicate signing, TSA time-stamps) are listeners (tawthiq/listeners/) the session
+filter, near-duplicate signing, OCR of images, TSA time-stamps) are listeners (tawthiq/listeners/) the session
 calls on its events.
 """
 
@@ -33,7 +33,7 @@ from tawthiq.crawlers.wire_capture import WireCapture
 from tawthiq import __version__
 from tawthiq.catalog import Catalog
 from tawthiq.fetching import FetchQueue
-from tawthiq.listeners import Listener, session_listeners
+from tawthiq.listeners import ImageOcr, Listener, session_listeners
 from tawthiq.search_index import LiveIndexer
 from tawthiq.settings import Settings
 
@@ -52,12 +52,13 @@ class CaptureStats:
     files: set[str] = field(default_factory=set)
     errors: list[tuple[str, str]] = field(default_factory=list)
     logged_out: list[str] = field(default_factory=list)  # pages that showed the "logged out" marker
+    ocr: dict[str, int] = field(default_factory=dict)  # images read: text, no_text, gated, failed, reused
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "pages": self.pages, "posts": self.posts, "media": self.media, "responses": self.responses,
             "revisits": self.revisits, "truncated": self.truncated, "videos": self.videos, "bytes": self.bytes_written,
-            "files": len(self.files), "errors": len(self.errors), "checks": self.checks,
+            "files": len(self.files), "errors": len(self.errors), "checks": self.checks, "ocr": self.ocr,
             **({"logged_out": self.logged_out} if self.logged_out else {}),
         }
 
@@ -99,9 +100,12 @@ class CaptureSession:
             warcinfo_fields=warcinfo_fields(settings, specs, run_id),
         )
         self.indexer = LiveIndexer(settings, lambda message: self.stats.errors.append(("search index", message)),
-                                   clusters_of=self._post_clusters)
+                                   clusters_of=self._post_clusters, image_texts_of=self._post_image_texts)
         self.listeners: list[Listener] = session_listeners(
-            settings, catalog, self.keywords, lambda where, message: self.stats.errors.append((where, message)))
+            settings, catalog, self.keywords, lambda where, message: self.stats.errors.append((where, message)),
+            write=lambda url, document, image: self.archiver.metadata(url, document, kind="ocr", refers_to=image))
+        self.ocr = next((x for x in self.listeners if isinstance(x, ImageOcr)), None)
+        self._stopped = False
         self.archiver = Archiver(writer, DigestIndex(catalog.find_digest), [catalog, self, self.indexer])
         self._sealed_bytes = 0
         self.fetches = FetchQueue(self)
@@ -109,6 +113,14 @@ class CaptureSession:
     def _post_clusters(self, urls: list[str]) -> dict[str, str]:
         self.catalog.flush()
         return self.catalog.post_clusters(urls)
+
+    def _post_image_texts(self, urls: list[str]) -> dict[str, tuple[list[str], dict[str, str]]]:
+        """post URL -> (sha256 of its images, sha256 -> text read in it), from the catalog."""
+        self.catalog.flush()
+        shas = self.catalog.post_image_shas(urls)
+        rows = self.catalog.image_texts(s for found in shas.values() for s in found)
+        return {url: (found, {s: rows[s].text for s in found if s in rows and rows[s].status == "text"})
+                for url, found in shas.items()}
 
     # -- archive listener: keep byte and file counts, tell the session's listeners -----------
     def records_written(self, written: list[Any]) -> None:
@@ -271,11 +283,17 @@ class CaptureSession:
 
     def stop_fetches(self) -> None:
         """The capture was stopped: each queued fetch is recorded as not captured, none is started."""
+        self._stopped = True
         self.fetches.stop()
         self.fetches.run()
 
     def close(self) -> None:
-        self.archiver.close()
+        try:
+            if self.ocr is not None:  # the workers' last results, then (mode "after") the queue
+                self.ocr.finish(run_queue=not self._stopped)
+                self.stats.ocr = dict(self.ocr.counts)
+        finally:
+            self.archiver.close()
         self.catalog.flush()
         self.indexer.close()
         self.stats.bytes_written = self._sealed_bytes

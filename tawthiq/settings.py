@@ -97,6 +97,11 @@ class Settings(*option_models(), BaseSettings):  # type: ignore[misc]  # the pla
     replay_viewer_dir: str
     dedupe: bool
     dedupe_max_pixels: int = Field(gt=0)
+    ocr: bool
+    ocr_mode: Literal["inline", "after"]
+    ocr_workers: int = Field(gt=0)
+    ocr_timeout: float = Field(gt=0)
+    ocr_max_pixels: int = Field(gt=0)
 
     _files: ClassVar[tuple[Path, ...]] = (DEFAULTS_FILE,)
 

@@ -34,7 +34,7 @@ def build_tantivy(root: Path, corpus: list[dict]) -> tuple[float, int]:
     backend = TantivyBackend(root)
     started = time.perf_counter()
     with backend.rebuild() as build:
-        n = build.add_encoded(analysed(((p, "2026-11-01T00:00:00Z", None) for p in corpus), build.encode))
+        n = build.add_encoded(analysed(((p, "2026-11-01T00:00:00Z", None, "") for p in corpus), build.encode))
     return time.perf_counter() - started, n
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from tawthiq.index.documents import IndexDoc
-from tawthiq.index.query import And, DateRange, Filter, MatchAll, Node, Not, Or, Prefix, Terms
+from tawthiq.index.query import FUZZY_BOOST, FUZZY_MIN, And, DateRange, Filter, MatchAll, Node, Not, Or, Prefix, Terms
 
 _KEYED = ("platform", "source", "author", "lang")
 
@@ -24,6 +24,8 @@ MAPPINGS: dict[str, Any] = {
         "post_id": {"type": "keyword"},
         "terms": {"type": "text", "analyzer": "whitespace", "similarity": "BM25"},
         "words": {"type": "text", "analyzer": "whitespace", "index_options": "docs"},
+        "image_terms": {"type": "text", "analyzer": "whitespace", "similarity": "BM25"},
+        "image_words": {"type": "text", "analyzer": "whitespace", "index_options": "docs"},
         **{name: {"type": "keyword"} for name in ("platform", "source", "author", "lang", "has", "month", "cluster")},
         **{f"{name}_k": {"type": "keyword"} for name in _KEYED},
         "published": {"type": "date"},
@@ -44,6 +46,7 @@ def order(sort: str) -> list[Any]:
 def _body(d: IndexDoc) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": d.id, "post_id": d.post_id, "terms": d.terms, "words": d.words,
+        "image_terms": d.image_terms, "image_words": d.image_words,
         "has": d.has, "month": d.month, "cluster": d.cluster,
         "published": d.published.isoformat(), "doc": d.stored(),
     }
@@ -71,16 +74,36 @@ def encode(d: IndexDoc) -> tuple[str, dict[str, Any]]:
     return d.id, {"version": capture_version(d.captured), "source": _body(d)}
 
 
+def _terms(node: Terms) -> dict[str, Any]:
+    """As the tantivy backend: exact in text and image text, tolerant in image text only."""
+    def exact(field: str) -> dict[str, Any]:
+        if len(node.terms) == 1:
+            return {"term": {field: node.terms[0]}}
+        return {"match_phrase": {field: {"query": " ".join(node.terms), "analyzer": "whitespace"}}}
+
+    parts = []
+    if node.scope != "image":
+        parts.append(exact("terms"))
+    if node.scope != "text":
+        parts.append(exact("image_terms"))
+    words = node.fuzzy_words()
+    if any(len(w) >= FUZZY_MIN for w in words):
+        each = [{"fuzzy": {"image_words": {"value": w, "fuzziness": 1, "transpositions": False,
+                                           "prefix_length": 0}}} if len(w) >= FUZZY_MIN
+                else {"term": {"image_terms": t}} for w, t in zip(words, node.terms)]
+        parts.append({"bool": {"must": each, "boost": FUZZY_BOOST}})
+    return parts[0] if len(parts) == 1 else {"bool": {"should": parts, "minimum_should_match": 1}}
+
+
 def compile_query(node: Node) -> dict[str, Any]:
     """The query tree as Elasticsearch Query DSL."""
     if isinstance(node, MatchAll):
         return {"match_all": {}}
     if isinstance(node, Terms):
-        if len(node.terms) == 1:
-            return {"term": {"terms": node.terms[0]}}
-        return {"match_phrase": {"terms": {"query": " ".join(node.terms), "analyzer": "whitespace"}}}
+        return _terms(node)
     if isinstance(node, Prefix):
-        return {"prefix": {"words": {"value": node.word}}}
+        fields = {"text": ["words"], "image": ["image_words"]}.get(node.scope, ["words", "image_words"])
+        return {"bool": {"should": [{"prefix": {f: {"value": node.word}}} for f in fields], "minimum_should_match": 1}}
     if isinstance(node, Filter):
         return {"term": {node.field if node.field in ("has", "id", "cluster") else f"{node.field}_k": node.value}}
     if isinstance(node, DateRange):

@@ -257,3 +257,22 @@ class NearDuplicateClustering(Base):
     distance: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (UniqueConstraint("version", "sha256", name="uq_near_duplicate_clusterings_version_sha256"),)
+
+
+class ImageText(Base):
+    """The text OCR read in an image (issue 16), one row per "ocr" metadata record: a file OCRed
+    again with a newer engine (`tawthiq ocr --redo`) has several rows, and the newest (by record
+    date) is the one search uses. Read from the record, so a rebuilt catalog has the same rows."""
+
+    __tablename__ = "image_texts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String)  # of the image file
+    image_record_id: Mapped[str] = mapped_column(String)  # the image's response/resource record
+    metadata_record_id: Mapped[str] = mapped_column(String, unique=True)  # the "ocr" record
+    at: Mapped[str] = mapped_column(String)  # its WARC-Date
+    status: Mapped[str] = mapped_column(String)  # text | no_text | gated | failed
+    text: Mapped[str] = mapped_column(Text)
+    engine: Mapped[dict] = mapped_column(JSON)  # name, version, pipeline, traineddata
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_image_texts_sha256", "sha256"),)

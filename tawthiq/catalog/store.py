@@ -185,6 +185,8 @@ class Catalog:
                 self._apply_media(conn, f)
             elif kind == "check":
                 self._apply_check(conn, f)
+            elif kind == "ocr":
+                self._apply_ocr(conn, f)
 
     def _apply_post(self, conn: Any, f: RecordFacts, run_id: int | None) -> None:
         post = f.document["post"]  # type: ignore[index]
@@ -257,6 +259,16 @@ class Catalog:
             conn.execute(stmt.on_conflict_do_update(
                 index_elements=["sha256"], set_={"seen": stmt.excluded.seen},
                 where=t.NearDuplicate.media_record_id == stmt.excluded.media_record_id))
+
+    def _apply_ocr(self, conn: Any, f: RecordFacts) -> None:
+        doc = f.document or {}
+        if not doc.get("sha256"):
+            return
+        conn.execute(self.insert(t.ImageText).values(
+            sha256=doc["sha256"], image_record_id=doc.get("image_record_id") or f.refers_to or "",
+            metadata_record_id=f.record_id, at=f.date, status=doc.get("status", "failed"),
+            text="\n".join(t for t in (doc.get("text") or "", doc.get("extra_text") or "") if t), engine=doc.get("engine") or {}, error=doc.get("error"),
+        ).on_conflict_do_nothing(index_elements=["metadata_record_id"]))
 
     def _apply_failure(self, conn: Any, f: RecordFacts, run_id: int | None) -> None:
         doc = f.document or {}
@@ -531,6 +543,44 @@ class Catalog:
         for url, cluster in rows:
             out.setdefault(url, cluster)
         return out
+
+    # -- text in images (issue 16) ----------------------------------------------------------------
+    def image_texts(self, shas: Iterable[str]) -> dict[str, t.ImageText]:
+        """sha256 -> the newest OCR result of that file (a later `tawthiq ocr --redo` wins)."""
+        wanted = list(dict.fromkeys(shas))
+        out: dict[str, t.ImageText] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(wanted), 500):
+                rows = conn.execute(select(t.ImageText).where(t.ImageText.sha256.in_(wanted[i:i + 500]))
+                                    .order_by(t.ImageText.at, t.ImageText.id)).all()
+                out.update({row.sha256: row for row in rows})
+        return out
+
+    def post_image_shas(self, urls: list[str] | None = None) -> dict[str, list[str]]:
+        """post URL -> sha256 of its images, in the order they were archived (revisits included)."""
+        query = (select(t.Media.post_url, t.Media.sha256).where(t.Media.post_url.is_not(None),
+                                                               t.Media.mime.like("image/%"))
+                 .order_by(t.Media.id))
+        rows = []
+        with self.engine.connect() as conn:
+            if urls is None:
+                rows = conn.execute(query).all()
+            else:
+                for i in range(0, len(urls), 500):
+                    rows += conn.execute(query.where(t.Media.post_url.in_(urls[i:i + 500]))).all()
+        out: dict[str, list[str]] = {}
+        for url, sha in rows:
+            if sha and sha not in out.setdefault(url, []):
+                out[url].append(sha)
+        return out
+
+    def archived_images(self) -> list[t.Media]:
+        """Every stored image file once (its first record, not revisits), oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.Media).where(t.Media.mime.like("image/%"), t.Media.revisit_of.is_(None))
+                                .order_by(t.Media.id)).all()
+        seen: set[str] = set()
+        return [r for r in rows if r.sha256 and not (r.sha256 in seen or seen.add(r.sha256))]
 
     def rebuild_files(self, paths: Iterable[Path]) -> int:
         """Rebuild the catalog from sealed WARC files (`tawthiq reindex`): each file's records

@@ -74,7 +74,7 @@ def search(
     data_dir: DataDir = None, config: ConfigFile = None,
 ) -> None:
     """Search archived posts: words, "phrases", OR, -exclusions, prefix*, platform:/source:/author:/lang:,
-    has:image|video, since:/until:. Near-duplicates are folded into one hit."""
+    has:image|video, in:image (text read in images), since:/until:. Near-duplicates are folded into one hit."""
     from tawthiq.index.search import search as run_search
     from tawthiq.search_index import open_backend
 
@@ -104,7 +104,12 @@ def search(
         console.print(f"\n[bold]{i}.[/] [cyan]{escape(hit.platform)}[/] {escape(hit.source)}"
                       f" · {escape(hit.author or '-')} · {hit.published_at[:16].replace('T', ' ')}{copies}",
                       highlight=False)
-        console.print("   " + marked_snippet(hit.snippet), highlight=False)
+        if hit.text or not hit.image_snippet:
+            console.print("   " + marked_snippet(hit.snippet), highlight=False)
+        if hit.image_snippet:
+            lead = " [bold red](fuzzy match: a lead, check the image)[/]" if hit.match == "fuzzy" else ""
+            console.print(f"   [magenta]in image:[/]{lead} " + marked_snippet(hit.image_snippet.replace("\n", " / ")),
+                          highlight=False)
         w = hit.warc
         where = f"   {w.get('file')} @ {w.get('offset')}" if w else ""
         console.print(f"   [dim]{escape(hit.url)}{escape(where)}[/]", highlight=False)

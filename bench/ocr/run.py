@@ -1,0 +1,166 @@
+"""OCR on synthetic Arabic death notices: plain `tesseract -l ara` beside tawthiq's pipeline
+(gate, crop, ara psm 11 + psm 6, digits from the Arabic model), per condition; and the text gate's
+speed and verdicts on text-free photographs (scikit-image's bundled pictures).
+
+    python -m bench.ocr.run [--notices 40] [--json]     (make bench-ocr)
+
+CER: edit distance between the notice's text and what was read, over the notice's length, after
+dropping whitespace, punctuation, tashkeel and bidi marks and unifying letter and digit variants
+(index.analysis's normalisation), as in ../shared/notes/ocr.md. Name found: the full name inside
+one line of the output (normalised the same way; for tawthiq, of both passes' lines, which
+search holds); fuzzy: each of its words within one edit of the
+words of one line, in order. Ages: the age's digits found in the "عن عمر" line. One thread per
+Tesseract process (OMP_THREAD_LIMIT=1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import subprocess
+import time
+import unicodedata
+from typing import Any
+
+from bench.ocr import corpus
+from tawthiq.index.analysis import normalize_word
+from tawthiq.index.ocr import OcrSettings, ocr_image
+from tawthiq.index.snippets import one_edit
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def norm_words(text: str) -> list[str]:
+    text = "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf")
+    return [w for w in (normalize_word(m) for m in _WORD.findall(text)) if w]
+
+
+def distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def cer(truth: str, read: str) -> float:
+    t, r = "".join(norm_words(truth)), "".join(norm_words(read))
+    return distance(t, r) / max(1, len(t))
+
+
+def name_found(name: str, read: str) -> tuple[bool, bool]:
+    want = norm_words(name)
+    exact = fuzzy = False
+    for line in read.splitlines():
+        words = norm_words(line)
+        joined = " ".join(words)
+        if f" {' '.join(want)} " in f" {joined} ":
+            exact = fuzzy = True
+            break
+        for i in range(len(words) - len(want) + 1):
+            if all(one_edit(w, words[i + k]) for k, w in enumerate(want)):
+                fuzzy = True
+    return exact, fuzzy
+
+
+def age_read(notice: corpus.Notice, read: str) -> bool:
+    for line in read.splitlines():
+        if "عمر" in line:
+            digits = "".join(w for w in norm_words(line) if w.isdigit())
+            if str(notice.age) in digits:
+                return True
+    return False
+
+
+def plain(data: bytes) -> str:
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    out = subprocess.run(["tesseract", "stdin", "stdout", "-l", "ara"], input=data, capture_output=True,
+                         env=env, timeout=60)
+    return out.stdout.decode("utf-8", "replace")
+
+
+def measure(n: int) -> dict[str, Any]:
+    rows: dict[str, dict[str, list[float]]] = {}
+    for notice in corpus.notices(n):
+        for condition in corpus.CONDITIONS:
+            data = corpus.image(notice, condition)
+            t0 = time.monotonic()
+            base = plain(data)
+            t1 = time.monotonic()
+            result = ocr_image(data, OcrSettings())
+            t2 = time.monotonic()
+            ours = result.get("text") or ""
+            searched = "\n".join(t for t in (ours, result.get("extra_text") or "") if t)
+            for key in (condition, "all", f"font:{notice.font}"):
+                r = rows.setdefault(key, {})
+                for label, read, seconds in (("plain", base, t1 - t0), ("tawthiq", ours, t2 - t1)):
+                    exact, fuzzy = name_found(notice.name, searched if label == "tawthiq" else read)
+                    r.setdefault(f"{label}_cer", []).append(cer(notice.text, read))
+                    r.setdefault(f"{label}_name", []).append(exact)
+                    r.setdefault(f"{label}_fuzzy", []).append(fuzzy)
+                    r.setdefault(f"{label}_age", []).append(age_read(notice, read))
+                    r.setdefault(f"{label}_s", []).append(seconds)
+                r.setdefault("gated_out", []).append(result.get("status") == "gated")
+    table = {key: {k: round(100 * sum(v) / len(v), 1) if not k.endswith("_s") else round(sum(v) / len(v), 3)
+                   for k, v in cols.items()} | {"images": len(cols["plain_cer"])} for key, cols in rows.items()}
+    return table
+
+
+def gate_speed(repeat: int = 5) -> dict[str, Any]:
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    from tawthiq.index.ocr.gate import gate
+
+    photos = corpus.text_free_photos()
+    grays = [cv2.cvtColor(np.asarray(Image.open(io.BytesIO(b)).convert("RGB")), cv2.COLOR_RGB2GRAY) for _, b in photos]
+    t0 = time.monotonic()
+    for _ in range(repeat):
+        verdicts = [gate(g) for g in grays]
+    gate_s = (time.monotonic() - t0) / (repeat * len(grays))
+    t0 = time.monotonic()
+    results = [ocr_image(b) for _, b in photos]
+    whole_s = (time.monotonic() - t0) / len(photos)
+    return {"photos": len(photos), "rejected": sum(not v.passed for v in verdicts),
+            "passed": [name for (name, _), v in zip(photos, verdicts) if v.passed],
+            "gate_images_per_s": round(1 / gate_s, 1), "with_decode_images_per_s": round(1 / whole_s, 1),
+            "text_found_in": [name for (name, _), r in zip(photos, results) if r["status"] == "text"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--notices", type=int, default=40)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if not corpus.has_shaping():
+        raise SystemExit("bench: Pillow has no libraqm, so Arabic cannot be drawn")
+    table = measure(args.notices)
+    speed = gate_speed()
+    if args.json:
+        print(json.dumps({"notices": table, "gate": speed}, ensure_ascii=False))
+        return
+    print(f"{args.notices} notices x {len(corpus.CONDITIONS)} conditions; plain = tesseract -l ara; "
+          "tawthiq = gate, crop, psm 11 + psm 6, Arabic digits")
+    print(f"{'condition':<14}{'n':>4}  {'CER plain':>9} {'tawthiq':>8}  {'name plain':>10} {'tawthiq':>8} "
+          f"{'(fuzzy)':>8}  {'age plain':>9} {'tawthiq':>8}  {'s plain':>7} {'tawthiq':>8}  {'gated out':>9}")
+    order = [*corpus.CONDITIONS, "all", *sorted(k for k in table if k.startswith("font:"))]
+    for key in order:
+        r = table[key]
+        print(f"{key:<14}{r['images']:>4}  {r['plain_cer']:>8.1f}% {r['tawthiq_cer']:>7.1f}%  "
+              f"{r['plain_name']:>9.1f}% {r['tawthiq_name']:>7.1f}% {r['tawthiq_fuzzy']:>7.1f}%  "
+              f"{r['plain_age']:>8.1f}% {r['tawthiq_age']:>7.1f}%  {r['plain_s']:>7.2f} {r['tawthiq_s']:>8.2f}  "
+              f"{r['gated_out']:>8.1f}%")
+    print(f"\ngate on {speed['photos']} text-free photographs: {speed['rejected']} rejected "
+          f"(passed: {', '.join(speed['passed']) or 'none'}); {speed['gate_images_per_s']} images/s on one core "
+          f"(gate alone), {speed['with_decode_images_per_s']} images/s with decoding and any OCR; "
+          f"text reported in: {', '.join(speed['text_found_in']) or 'none'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""OCR of one image: decode within bounds, gate, crop, Tesseract passes, merge, normalise.
+
+Passes (../shared/notes/ocr.md, "Implications"): on the cropped notice, `ara --psm 11` (sparse
+text: the best CER, 15.4%) and `ara --psm 6` (one block: finds names psm 11 misses; with both,
+88% of names, 96% within one edit); digits from the `Arabic` script model, which has all ten
+Arabic-Indic digits where `ara` has only ٠ and ١ (ages right 25/40 against 6/40). No upscaling,
+no binarisation after the crop, no ara+eng: each measured worse.
+
+`text` is the first pass's lines (its digits from the script model); `extra_text` the lines of
+the `--psm 6` pass holding words the first did not read. Search indexes both; the CER of
+bench/ocr is measured on `text`.
+
+The result is a plain dict (JSON-ready), what the archive keeps as the image's "ocr" record:
+the engine, its version and models (name, size, SHA-256), the settings, the text, and every word
+with its box and confidence, so a later engine's answer can be compared with this one.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tawthiq.index.ocr import tesseract
+from tawthiq.index.ocr.crop import crop
+from tawthiq.index.ocr.gate import gate
+from tawthiq.index.ocr.normalize import is_number, normalize
+from tawthiq.index.ocr.tesseract import TesseractError, Word
+
+PIPELINE = "tawthiq-ocr/1"  # this module's recipe; a change that alters results bumps it
+TEXT_CONF = 60.0  # a word counts as read at this confidence
+MIN_WORDS = 2  # an image "has text" with at least this many read words of two letters or more
+
+
+class OcrRejected(ValueError):
+    """An image that is not OCRed: it cannot be decoded, or it is over the size limit."""
+
+
+@dataclass(frozen=True)
+class OcrSettings:
+    timeout: float = 20.0  # seconds per Tesseract pass
+    max_pixels: int = 25_000_000
+    crop: bool = True
+    second_pass: bool = True  # the `--psm 6` pass
+    digits: bool = True  # the `Arabic` model pass for digits
+
+    def passes(self) -> list[tuple[str, int, str]]:
+        """(model, page segmentation mode, role) in the order they run."""
+        out = [("ara", 11, "text")]
+        if self.second_pass:
+            out.append(("ara", 6, "text"))
+        if self.digits:
+            out.append(("Arabic", 11, "digits"))
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"pipeline": PIPELINE, "crop": self.crop, "timeout": self.timeout, "max_pixels": self.max_pixels,
+                "passes": [{"lang": lang, "psm": psm, "role": role} for lang, psm, role in self.passes()],
+                "upscale": False, "binarise": False}
+
+
+def engine_facts(settings: OcrSettings) -> dict[str, Any]:
+    """Which engine and models read the text (raises TesseractError when one is missing)."""
+    models = sorted({lang for lang, _, _ in settings.passes()})
+    return {"name": "tesseract", "version": tesseract.version(), "pipeline": PIPELINE,
+            "traineddata": [tesseract.traineddata(m) for m in models], "languages": models}
+
+
+def decode(data: bytes, max_pixels: int) -> np.ndarray:
+    """RGB pixels of an image file, refusing what is over `max_pixels` before decoding it."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            w, h = img.size
+            if w * h > max_pixels:
+                raise OcrRejected(f"{w}x{h} is {w * h / 1e6:.1f} megapixels, over the OCR limit of "
+                                  f"{max_pixels / 1e6:.1f}")
+            img.seek(0)
+            rgb = img.convert("RGB")
+            rgb.load()
+    except OcrRejected:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise OcrRejected(f"not a readable image ({exc})") from None
+    return np.asarray(rgb)
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    import cv2
+
+    ok, buf = cv2.imencode(".png", pixels)
+    if not ok:
+        raise OcrRejected("the image could not be re-encoded for OCR")
+    return bytes(buf)
+
+
+def _lines(words: list[Word]) -> list[list[Word]]:
+    """Words grouped into Tesseract's lines, top to bottom (words right to left as read)."""
+    groups: dict[tuple[int, int, int], list[Word]] = {}
+    for w in words:
+        groups.setdefault(w.line, []).append(w)
+    ordered = sorted(groups.values(), key=lambda ws: (min(w.box[1] for w in ws), -max(w.box[0] for w in ws)))
+    return [sorted(ws, key=lambda w: -w.box[0]) for ws in ordered]
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = ix * iy
+    return inter / max(1, min(aw * ah, bw * bh))
+
+
+def _with_digits(words: list[Word], digits: list[Word]) -> tuple[list[Word], int]:
+    """`ara`'s words with each number replaced by what the `Arabic` model read at the same place
+    when that is a number (the `ara` model lacks most Arabic-Indic digits and reads an age as
+    letters or a date as several pieces: every piece over one number becomes that number once)."""
+    numbers = [d for d in digits if is_number(normalize(d.text))]
+    out: list[Word] = []
+    used: set[int] = set()
+    replaced = 0
+    for w in words:
+        best = max(range(len(numbers)), key=lambda i: _overlap(w.box, numbers[i].box), default=None)
+        looks_numeric = any(c.isdigit() for c in w.text) or len(normalize(w.text)) <= 2
+        if best is None or not looks_numeric or _overlap(w.box, numbers[best].box) <= 0.4:
+            out.append(w)
+            continue
+        if best not in used:
+            used.add(best)
+            out.append(Word(numbers[best].text, numbers[best].conf, w.box, w.line))
+            replaced += 1
+    return out, replaced
+
+
+def _text(lines: list[list[Word]]) -> list[str]:
+    return [t for t in (" ".join(n for n in (normalize(w.text) for w in ws) if n) for ws in lines) if t]
+
+
+def _word(w: Word, name: str) -> dict[str, Any]:
+    return {"text": normalize(w.text), "raw": w.text, "conf": round(w.conf, 1), "box": list(w.box),
+            "line": "-".join(map(str, w.line)), "pass": name}
+
+
+def _read(words: list[Word]) -> int:
+    return sum(1 for w in words if w.conf >= TEXT_CONF and len(normalize(w.text)) >= 2)
+
+
+def ocr_image(data: bytes, settings: OcrSettings | None = None) -> dict[str, Any]:
+    """The OCR result of one image file (see the module docstring). Raises OcrRejected for an
+    image that cannot be read or is too large, TesseractError when the engine fails."""
+    import cv2
+
+    settings = settings or OcrSettings()
+    started = time.monotonic()
+    rgb = decode(data, settings.max_pixels)
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    gated = gate(gray)
+    out: dict[str, Any] = {"size": [int(rgb.shape[1]), int(rgb.shape[0])], "gate": gated.as_dict()}
+    if not gated.passed:
+        out.update(status="gated", text="", words=[], seconds=round(time.monotonic() - started, 3))
+        return out
+    region, corners = crop(bgr) if settings.crop else (bgr, None)
+    png = _png(region)
+    out.update(crop=corners, ocr_size=[int(region.shape[1]), int(region.shape[0])])
+    by_pass: dict[str, list[Word]] = {}
+    for lang, psm, _role in settings.passes():
+        by_pass[f"{lang}-psm{psm}"] = tesseract.run(png, lang=lang, psm=psm, timeout=settings.timeout)
+    digits = by_pass.get("Arabic-psm11", [])
+    words_out: list[dict[str, Any]] = []
+    replaced_total = 0
+    primary: list[str] = []
+    extra: list[str] = []
+    for name, words in by_pass.items():
+        if name.startswith("Arabic"):
+            continue
+        fixed, replaced = _with_digits(words, digits) if digits else (words, 0)
+        replaced_total += replaced
+        lines = _text(_lines(fixed))
+        if not primary:
+            primary = lines
+        else:  # a later pass adds the lines holding words the first did not read
+            known = {w for line in primary + extra for w in line.split()}
+            extra += [line for line in lines if any(len(w) >= 2 and w not in known for w in line.split())]
+        words_out += [_word(w, name) for w in words]
+    words_out += [_word(w, "Arabic-psm11") for w in digits]
+    has_text = max((_read(ws) for n, ws in by_pass.items() if not n.startswith("Arabic")), default=0) >= MIN_WORDS
+    out.update(status="text" if has_text else "no_text", text="\n".join(primary) if has_text else "",
+               extra_text="\n".join(extra) if has_text else "", words=words_out, digits_replaced=replaced_total,
+               seconds=round(time.monotonic() - started, 3))
+    return out
+
+
+__all__ = ["OcrRejected", "OcrSettings", "TesseractError", "engine_facts", "ocr_image"]
