@@ -89,17 +89,21 @@ def browser_memory_mb() -> float:
 
 class MemoryWatch:
     """While a page loads, check the browser's memory every `interval` seconds; past `limit_mb`,
-    kill it (the page then fails) and remember why."""
+    or once the page has taken `deadline` seconds (a script that never yields blocks every call
+    into the page, so no timeout of Playwright's would fire), kill it (the page then fails) and
+    remember why."""
 
-    def __init__(self, limit_mb: int, interval: float = 0.5) -> None:
+    def __init__(self, limit_mb: int, interval: float = 0.5, deadline: float = 0.0) -> None:
         self.limit_mb = limit_mb
         self.interval = interval
+        self.deadline = deadline
         self.exceeded: float | None = None  # the memory seen when the browser was killed
+        self.overtime = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> MemoryWatch:
-        if self.limit_mb > 0 and PROC.is_dir():
+        if (self.limit_mb > 0 or self.deadline > 0) and PROC.is_dir():
             self._thread = threading.Thread(target=self._watch, name="browser-memory", daemon=True)
             self._thread.start()
         return self
@@ -110,10 +114,17 @@ class MemoryWatch:
             self._thread.join()
 
     def _watch(self) -> None:
+        import time
+
+        ends = time.monotonic() + self.deadline if self.deadline > 0 else None
         while not self._stop.wait(self.interval):
-            used = browser_memory_mb()
-            if used > self.limit_mb:
-                self.exceeded = used
+            used = browser_memory_mb() if self.limit_mb > 0 else 0.0
+            late = ends is not None and time.monotonic() > ends
+            if used > self.limit_mb > 0 or late:
+                if late:
+                    self.overtime = True
+                else:
+                    self.exceeded = used
                 pids = browser_pids()
                 for pid in pids:
                     try:

@@ -111,10 +111,14 @@ def capture_page(context: Any, url: str, options: PageOptions, workdir: Path,
                 result.errors.append(f"no PDF: {_first_line(exc)}")
         result.manifests = manifests
     finally:
-        try:
-            page.close()
-        except Error:
-            pass
+        # Every tab this page opened (window.open needs no click in an automated chromium) goes
+        # with it: a popup left running would load things while the next page is captured, and
+        # they would be filed under that page.
+        for tab in [page, *[p for p in context.pages if p is not page]]:
+            try:
+                tab.close()
+            except Error:
+                pass
     return result
 
 

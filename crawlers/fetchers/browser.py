@@ -28,6 +28,7 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urldefrag
 
 from tawthiq.crawlers.address_policy import allowed_hosts, refused_url
 from tawthiq.crawlers.browser.behaviours import Limits
@@ -65,6 +66,16 @@ def profile_path(settings: Any) -> Path | None:
     the data folder's browser/profiles/; None: a fresh, empty profile for each capture."""
     name = settings.browser_profile
     return profile_dir(Path(settings.home), name) if name else None
+
+
+def _document(archived: dict[str, WarcLocation], *urls: str) -> tuple[WarcLocation | None, str]:
+    """The page's document among the archived responses: the first of `urls` (where the browser
+    ended up, then the URL asked for) that was served; fragments are never sent, so never matched."""
+    for url in urls:
+        bare = urldefrag(url)[0]
+        if bare in archived:
+            return archived[bare], bare
+    return None, urldefrag(urls[0])[0]
 
 
 class Runtime:
@@ -166,18 +177,21 @@ class BrowserFetcher:
     def _capture(self, job: FetchJob, context: FetchContext, runtime: Runtime, workdir: Path) -> None:
         settings = context.settings
         assert runtime.browser is not None
-        watch = MemoryWatch(settings.browser_max_memory_mb)
+        watch = MemoryWatch(settings.browser_max_memory_mb, deadline=settings.browser_page_seconds)
         try:
             with watch:
                 result = capture_page(runtime.browser.context, job.url, page_options(settings), workdir,
                                       context.stopping)
-            if watch.exceeded is not None:
-                raise BrowserError("killed by the memory watch")
+            if watch.exceeded is not None or watch.overtime:
+                raise BrowserError("killed by the watchdog")
         except Exception as exc:  # noqa: BLE001 - a crashed browser: the page fails, the capture goes on
-            crashed = not runtime.browser.alive or watch.exceeded is not None
+            crashed = not runtime.browser.alive or watch.exceeded is not None or watch.overtime
             runtime.proxy.settle(5.0) if runtime.proxy.alive else None
             self._archive_flows(runtime.proxy.collect() if runtime.proxy.alive else [], context, post_url=job.url)
-            if watch.exceeded is not None:
+            if watch.overtime:
+                why = (f"the page took more than browser_page_seconds = {settings.browser_page_seconds:.0f} s "
+                       "(a script that never yields?); the browser was stopped")
+            elif watch.exceeded is not None:
                 why = (f"the browser used {watch.exceeded:.0f} MB, more than browser_max_memory_mb = "
                        f"{settings.browser_max_memory_mb}, and was stopped")
             else:
@@ -194,14 +208,21 @@ class BrowserFetcher:
         if result.logged_out:
             # A login wall is not evidence of the page: archive the exchanges (they happened), no post.
             archived = self._archive_flows(flows, context, post_url=job.url)
-            wall = archived.get(result.final_url) or archived.get(job.url)
+            wall, _ = _document(archived, result.final_url, job.url)
             context.logged_out(job.url, result.logged_out, refers_to=wall.record_id if wall else None)
             return
         exchanges: list[str] = []
         media: list[tuple[str, str]] = []
         # The post's URL is where the page ended up (after redirects): its media rows point there.
         archived = self._archive_flows(flows, context, post_url=result.final_url, ids=exchanges, media=media)
-        page = archived.get(result.final_url) or archived.get(job.url)
+        page, filed_under = _document(archived, result.final_url, job.url)
+        if page is not None and filed_under != urldefrag(result.final_url)[0]:
+            # history.pushState (or a navigation to a document not recorded) changed the address
+            # bar: the evidence is filed under the document that was really served.
+            result.errors.append(f"the page's address became {result.final_url} without a new document being "
+                                 f"loaded; its evidence is filed under {filed_under}, the document served")
+        if page is not None:
+            result.final_url = filed_under
         if page is None:
             context.failed(job.url, "page not captured: the browser received no response for it"
                            + (f" ({result.errors[0]})" if result.errors else ""))

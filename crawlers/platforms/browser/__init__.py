@@ -47,6 +47,8 @@ class BrowserOptions(BaseModel):
     browser_logged_out_marker: str = Field(
         "", description="a CSS selector (or text=...) that appears only when logged out: such a page pauses "
         "the source instead of being archived")
+    browser_page_seconds: float = Field(180.0, ge=0, description="one page, behaviours and evidence included, at "
+                                        "most; past it the browser is stopped and the page fails (0: no limit)")
     browser_max_memory_mb: int = Field(4096, ge=0, description="the browser's resident memory, all its processes "
                                        "together; past it the page fails and the browser restarts (0: not watched)")
     browser_verify_upstream_tls: bool = Field(True, description="the proxy checks the sites' certificates")
