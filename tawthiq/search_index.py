@@ -306,7 +306,7 @@ def late_files(warcs_dir: Path, read: Iterable[Path]) -> list[Path]:
 
 
 def _readable_posts(files: list[Path], clusters: dict[str, str]
-                    ) -> Iterator[tuple[dict[str, Any], str, str | None]]:
+                    ) -> Iterator[tuple[dict[str, Any], str, str | None, str]]:
     """posts_from_warcs over files that may be sealed (renamed) or still growing as they are read."""
     for path in files:
         try:
@@ -337,8 +337,8 @@ def rebuild(backend: Backend, files: list[Path], *, workers: int | None = None) 
                     except Exception:  # noqa: BLE001 - as in _readable_posts
                         if not path.name.endswith(".open"):
                             raise
-                n += build.add(doc_from_post(post, captured, cluster=cluster)
-                               for post, captured, cluster in _readable_posts(late, clusters))
+                n += build.add(doc_from_post(post, captured, cluster=cluster, image_text=image_text)
+                               for post, captured, cluster, image_text in _readable_posts(late, clusters))
         return n
 
 
