@@ -11,22 +11,30 @@ upsert (any process) also appends its documents there; the rebuild replays the j
 new index under `<root>/.journal.lock` and swaps the link before releasing it, and an upsert
 that finds the link moved reopens the index it points to before writing.
 
+A journal is live while its rebuild holds an flock on it; an upsert appends only to live ones and
+deletes the others (left by a killed rebuild). Journal lines are ASCII JSON (no U+2028 inside
+a line); a torn last line (a writer killed mid-write) is skipped and logged, not fatal.
+
 Hits come in one total order, shared with the Elasticsearch backend: score (or date) descending,
 then id ascending. tantivy alone breaks ties by internal document address, which changes with
-merges; here tied hits at the cut are fetched too (up to TIE_SCAN more) and sorted by id.
+merges. So: a query that scores every hit the same (filters, dates, match-all) is ordered by the
+fast `id` field; a date sort takes each run of equal dates on the page in id order with one
+search per run (`published` equal, ordered by id); a scored query reads the hits tied at the
+cut too (up to TIE_SCAN more) and sorts them by id.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import shutil
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-
 from typing import Any
 
 import tantivy
@@ -36,12 +44,16 @@ from tawthiq.index.backend import FACET_SIZE, FACETS, IndexMissing, IndexUnavail
 from tawthiq.index.documents import IndexDoc
 from tawthiq.index.query import FUZZY_BOOST, FUZZY_MIN, And, DateRange, Filter, MatchAll, Node, Not, Or, Prefix, Terms
 
+log = logging.getLogger(__name__)
+
 _KEYED = ("platform", "source", "author", "lang")  # filterable case-insensitively via <name>_k
 LOCK_WAIT_S = 120.0
 HEAP = 128_000_000
 REBUILD_HEAP = 512_000_000  # fewer, larger segments for a bulk build
 TIE_SCAN = 10_000  # hits tied with the last one of a page read beyond it to order them by id
 JOURNAL_GLOB = "rebuild-*.journal"
+LAYOUT = "f1"  # f1: `id` is a fast field (ordered by it); an index of another layout must be rebuilt
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 STORED_ONLY = "stored_only"  # a tokenizer that yields no tokens: the field is kept, not indexed
@@ -50,7 +62,7 @@ _STORED_TEXT = ("post_id", "url", "text", "published_at", "captured_at", "warc",
 
 def build_schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
-    sb.add_text_field("id", stored=True, tokenizer_name="raw")
+    sb.add_text_field("id", stored=True, fast=True, tokenizer_name="raw")
     sb.add_text_field("terms", tokenizer_name="whitespace", index_option="position")
     sb.add_text_field("words", tokenizer_name="whitespace", index_option="basic")
     sb.add_text_field("image_terms", tokenizer_name="whitespace", index_option="position")
@@ -84,7 +96,7 @@ def encode(d: IndexDoc) -> tuple[str, str]:
         if value:
             o[name] = value
             o[f"{name}_k"] = value.casefold()
-    return d.id, json.dumps(o, ensure_ascii=False)
+    return d.id, json.dumps(o, ensure_ascii=True)
 
 
 def _stored(doc: tantivy.Document) -> dict[str, Any]:
@@ -96,6 +108,19 @@ def _stored(doc: tantivy.Document) -> dict[str, Any]:
     out["warc"] = json.loads(out.get("warc") or "{}")
     out.pop("month", None)
     return out
+
+
+def _unscored(node: Node) -> bool:
+    """Whether every hit of the query scores the same, in tantivy and in Elasticsearch alike:
+    filters, date ranges, match-all, and conjunctions or negations of them (an Or adds up
+    the clauses a hit matches, so it does not)."""
+    if isinstance(node, (MatchAll, Filter, DateRange)):
+        return True
+    if isinstance(node, Not):
+        return _unscored(node.child)
+    if isinstance(node, And):
+        return all(_unscored(c) for c in node.children)
+    return False
 
 
 def _regex_escape(s: str) -> str:
@@ -120,7 +145,7 @@ class TantivyBackend:
         return self.root / "current"
 
     def _new_dir(self) -> Path:
-        path = self.root / f"v{ANALYSIS_VERSION}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.time_ns() % 10**9}"
+        path = self.root / f"v{ANALYSIS_VERSION}-{LAYOUT}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.time_ns() % 10**9}"
         path.mkdir(parents=True)
         _register(tantivy.Index(self.schema, path=str(path)))
         return path
@@ -136,10 +161,11 @@ class TantivyBackend:
         if not self.current.exists():
             raise IndexMissing(f"no search index in {self.root}: run `tawthiq reindex` to build it")
         target = os.readlink(self.current)
-        if not target.startswith(f"v{ANALYSIS_VERSION}-"):
+        if not target.startswith(f"v{ANALYSIS_VERSION}-{LAYOUT}-"):
+            built = target.split("-")[0] + ("-" + target.split("-")[1] if target.count("-") > 1 else "")
             raise IndexMissing(
-                f"the search index in {self.root} was built with analysis {target.split('-')[0]}, "
-                f"this tawthiq uses v{ANALYSIS_VERSION}: run `tawthiq reindex`")
+                f"the search index in {self.root} was built with analysis/layout {built}, "
+                f"this tawthiq uses v{ANALYSIS_VERSION}-{LAYOUT}: run `tawthiq reindex`")
         self._index = tantivy.Index.open(str(self.current.resolve()))
         self._target = target
         _register(self._index)
@@ -191,19 +217,62 @@ class TantivyBackend:
             if self.current.is_symlink() and os.readlink(self.current) != self._target:
                 self._open()  # a rebuild swapped in a new index since this one was opened
             self._write(self.index, items)
-            lines = "".join(json.dumps([i, p], ensure_ascii=False) + "\n" for i, p in items)
-            for journal in self.root.glob(JOURNAL_GLOB):  # a rebuild is running: it gets them too
-                with open(journal, "a", encoding="utf-8") as fh:
-                    fh.write(lines)
+            lines = "".join(json.dumps([i, p], ensure_ascii=True) + "\n" for i, p in items)
+            for journal in self.root.glob(JOURNAL_GLOB):
+                self._append_if_live(journal, lines)
         self.index.reload()
         return len(items)
+
+    @staticmethod
+    def _append_if_live(journal: Path, lines: str) -> None:
+        """Append to a journal whose rebuild still holds its lock (a rebuild is running: it gets
+        the documents too); delete one nobody holds (its rebuild was killed). Called under the
+        journal lock, so no rebuild is replaying meanwhile."""
+        try:
+            fd = os.open(journal, os.O_WRONLY | os.O_APPEND)
+        except FileNotFoundError:
+            return  # its rebuild just finished
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # held: live
+                os.write(fd, lines.encode("ascii"))
+                return
+            log.warning("removing %s: the rebuild that wrote it is gone", journal.name)
+            journal.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _replay_items(journal: Path) -> list[tuple[str, str]]:
+        """The (id, document) pairs in a journal; a torn last line (no newline: its writer was
+        killed mid-write, so its upsert failed) is skipped and logged."""
+        text = journal.read_bytes().decode("ascii", errors="replace")
+        lines = text.split("\n")
+        tail = lines.pop()  # "" when the file ends with a newline
+        if tail:
+            log.warning("%s: skipping a torn last line of %d bytes", journal.name, len(tail))
+        out = []
+        for n, line in enumerate(lines, 1):
+            try:
+                ident, payload = json.loads(line)
+            except (ValueError, TypeError) as exc:
+                raise IndexUnavailable(f"{journal}: line {n} is not a journal entry ({exc}); "
+                                       "the live index is untouched, run `tawthiq reindex` again") from None
+            out.append((str(ident), str(payload)))
+        return out
 
     @contextmanager
     def rebuild(self) -> Iterator["_TantivyRebuild"]:
         path = self._new_dir()
         journal = self.root / f"rebuild-{path.name}.journal"
-        journal.touch()
+        pending = self.root / f".{journal.name}.new"
+        # Locked before it is visible under its name, so an upsert never takes it for a dead one.
+        jfd = os.open(pending, os.O_CREAT | os.O_RDWR | os.O_TRUNC, 0o644)
+        swapped = False
         try:
+            fcntl.flock(jfd, fcntl.LOCK_EX)
+            os.replace(pending, journal)
             index = tantivy.Index.open(str(path))
             _register(index)
             writer = self._writer(index, heap=REBUILD_HEAP)
@@ -212,17 +281,22 @@ class TantivyBackend:
             writer.commit()
             writer.wait_merging_threads()
             with self._journal_lock():  # what captures wrote meanwhile, then the swap
-                written = [tuple(json.loads(line)) for line in journal.read_text(encoding="utf-8").splitlines()]
+                written = self._replay_items(journal)
                 if written:
-                    self._write(index, written)  # type: ignore[arg-type]  # pairs of str
+                    self._write(index, written)
                 old = self.current.resolve() if self.current.exists() else None
                 self._swap_in(path)
-                journal.unlink()
+                swapped = True  # from here on `path` is the live index: never delete it
+                journal.unlink(missing_ok=True)
                 self._open()
         except BaseException:
-            journal.unlink(missing_ok=True)
-            shutil.rmtree(path, ignore_errors=True)
+            if not swapped:
+                pending.unlink(missing_ok=True)
+                journal.unlink(missing_ok=True)
+                shutil.rmtree(path, ignore_errors=True)
             raise
+        finally:
+            os.close(jfd)
         if old is not None and old != path:
             shutil.rmtree(old, ignore_errors=True)
 
@@ -279,32 +353,62 @@ class TantivyBackend:
         return parts[0] if len(parts) == 1 else Q.boolean_query([(O.Should, p) for p in parts])
 
     def search(self, query: Node, *, sort: str = "relevance", offset: int = 0, limit: int = 20) -> RawResult:
-        """Hits in (score or date descending, id ascending) order, the Elasticsearch backend's:
-        hits tied with the last one of the page are read too (up to TIE_SCAN) and sorted by id."""
+        """Hits in (score or date descending, id ascending) order, the Elasticsearch backend's."""
         q = self._compile(query)
         searcher = self.index.searcher()
-        by_date = sort == "date"
+        if sort == "date":
+            return self._by_date(searcher, q, offset, limit)
+        if _unscored(query):  # every hit scores the same: the order is the id's
+            result = searcher.search(q, limit=max(limit, 1), offset=offset, order_by_field="id",
+                                     order=tantivy.Order.Asc)
+            hits = [RawHit(_stored(searcher.doc(addr)), 1.0) for _, addr in result.hits[:limit]]
+            return RawResult(result.count, hits)  # type: ignore[attr-defined]  # tantivy's stub lacks count
         n = offset + max(limit, 1)
-
-        def top(k: int) -> Any:
-            if by_date:
-                return searcher.search(q, limit=k, order_by_field="published", order=tantivy.Order.Desc)
-            return searcher.search(q, limit=k)
-
         k = n + 1
-        result = top(k)
+        result = searcher.search(q, limit=k)
         while (len(result.hits) == k and result.hits[-1][0] == result.hits[n - 1][0]
                and k < n + TIE_SCAN):
             k = min(k * 4, n + TIE_SCAN)
-            result = top(k)
+            result = searcher.search(q, limit=k)
         pairs = result.hits
         if len(pairs) > n:  # keep the cut's ties only: every hit ranked above the n-th is in already
             last = pairs[n - 1][0]
             pairs = [p for i, p in enumerate(pairs) if i < n or p[0] == last]
         ranked = [(key, _stored(searcher.doc(addr))) for key, addr in pairs]
         ranked.sort(key=lambda kd: (-kd[0], kd[1]["id"]))
-        hits = [RawHit(stored, None if by_date else key) for key, stored in ranked[offset:offset + limit]]
-        return RawResult(result.count, hits)  # type: ignore[attr-defined]  # tantivy's stub lacks count
+        hits = [RawHit(stored, key) for key, stored in ranked[offset:offset + limit]]
+        return RawResult(result.count, hits)  # type: ignore[attr-defined]
+
+    def _by_date(self, searcher: tantivy.Searcher, q: tantivy.Query, offset: int, limit: int) -> RawResult:
+        """Newest first, then id: the page's positions come from one date-ordered search (fast
+        field values only); each run of equal dates that the page touches and that is longer
+        than one hit is read in id order by its own search (the query, that date, by id)."""
+        n = offset + max(limit, 1)
+        result = searcher.search(q, limit=n + 1, order_by_field="published", order=tantivy.Order.Desc)
+        keys = [key for key, _ in result.hits]
+        hits: list[RawHit] = []
+        pos = offset
+        while pos < min(offset + limit, len(keys)):
+            value = keys[pos]
+            start = keys.index(value)  # runs are contiguous: every later date ranks before
+            end = pos
+            while end < len(keys) and keys[end] == value:
+                end += 1
+            want = min(offset + limit, end) - pos
+            if end - start == 1:  # a run of one (a longer run reaching past the page has 2+ here)
+                hits.append(RawHit(_stored(searcher.doc(result.hits[pos][1])), None))
+            else:
+                when = _EPOCH + timedelta(microseconds=value // 1000)
+                same = tantivy.Query.boolean_query([
+                    (tantivy.Occur.Must, q),
+                    (tantivy.Occur.Must, tantivy.Query.range_query(
+                        self.schema, "published", tantivy.FieldType.Date, when, when,
+                        include_lower=True, include_upper=True))])
+                run = searcher.search(same, limit=want, offset=pos - start, order_by_field="id",
+                                      order=tantivy.Order.Asc)
+                hits += [RawHit(_stored(searcher.doc(addr)), None) for _, addr in run.hits]
+            pos += want
+        return RawResult(result.count, hits)  # type: ignore[attr-defined]
 
     def post_ids(self, query: Node) -> list[str]:
         searcher = self.index.searcher()

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tawthiq.errors import ConfigError, NotFound, Unavailable
+from tawthiq.index.backend import IndexUnavailable
 from tawthiq.index.documents import doc_from_post
 from tawthiq.index.elastic_backend import ElasticConfig, ElasticsearchBackend, forget_clients
 from tawthiq.index.query import MatchAll
@@ -288,3 +289,34 @@ def test_posts_written_during_a_rebuild_reach_the_new_index() -> None:
         assert len(es.indices) == 1  # the old index is gone
         live.upsert([doc_from_post(POSTS["plain"], "2026-12-02T00:00:00Z")])  # and captures go on into it
         assert es.indices[current][docs[0].id][0] > 1
+
+
+def test_a_killed_rebuilds_marker_is_refused_with_the_fix_and_a_swap_clears_every_marker() -> None:
+    with StandIn() as es:
+        config = ElasticConfig(url=es.url, index=INDEX)
+        live = ElasticsearchBackend(config)
+        live.upsert(_docs()[:2])
+        orphan = f"{INDEX}-v0-orphan"
+        es.indices[orphan] = {}
+        es.aliases[f"{INDEX}-rebuilding"] = {orphan}  # a rebuild killed before its swap
+        with pytest.raises(IndexUnavailable, match=f"DELETE /{orphan}"):
+            with live.rebuild():
+                pass
+        assert len([i for i in es.indices if i != orphan]) == 1  # nothing new was created
+        es.aliases.pop(f"{INDEX}-rebuilding")
+        with live.rebuild() as build:
+            build.add(_docs()[:2])
+            es.aliases[f"{INDEX}-rebuilding"].add(orphan)  # a second marked index appears meanwhile
+        assert f"{INDEX}-rebuilding" not in es.aliases
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("http://elastic:s3cret@es:9200/", "http://es:9200/"),
+    ("elastic:s3cret@es:9200", "es:9200"),
+    ("https://u:p@w@es:notaport/x", "https://es:notaport/x"),
+    ("http://u:p@[::1]:9200", "http://[::1]:9200"),
+    ("http://es:9200", "http://es:9200"),
+])
+def test_shown_urls_never_carry_a_password_nor_raise(url: str, shown: str) -> None:
+    from tawthiq.index.elastic.errors import shown_url
+    assert shown_url(url) == shown

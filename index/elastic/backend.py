@@ -163,10 +163,16 @@ class ElasticsearchBackend:
 
     @contextmanager
     def rebuild(self) -> Iterator["_ElasticRebuild"]:
+        leftover = self._indices_of(self.marker)
+        if leftover:  # a rebuild still running, or one killed before its swap
+            raise IndexUnavailable(
+                f"the alias {self.marker} is already on {', '.join(leftover)}: another reindex is running, or one "
+                f"was killed. If none is running, delete the unfinished index ({' '.join(f'DELETE /{i}' for i in leftover)}"
+                f" on {self.config.shown_url}) and run `tawthiq reindex` again")
         self._put_template()
         name = self._new_index()
         try:
-            self._update_aliases([{"add": {"index": name, "alias": self.marker}}])
+            self._update_aliases([{"add": {"index": name, "alias": self.marker, "is_write_index": True}}])
             yield _ElasticRebuild(self, name)
             with self._call(f"refresh {name}", self._on_indices("maintenance")):
                 self.es.indices.refresh(index=name)
@@ -176,7 +182,9 @@ class ElasticsearchBackend:
             raise
         old = self._indices_of(self.alias)
         actions: list[dict[str, Any]] = [{"remove": {"index": o, "alias": self.alias}} for o in old]
-        actions += [{"remove": {"index": name, "alias": self.marker}}, {"add": {"index": name, "alias": self.alias}}]
+        marked = sorted(set(self._indices_of(self.marker)) | {name})  # every index: none keeps taking writes
+        actions += [{"remove": {"index": m, "alias": self.marker}} for m in marked]
+        actions.append({"add": {"index": name, "alias": self.alias}})
         self._update_aliases(actions)
         for o in old:
             with self._call(f"delete the replaced index {o}", self._on_indices("delete_index")):

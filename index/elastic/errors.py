@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from tawthiq.errors import ConfigError, TawthiqError
 from tawthiq.index.backend import IndexMissing, IndexUnavailable
@@ -24,14 +23,16 @@ class ElasticRefused(ConfigError, IndexUnavailable):
 
 
 def shown_url(url: str) -> str:
-    """The URL without `user:password@`, for messages."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
+    """The URL without `user:password@`, for messages; never raises (a bad port or a URL
+    without a scheme is shown as given, less its user-info)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    netloc, slash, tail = rest.partition("/")
+    _, at, host = netloc.rpartition("@")
+    if not at:
         return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return f"{scheme}{'://' if sep else ''}{host}{slash}{tail}"
 
 
 def _reason(exc: Any) -> str:
