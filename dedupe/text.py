@@ -3,7 +3,8 @@ after normalisation, or nearly so, join one cluster; posts that differ in a name
 never do.
 
 A post's text becomes a `TextSignature`:
-  - cleaned: URLs, @mentions and "Forwarded from ..." / "منقول عن ..." boilerplate lines removed;
+  - cleaned: URLs, @mentions, #hashtags and "Forwarded from ..." / "منقول عن ..." boilerplate lines
+    removed (re-posters add and drop them; search still finds a hashtag's words in the post);
   - tokenised and normalised exactly as search does (tawthiq.index.analysis: NFKC, case folding,
     tashkeel and tatweel removed, alef/ya/ta-marbuta variants unified, Arabic-Indic digits to
     ASCII, a leading و/ال/بال... cluster stripped); punctuation, emoji and whitespace are not words;
@@ -17,7 +18,8 @@ the protected words. Texts shorter than `min_words` words only ever match exactl
 slogans ("الله أكبر", "عاجل") that differ at all stay apart.
 
 **The rule that keeps different people apart.** Two texts are never copies when a word that
-differs between them (multiset difference of their words) is protected in either text:
+differs between them (replaced, added or dropped once the two word sequences are aligned, as
+difflib aligns them) is protected where it stands in its text:
   1. it contains a digit (ages, dates, tolls: "٢٤" and "24" are the same word, "24" and "25" not);
   2. it is a number word (خمسة, ثلاثة, five, twelve ...);
   3. it is a capitalised Latin word (an English proper name: "Samer" vs "Yamen"; a capitalised
@@ -40,7 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter
+from difflib import SequenceMatcher
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,7 +58,8 @@ NAME_WINDOW = 4  # a full Arabic name: given name, father's, grandfather's, fami
 PLACE_WINDOW = 2
 
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+|\b(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/\S*)?", re.IGNORECASE | re.ASCII)
-_MENTION_RE = re.compile(r"@\w+")
+# @mentions and #hashtags: re-posters add and drop them (the channel's handle, "#عاجل", "#Gaza").
+_MENTION_RE = re.compile(r"[@#]\w+")
 # A line that only says where a post was forwarded or copied from (Telegram's own "Forwarded
 # from" is a field of the post, but copied posts carry it, or its Arabic forms, in their text).
 _BOILERPLATE_RE = re.compile(
@@ -94,7 +97,7 @@ _LATIN_UPPER = re.compile(r"[A-Z\u00c0-\u00de]")
 
 
 def clean(text: str) -> str:
-    """The text without what copying changes: boilerplate lines, links, @mentions."""
+    """The text without what copying changes: boilerplate lines, links, @mentions, #hashtags."""
     text = _BOILERPLATE_RE.sub(" ", text)
     text = _URL_RE.sub(" ", text)
     return _MENTION_RE.sub(" ", text)
@@ -104,7 +107,7 @@ def clean(text: str) -> str:
 class TextSignature:
     hash: str  # SHA-256 of the normalised words, space-joined
     words: tuple[str, ...] = field(repr=False)
-    protected: frozenset[str] = field(repr=False)
+    protected: tuple[bool, ...] = field(repr=False)  # per word: may it differ in a copy?
 
     @property
     def length(self) -> int:
@@ -118,20 +121,19 @@ def signature(text: str) -> TextSignature | None:
     if not found:
         return None
     words = tuple(t.word for t in found)
-    protected: set[str] = set()
+    protected: list[bool] = []
     name_until = place_until = -1
     for i, tok in enumerate(found):
         word = tok.word
         raw = cleaned[tok.start:tok.end]
-        if (i <= name_until or i <= place_until or any(c.isdigit() for c in word) or word in NUMBER_WORDS
-                or _LATIN_UPPER.match(raw)):
-            protected.add(word)
+        protected.append(bool(i <= name_until or i <= place_until or any(c.isdigit() for c in word)
+                              or word in NUMBER_WORDS or _LATIN_UPPER.match(raw)))
         if word in NAME_WORDS:
             name_until = max(name_until, i + NAME_WINDOW)
         if word in PLACE_WORDS:
             place_until = max(place_until, i + PLACE_WINDOW)
     digest = hashlib.sha256(" ".join(words).encode()).hexdigest()
-    return TextSignature(digest, words, frozenset(protected))
+    return TextSignature(digest, words, tuple(protected))
 
 
 def shingles(words: tuple[str, ...], size: int) -> set[str]:
@@ -148,10 +150,16 @@ def jaccard(a: set[str], b: set[str]) -> float:
 
 
 def differing_protected(a: TextSignature, b: TextSignature) -> list[str]:
-    """The words that differ between two texts and are protected in either: any one keeps them apart."""
-    ca, cb = Counter(a.words), Counter(b.words)
-    differing = set((ca - cb) + (cb - ca))
-    return sorted(w for w in differing if w in a.protected or w in b.protected)
+    """The words that differ between two texts (replaced, added or dropped, where the two word
+    sequences are aligned) and are protected where they stand: any one keeps the texts apart."""
+    found: set[str] = set()
+    matcher = SequenceMatcher(None, a.words, b.words, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        found.update(a.words[i] for i in range(i1, i2) if a.protected[i])
+        found.update(b.words[j] for j in range(j1, j2) if b.protected[j])
+    return sorted(found)
 
 
 @dataclass
