@@ -53,6 +53,20 @@ def cluster_key(media_sha256: str) -> str:
     return f"media:{media_sha256}"
 
 
+def text_cluster_key(cluster: str) -> str:
+    """The index's cluster value for a post in a text near-duplicate cluster (issue 16; named by
+    the hash of the cluster's first post's normalised text)."""
+    return f"text:{cluster}"
+
+
+def text_cluster_of(document: dict[str, Any] | None) -> str | None:
+    """The index cluster a post metadata document's `text_dedupe` part puts it in, if any. A
+    post whose photo or video is in a media cluster folds by that instead: its media decide
+    (the caller gives the media cluster precedence), so one post is in one cluster."""
+    near = (document or {}).get("text_dedupe") or {}
+    return text_cluster_key(near["cluster"]) if near.get("cluster") else None
+
+
 def post_doc(document: dict[str, Any] | None, captured: str) -> IndexDoc | None:
     """The index document for a post metadata record, or None when it is not a post or a
     keyword filter kept it out of search (it stays archived and catalogued)."""
@@ -60,7 +74,7 @@ def post_doc(document: dict[str, Any] | None, captured: str) -> IndexDoc | None:
         return None
     if not (document.get("filter") or {}).get("indexed", True):
         return None
-    return doc_from_post(document["post"], captured)
+    return doc_from_post(document["post"], captured, cluster=text_cluster_of(document))
 
 
 class LiveIndexer:
@@ -174,8 +188,9 @@ class LiveIndexer:
             except Exception as exc:  # noqa: BLE001 - the post is still indexed, unfolded
                 self.on_error(f"search index: near-duplicate clusters not read ({exc})")
         out = [replace(d, cluster=self.clusters[d.url]) if d.url in self.clusters else d for d in batch]
-        # only a post still alone may need sending again, when its photo's cluster arrives
-        self.flushed.update({d.url: d for d in out if d.url and d.cluster == d.id})
+        # only a post not yet in a media cluster (alone, or in a text cluster) may need sending
+        # again, when its photo's cluster arrives
+        self.flushed.update({d.url: d for d in out if d.url and d.url not in self.clusters})
         return out
 
     def flush(self) -> None:
@@ -270,7 +285,9 @@ def posts_from_warcs(files: Iterable[Path], clusters: dict[str, str] | None = No
                      ) -> Iterator[tuple[dict[str, Any], str, str | None, str]]:
     """(post, capture date, cluster, its images' text) from the archive's metadata records,
     newest capture of each post last: an older capture met after a newer one is skipped, so
-    replacing by id keeps the newest. Posts a keyword filter kept out of search are left out."""
+    replacing by id keeps the newest. Posts a keyword filter kept out of search are left out.
+    The cluster is the media cluster of the post's first photo or video, else the text cluster
+    in its own record."""
     files = list(files)
     found_clusters, image_texts = media_from_warcs(files)
     if clusters is None:
@@ -290,7 +307,7 @@ def posts_from_warcs(files: Iterable[Path], clusters: dict[str, str] | None = No
                 continue
             newest[key] = rec.date
             url = post.get("url") or ""
-            yield post, rec.date, clusters.get(url), image_texts.get(url, "")
+            yield post, rec.date, clusters.get(url) or text_cluster_of(rec.document), image_texts.get(url, "")
 
 
 def late_files(warcs_dir: Path, read: Iterable[Path]) -> list[Path]:

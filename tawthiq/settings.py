@@ -102,6 +102,10 @@ class Settings(*option_models(), BaseSettings):  # type: ignore[misc]  # the pla
     ocr_workers: int = Field(gt=0)
     ocr_timeout: float = Field(gt=0)
     ocr_max_pixels: int = Field(gt=0)
+    text_dedupe: bool
+    text_dedupe_threshold: float = Field(gt=0, le=1)
+    text_dedupe_min_words: int = Field(ge=1)
+    text_dedupe_shingle: int = Field(ge=1, le=5)
 
     _files: ClassVar[tuple[Path, ...]] = (DEFAULTS_FILE,)
 

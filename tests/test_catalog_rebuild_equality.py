@@ -79,7 +79,7 @@ def test_live_and_rebuilt_catalogs_agree_in_every_column(demo: Demo, data_dir: P
 
     live = _dump(data_dir / "catalog.sqlite")
     # the capture exercised what the comparison is about
-    assert live["media"] and live["near_duplicates"] and live["post_checks"]
+    assert live["media"] and live["near_duplicates"] and live["post_checks"] and live["text_duplicates"]
     assert ("revisit",) in query(data_dir, "select distinct rec_type from records")
     live_export = tmp_path / "live.warc.gz"
     made = run_tawthiq(["export", "--since", "1990-01-01", "--format", "warc", "-o", str(live_export)], data_dir=data_dir)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -276,3 +277,30 @@ class ImageText(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (Index("ix_image_texts_sha256", "sha256"),)
+
+
+class TextDuplicate(Base):
+    """A post's text signature decision (issue 16), one row per post: its text's hash and its text
+    cluster, read from the `text_dedupe` part of the post's metadata record (the newest capture
+    of the post stands), so a catalog rebuilt from the WARC files has the same clusters. The words
+    themselves are not stored twice: the matcher re-reads them from `posts.text`."""
+
+    __tablename__ = "text_duplicates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String)
+    post_id: Mapped[str] = mapped_column(String)
+    url: Mapped[str] = mapped_column(Text)
+    hash: Mapped[str] = mapped_column(String)  # SHA-256 of the normalised words
+    words: Mapped[int] = mapped_column(Integer)
+    cluster: Mapped[str] = mapped_column(String)  # hash of the cluster's first post
+    matched: Mapped[str | None] = mapped_column(String, nullable=True)  # "platform:post_id" it matched
+    method: Mapped[str | None] = mapped_column(String, nullable=True)  # exact | near
+    similarity: Mapped[float | None] = mapped_column(Float, nullable=True)
+    version: Mapped[int] = mapped_column(Integer)
+    metadata_record_id: Mapped[str] = mapped_column(String)
+    seen: Mapped[str] = mapped_column(String)
+
+    __table_args__ = (
+        UniqueConstraint("platform", "post_id", name="uq_text_duplicates_post"),
+        Index("ix_text_duplicates_cluster", "cluster"),
+    )

@@ -223,6 +223,23 @@ class Catalog:
             if captured < first:
                 values["first_captured"] = captured
             conn.execute(update(t.Post).where(t.Post.id == pk).values(**values))
+        self._apply_text_dedupe(conn, f, post)
+
+    def _apply_text_dedupe(self, conn: Any, f: RecordFacts, post: dict[str, Any]) -> None:
+        """A post's text cluster (issue 16); the newest capture of a post stands, as for the post."""
+        near = (f.document or {}).get("text_dedupe") or {}
+        if not near.get("hash") or not near.get("cluster"):
+            return
+        values = dict(
+            platform=post["platform"], post_id=post["post_id"], url=post.get("url") or "", hash=near["hash"],
+            words=int(near.get("words") or 0), cluster=near["cluster"], matched=near.get("matched"),
+            method=near.get("method"), similarity=near.get("similarity"), version=int(near.get("version") or 0),
+            metadata_record_id=f.record_id, seen=f.date,
+        )
+        stmt = self.insert(t.TextDuplicate).values(**values)
+        keep = {k: v for k, v in values.items() if k not in ("platform", "post_id")}
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=["platform", "post_id"], set_=keep, where=t.TextDuplicate.seen <= f.date))
 
     def _apply_check(self, conn: Any, f: RecordFacts) -> None:
         doc = f.document or {}
@@ -526,6 +543,38 @@ class Catalog:
                 "sha256": row.sha256, "kind": row.kind, "method": row.method, "distance": row.distance,
                 "matched": row.matched, "seen": row.seen, "posts": posts.get(row.sha256, [])})
         return [{"cluster": cluster, "size": n, "members": members.get(cluster, [])} for cluster, n in sizes]
+
+    # -- text near-duplicates (issue 16) --------------------------------------------------------
+    def text_duplicates(self, after: int = 0) -> list[Any]:
+        """(id, platform, post_id, hash, cluster, matched, method, similarity, text) of each post
+        with a text signature, in the order they were first assigned (rows after id `after`); the
+        text is the post's newest, which the signature was made from."""
+        td = t.TextDuplicate
+        with self.engine.connect() as conn:
+            return list(conn.execute(
+                select(td.id, td.platform, td.post_id, td.hash, td.cluster, td.matched, td.method,
+                       td.similarity, t.Post.text)
+                .join(t.Post, (t.Post.platform == td.platform) & (t.Post.post_id == td.post_id))
+                .where(td.id > after).order_by(td.id)).all())
+
+    def text_clusters(self, min_size: int = 2) -> list[dict[str, Any]]:
+        """Text clusters with at least `min_size` posts, largest first, each post with how it matched."""
+        td = t.TextDuplicate
+        with self.engine.connect() as conn:
+            big = select(td.cluster).group_by(td.cluster).having(func.count() >= min_size)
+            rows = conn.execute(
+                select(td.cluster, td.platform, td.post_id, td.url, td.method, td.similarity, td.matched,
+                       td.seen, t.Post.source, t.Post.author, t.Post.published)
+                .join(t.Post, (t.Post.platform == td.platform) & (t.Post.post_id == td.post_id))
+                .where(td.cluster.in_(big)).order_by(td.id)).all()
+        members: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            members.setdefault(r.cluster, []).append({
+                "id": f"{r.platform}:{r.post_id}", "url": r.url, "source": r.source, "author": r.author,
+                "published": r.published.isoformat() if r.published else None, "method": r.method,
+                "similarity": r.similarity, "matched": r.matched, "seen": r.seen})
+        found = [{"cluster": c, "size": len(m), "members": m} for c, m in members.items()]
+        return sorted(found, key=lambda c: (-c["size"], c["cluster"]))
 
     def post_clusters(self, urls: list[str] | None = None) -> dict[str, str]:
         """post URL -> cluster of the first media file archived for it (for the search index)."""

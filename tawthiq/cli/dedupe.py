@@ -58,9 +58,11 @@ def scan(
 def clusters(
     as_json: Annotated[bool, typer.Option("--json", help="print the clusters as JSON")] = False,
     min_size: Annotated[int, typer.Option(help="list clusters with at least this many distinct files")] = 2,
+    text: Annotated[bool, typer.Option("--text", help="posts whose text is a copy (issue 16), not photos and videos")] = False,
     data_dir: DataDir = None, config: ConfigFile = None,
 ) -> None:
-    """The archive's near-duplicate clusters, largest first, each copy with who posted it and when."""
+    """The archive's near-duplicate clusters, largest first, each copy with who posted it and when
+    (`--text`: posts clustered by their text)."""
     from tawthiq.catalog import Catalog
 
     settings = load_settings(data_dir, config)
@@ -70,11 +72,20 @@ def clusters(
         raise UserError(f"--min-size must be 1 or more, not {min_size}")
     catalog = Catalog(settings.catalog_url)
     try:
-        found = catalog.clusters(min_size)
+        found = catalog.text_clusters(min_size) if text else catalog.clusters(min_size)
     finally:
         catalog.close()
     if as_json:
         _print_json({"clusters": found})
+        return
+    if text:
+        console.print(f"{len(found)} text cluster(s) with {min_size} or more posts", highlight=False)
+        for c in found:
+            console.print(f"\n[bold]text:{c['cluster'][:16]}[/] {c['size']} posts", highlight=False)
+            for m in c["members"]:
+                how = f"{m['method']}, Jaccard {m['similarity']:.2f}" if m["method"] else "first"
+                console.print(f"  {escape(m['id'])}  [dim]{how}[/]  {escape(m['author'] or m['source'] or '')} "
+                              f"{m['published'] or '?'}", highlight=False)
         return
     console.print(f"{len(found)} cluster(s) with {min_size} or more files", highlight=False)
     for c in found:

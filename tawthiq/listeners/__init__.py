@@ -3,8 +3,8 @@ module of its own, called by the session on its events instead of being done inl
 
 Two kinds of call, in the order a record's life has them:
   - document hooks, BEFORE a record is written, may add to the JSON document it will hold
-    (`post_document`: the keyword filter's `filter`; `media_document`: near-duplicate signing's
-    `dedupe`), so what they decide is in the WARC file and a rebuilt catalog finds it there;
+    (`post_document`: the keyword filter's `filter`, text near-duplicate signing's `text_dedupe`;
+    `media_document`: near-duplicate signing's `dedupe`), so what they decide is in the WARC file and a rebuilt catalog finds it there;
   - events, AFTER the bytes are written (`post_archived`, `media_archived`, `records_written`,
     `file_sealed`: the TSA time-stamp of a sealed file). OCR (`ImageOcr`) writes records of its
     own (kind "ocr", referring to the image), through the `write` it is given.
@@ -18,10 +18,11 @@ from tawthiq.listeners.base import Listener, Report
 from tawthiq.listeners.keyword_filter import KeywordFilter
 from tawthiq.listeners.near_duplicates import NearDuplicateSigning
 from tawthiq.listeners.ocr import ImageOcr, WriteRecord, ocr_enabled
+from tawthiq.listeners.text_duplicates import TextDuplicateSigning
 from tawthiq.listeners.timestamps import TimeStamping
 from tawthiq.settings import Settings
 
-__all__ = ["ImageOcr", "KeywordFilter", "Listener", "NearDuplicateSigning", "Report", "TimeStamping",
+__all__ = ["ImageOcr", "KeywordFilter", "Listener", "NearDuplicateSigning", "Report", "TextDuplicateSigning", "TimeStamping",
            "session_listeners"]
 
 
@@ -34,6 +35,8 @@ def session_listeners(settings: Settings, catalog: Catalog, keywords: list[str],
         listeners.append(KeywordFilter(keywords))
     if settings.dedupe:
         listeners.append(NearDuplicateSigning(settings, catalog))
+    if settings.text_dedupe:
+        listeners.append(TextDuplicateSigning(settings, catalog))
     if write is not None and ocr_enabled(settings):
         listeners.append(ImageOcr(settings, catalog, write))
     if settings.tsa_url:
