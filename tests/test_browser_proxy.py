@@ -64,8 +64,8 @@ def proxy_factory(tmp_path: Path) -> Iterator[Any]:
         pytest.skip(f"needs mitmproxy's mitmdump: {exc}")
     started: list[RecordingProxy] = []
 
-    def make(refuse_private: bool) -> RecordingProxy:
-        proxy = RecordingProxy(tmp_path / "browser", refuse_private=refuse_private)
+    def make(refuse_private: bool, max_body: str = "512m") -> RecordingProxy:
+        proxy = RecordingProxy(tmp_path / "browser", refuse_private=refuse_private, max_body=max_body)
         proxy.start()
         started.append(proxy)
         return proxy
@@ -160,6 +160,18 @@ def test_a_cgnat_address_is_refused_without_being_fetched(proxy_factory: Any) ->
     (flow,) = _flows(proxy)
     assert "not globally routable" in (flow.error or "")
     assert flow.meta.get("ip") is None  # no connection was made
+
+
+def test_a_body_over_browser_max_body_is_a_failure_not_held_in_memory(proxy_factory: Any) -> None:
+    server = RawServer(b"HTTP/1.1 200 OK\r\nContent-Length: 65536\r\n\r\n" + b"x" * 65536)
+    try:
+        proxy = proxy_factory(refuse_private=False, max_body="4k")
+        _through(proxy, f"http://127.0.0.1:{server.port}/big")
+        (flow,) = _flows(proxy)
+    finally:
+        server.close()
+    assert flow.error and "body" in flow.error.lower()
+    assert b"x" * 8192 not in flow.raw_response
 
 
 def test_the_spool_is_readable_by_its_owner_only(proxy_factory: Any) -> None:

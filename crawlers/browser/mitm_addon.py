@@ -24,8 +24,9 @@ told to refuse private addresses, requests to loopback, private or link-local ad
 that are not the capture's seeds (answered 502 with a reason in `X-Tawthiq-Refused`, and spooled
 as an error): the same rule as tawthiq's address policy (crawlers/address_policy.py), which this
 process cannot import; addresses.py beside this file holds that rule (standard library only) and
-is loaded by path. A refused HTTPS host is refused at its CONNECT, before any connection is made
-(the proxy runs with connection_strategy=lazy, so CONNECT alone opens nothing upstream).
+is loaded by path. A refused HTTPS host is refused at its CONNECT (`http_connect`), before any
+connection is made: mitmproxy's eager strategy opens the upstream connection only when this hook
+set no response.
 
 Spool files hold Cookie headers: they are written owner-only (umask 077).
 """

@@ -158,9 +158,11 @@ class RecordingProxy:
                 "--set", f"tawthiq_token={self._token}",
                 "--set", f"tawthiq_refuse_private={'true' if self._refuse_private else 'false'}",
                 "--set", f"tawthiq_allow_file={self.allow_file}",
-                # lazy: a CONNECT opens nothing upstream until the addon has checked the address
-                # (eager would connect, and send a ClientHello, to a refused private host).
-                "--set", "connection_strategy=lazy", "--set", f"body_size_limit={self._max_body}",
+                # connection_strategy stays eager: the addon's http_connect hook refuses a private
+                # host before mitmproxy opens anything (eager connects only when no response was
+                # set). Lazy would offer h2 to the browser before knowing the server's ALPN, so an
+                # HTTP/1.1 site would get h2-lowercased headers: not what the browser sends it.
+                "--set", f"body_size_limit={self._max_body}",
                 "--set", "http2=true", "--set", "termlog_verbosity=error", "--set", "flow_detail=0"]
         if not self._verify_upstream:
             args += ["--set", "ssl_insecure=true"]
