@@ -161,6 +161,13 @@ class WarcWriter:
             self._open_new()
         return self._write_now(group)
 
+    def flush(self) -> None:
+        """Put every record written so far on disk (flushed and fsynced) in the open file: a
+        caller that deletes its own copy of the bytes (the browser's spool) does it only after."""
+        if self._fh is not None:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+
     def seal(self) -> SealedFile | None:
         if self._fh is None or self._out is None or self._name is None:
             return None

@@ -49,6 +49,12 @@ class JobContext:
             self._session.stats.revisits += 1
         return archived
 
+    def keep_unparsed(self, exchange: Exchange, reason: str) -> None:
+        self._session._keep_unparseable(exchange, reason)
+
+    def flush(self) -> None:
+        self._session.archiver.writer.flush()
+
     def store_file(self, path: Path, uri: str, *, role: str, mime: str | None = None,
                    concurrent_to: str | None = None) -> StoredMedia:
         archiver = self._session.archiver

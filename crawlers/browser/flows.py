@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,8 +26,10 @@ from tawthiq.archivers.exchange import Exchange
 CREDENTIAL_HEADERS = (b"cookie", b"authorization", b"proxy-authorization")
 WITHHELD = "request header {names} withheld: a login profile's credential (value replaced by its length and SHA-256)"
 
-RECORDER = "mitmproxy {version} (browser); headers and bodies as received, content-encoding kept, " \
-           "chunk framing removed by the proxy and rebuilt; HTTP/2 request and status lines rebuilt as HTTP/1.1"
+RECORDER = "mitmproxy {version} (browser); header names, values, order and repeats as parsed by the proxy, " \
+           "lines rebuilt as `Name: value` (whitespace around values not kept); bodies as received, " \
+           "content-encoding kept, chunk framing removed by the proxy and rebuilt; HTTP/2 request and status " \
+           "lines rebuilt as HTTP/1.1"
 
 
 @dataclass
@@ -43,6 +46,17 @@ class ProxiedFlow:
     def discard(self) -> None:
         """The exchange is in the WARC: its spool file can go."""
         self.path.unlink(missing_ok=True)
+
+    def quarantine(self) -> Path:
+        """The exchange could not be archived: its spool file is moved, kept whole, to the
+        browser folder's `quarantine/` (beside the `proc-PID` folders, which are deleted once their
+        spool is empty), where no later page reads it again; returns its new path."""
+        procs = [p for p in self.path.parents if p.name.startswith("proc-")]
+        folder = (procs[-1].parent if procs else self.path.parent.parent) / "quarantine"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        target = folder / self.path.name
+        os.replace(self.path, target)
+        return target
 
     @property
     def error(self) -> str | None:
@@ -70,7 +84,8 @@ class ProxiedFlow:
         if tls:
             extra.append(("WARC-Protocol", tls.lower().replace("tlsv", "tls/")))
         return Exchange(uri=self.url, method=self.method, raw_request=raw_request,
-                        raw_response=_reframed(self.raw_response) if self.meta.get("chunked") else self.raw_response,
+                        raw_response=_reframed(self.raw_response, complete=not self.error) if self.meta.get("chunked")
+                        else self.raw_response,
                         ip=self.meta.get("ip"), started=when, extra_headers=extra,
                         truncated="disconnect" if self.raw_response and self.error else None)
 
@@ -91,11 +106,15 @@ def withheld(raw_request: bytes) -> tuple[bytes, list[str]]:
     return b"\r\n".join(lines) + sep + body, names
 
 
-def _reframed(raw: bytes) -> bytes:
+def _reframed(raw: bytes, *, complete: bool = True) -> bytes:
+    """The body framed again as one chunk. A response that did not finish (`complete` False: the
+    connection was cut) gets no terminating chunk, so the parser sees it incomplete and the
+    record says `WARC-Truncated`; framing it whole would make a cut-off page look complete."""
     head, sep, body = raw.partition(b"\r\n\r\n")
     if not sep:
         return raw
-    return head + sep + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n" if body else head + sep + b"0\r\n\r\n"
+    framed = b"%x\r\n" % len(body) + body + b"\r\n" if body else b""
+    return head + sep + framed + (b"0\r\n\r\n" if complete else b"")
 
 
 def read_flow(path: Path) -> ProxiedFlow:

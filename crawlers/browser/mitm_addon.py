@@ -23,15 +23,19 @@ drains the spool) from the capture process only (the token is secret), and, when
 told to refuse private addresses, requests to loopback, private or link-local addresses of hosts
 that are not the capture's seeds (answered 502 with a reason in `X-Tawthiq-Refused`, and spooled
 as an error): the same rule as tawthiq's address policy (crawlers/address_policy.py), which this
-process cannot import.
+process cannot import; addresses.py beside this file holds that rule (standard library only) and
+is loaded by path. A refused HTTPS host is refused at its CONNECT (`http_connect`), before any
+connection is made: mitmproxy's eager strategy opens the upstream connection only when this hook
+set no response.
+
+Spool files hold Cookie headers: they are written owner-only (umask 077).
 """
 
 from __future__ import annotations
 
-import ipaddress
+import importlib.util
 import json
 import os
-import socket
 import threading
 import time
 from typing import Any
@@ -39,6 +43,20 @@ from typing import Any
 from mitmproxy import ctx, http
 
 CONTROL_HOST = "tawthiq-proxy.invalid"
+
+
+def _load_addresses() -> Any:
+    """addresses.py from this file's folder (this interpreter cannot import tawthiq)."""
+    spec = importlib.util.spec_from_file_location("tawthiq_addresses", os.path.join(os.path.dirname(
+        os.path.abspath(__file__)), "addresses.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+addresses = _load_addresses()
+os.umask(0o077)  # spool files (Cookie headers) and folders: the owner's only
 
 
 class Recorder:
@@ -86,16 +104,31 @@ class Recorder:
         flow.response = http.Response.make(200, body, {"Content-Type": "application/json"})
         return True
 
+    def _refusal(self, host: str) -> str | None:
+        if not ctx.options.tawthiq_refuse_private or host.lower() in self._allowed():
+            return None
+        reason: str | None = addresses.refused(host)
+        return reason
+
+    def http_connect(self, flow: http.HTTPFlow) -> None:
+        """An HTTPS tunnel to a refused address is refused here, before it is opened."""
+        reason = self._refusal(flow.request.host)
+        if reason:
+            flow.response = http.Response.make(502, reason.encode(), {"X-Tawthiq-Refused": reason})
+            flow.metadata["tawthiq_refused"] = reason
+            with self._lock:
+                self._in_flight.add(flow.id)
+            self._spool(flow, error=reason, url=f"https://{flow.request.host}:{flow.request.port}/")
+
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         if flow.request.pretty_host == CONTROL_HOST:
             return
         with self._lock:
             self._in_flight.add(flow.id)
-        if ctx.options.tawthiq_refuse_private and flow.request.host.lower() not in self._allowed():
-            reason = _refused(flow.request.host)
-            if reason:
-                flow.response = http.Response.make(502, reason.encode(), {"X-Tawthiq-Refused": reason})
-                flow.metadata["tawthiq_refused"] = reason
+        reason = self._refusal(flow.request.host)
+        if reason:
+            flow.response = http.Response.make(502, reason.encode(), {"X-Tawthiq-Refused": reason})
+            flow.metadata["tawthiq_refused"] = reason
 
     def request(self, flow: http.HTTPFlow) -> None:
         self._control(flow)
@@ -111,7 +144,7 @@ class Recorder:
             return
         self._spool(flow, error=flow.error.msg if flow.error else "the exchange failed")
 
-    def _spool(self, flow: http.HTTPFlow, *, error: str | None) -> None:
+    def _spool(self, flow: http.HTTPFlow, *, error: str | None, url: str | None = None) -> None:
         try:
             if flow.websocket is not None:
                 error = error or "WebSocket messages are not recorded"
@@ -120,7 +153,7 @@ class Recorder:
             raw_response = _response_bytes(flow.response) if flow.response is not None and not refused else b""
             server = flow.server_conn
             meta = {
-                "url": flow.request.url, "method": flow.request.method,
+                "url": url or flow.request.url, "method": flow.request.method,
                 "request_version": flow.request.http_version,
                 "response_version": flow.response.http_version if flow.response is not None else None,
                 "started": flow.request.timestamp_start,
@@ -184,20 +217,6 @@ def _version_line(version: bytes) -> bytes:
 
 def _is_chunked(headers: Any) -> bool:
     return any(name.lower() == b"transfer-encoding" and b"chunked" in value.lower() for name, value in headers.fields)
-
-
-def _refused(host: str) -> str | None:
-    """A reason when `host` is, or resolves to, an address a capture must not reach."""
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except OSError:
-        return None  # mitmproxy reports the failed lookup itself
-    for address in addresses:
-        ip = ipaddress.ip_address(str(address).split("%")[0])
-        if ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_unspecified or ip.is_reserved \
-                or ip.is_multicast:
-            return f"refused: {host} is a non-public address ({ip})"
-    return None
 
 
 addons = [Recorder()]

@@ -88,12 +88,29 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _flatten(adopted: Path) -> None:
+    """Move the spool files of folders `adopted` had itself adopted (a process killed after it
+    adopted another's, at any depth) into `adopted`'s own spool, so none is left where
+    `orphans` does not look and `forget_orphans` would delete it."""
+    spool = adopted / "spool"
+    spool.mkdir(mode=0o700, exist_ok=True)
+    for nested in sorted(adopted.glob("adopted-proc-*")):
+        _flatten(nested)
+        for flow in sorted((nested / "spool").glob("*.flow")):
+            target = spool / flow.name  # time-prefixed: unique per proxy run, but never overwrite
+            if target.exists():
+                target = spool / f"{flow.stem}-{nested.name}.flow"
+            os.replace(flow, target)
+        shutil.rmtree(nested, ignore_errors=True)
+
+
 class RecordingProxy:
     """One mitmdump for one capture process; `start` it, point the browser at `address`, and
     `collect` what was recorded once a page is done."""
 
     def __init__(self, folder: Path, *, mitmdump: str = "", refuse_private: bool = True,
-                 verify_upstream: bool = True, upstream_ca: str = "", start_timeout: float = 30.0) -> None:
+                 verify_upstream: bool = True, upstream_ca: str = "", start_timeout: float = 30.0,
+                 max_body: str = "512m") -> None:
         self.folder = folder
         self.confdir = folder / "ca"  # one CA per data folder
         # Each capture process its own spool: workers sharing a data folder must not take each
@@ -105,6 +122,7 @@ class RecordingProxy:
         self._verify_upstream = verify_upstream
         self._upstream_ca = upstream_ca
         self._start_timeout = start_timeout
+        self._max_body = max_body
         self._token = secrets.token_hex(16)
         self._process: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -130,8 +148,9 @@ class RecordingProxy:
     def start(self) -> None:
         program = find_mitmdump(self._mitmdump)
         for path in (self.folder, self.confdir, self.work, self.spool):
-            path.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.confdir, 0o700)  # the CA's private key lives here
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Owner-only: the CA's private key, and spool files holding the requests' Cookie headers.
+            os.chmod(path, 0o700)
         self.allow(set())
         self.port = _free_port()
         args = [program, "--quiet", "--listen-host", "127.0.0.1", "--listen-port", str(self.port),
@@ -139,6 +158,11 @@ class RecordingProxy:
                 "--set", f"tawthiq_token={self._token}",
                 "--set", f"tawthiq_refuse_private={'true' if self._refuse_private else 'false'}",
                 "--set", f"tawthiq_allow_file={self.allow_file}",
+                # connection_strategy stays eager: the addon's http_connect hook refuses a private
+                # host before mitmproxy opens anything (eager connects only when no response was
+                # set). Lazy would offer h2 to the browser before knowing the server's ALPN, so an
+                # HTTP/1.1 site would get h2-lowercased headers: not what the browser sends it.
+                "--set", f"body_size_limit={self._max_body}",
                 "--set", "http2=true", "--set", "termlog_verbosity=error", "--set", "flow_detail=0"]
         if not self._verify_upstream:
             args += ["--set", "ssl_insecure=true"]
@@ -202,6 +226,7 @@ class RecordingProxy:
                 os.rename(other, adopted)  # atomic: two adopters cannot both take it
             except OSError:
                 continue
+            _flatten(adopted)
             flows += finished(adopted / "spool")
         return flows
 

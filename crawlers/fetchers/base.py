@@ -42,6 +42,14 @@ class FetchContext(Protocol):
     def exchange(self, exchange: Exchange) -> ArchivedExchange:
         """Write one HTTP exchange (response, request and any extra records) into the open WARC."""
 
+    def keep_unparsed(self, exchange: Exchange, reason: str) -> None:
+        """An exchange `exchange()` refused (not HTTP): its raw bytes as a resource record under
+        a URI no replay serves as the page, plus a failure record with `reason`."""
+
+    def flush(self) -> None:
+        """Make what was written so far durable (flushed and fsynced), before the fetcher deletes
+        its own copy of it."""
+
     def store_file(self, path: Path, uri: str, *, role: str, mime: str | None = None,
                    concurrent_to: str | None = None) -> StoredMedia:
         """Write a file the fetcher produced as a `resource` record for `uri` (or a revisit).

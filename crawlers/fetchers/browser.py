@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urldefrag
 
+from tawthiq.archivers.httpblock import HTTPParseError
 from tawthiq.crawlers.address_policy import allowed_hosts, refused_url
 from tawthiq.crawlers.browser.behaviours import Limits
 from tawthiq.crawlers.browser.chromium import Browser, BrowserError, BrowserOptions
@@ -86,7 +87,8 @@ class Runtime:
         self.proxy = RecordingProxy(folder, mitmdump=settings.browser_mitmdump,
                                     refuse_private=not settings.allow_private_targets,
                                     verify_upstream=settings.browser_verify_upstream_tls,
-                                    upstream_ca=settings.browser_upstream_ca_file)
+                                    upstream_ca=settings.browser_upstream_ca_file,
+                                    max_body=settings.browser_max_body)
         self.profile = profile
         self.settings = settings
         self.browser: Browser | None = None
@@ -157,6 +159,11 @@ class BrowserFetcher:
         workdir = Path(tempfile.mkdtemp(prefix="page-", dir=runtime.proxy.folder))
         try:
             self._capture(job, context, runtime, workdir)
+        except ProxyError as exc:
+            # The proxy stopped answering mid-page: this page fails, the queue goes on (the next
+            # page starts a fresh proxy; what was spooled is archived then, as leftovers).
+            context.failed(job.url, f"page not captured: {exc}")
+            self.close()
         except KeyboardInterrupt:
             # Ctrl-C / SIGTERM mid-page: what the browser fetched so far goes into the WARC before
             # the capture seals its file, and the page says it was not finished.
@@ -243,9 +250,24 @@ class BrowserFetcher:
         if withhold is None:
             withhold = self._runtime is not None and self._runtime.profile is not None
         records: dict[str, WarcLocation] = {}
+        archived_flows: list[ProxiedFlow] = []
         for flow in flows:
             if flow.raw_response:
-                archived = context.exchange(flow.exchange(withhold_credentials=withhold))
+                exchange = flow.exchange(withhold_credentials=withhold)
+                try:
+                    archived = context.exchange(exchange)
+                except HTTPParseError as exc:
+                    # Bytes the archiver cannot take as HTTP are kept raw, with a failure record.
+                    context.keep_unparsed(exchange, str(exc))
+                    archived = None
+                except Exception as exc:  # noqa: BLE001 - one bad flow must not poison every later page
+                    # Not written (disk full, say): the spool file is moved aside, kept whole, and
+                    # a failure record says where, rather than failing again on every later page.
+                    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    kept = flow.quarantine()
+                    context.failed(flow.url, f"browser exchange not archived ({reason}); its bytes are kept "
+                                   f"in {kept}", count=False)
+                    continue
                 if archived is not None:
                     if ids is not None:
                         ids.append(archived.response.pending.record_id)
@@ -262,6 +284,12 @@ class BrowserFetcher:
                             media.append((flow.url, mime))
             if flow.error:
                 context.failed(flow.url, f"browser request failed: {flow.error}", count=False)
+            archived_flows.append(flow)
+        # Spool files go only once their records are on disk: a capture killed before this keeps
+        # them, and the next run archives them again rather than losing them.
+        if archived_flows:
+            context.flush()
+        for flow in archived_flows:
             flow.discard()
         return records
 

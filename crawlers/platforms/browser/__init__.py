@@ -51,6 +51,9 @@ class BrowserOptions(BaseModel):
                                         "most; past it the browser is stopped and the page fails (0: no limit)")
     browser_max_memory_mb: int = Field(4096, ge=0, description="the browser's resident memory, all its processes "
                                        "together; past it the page fails and the browser restarts (0: not watched)")
+    browser_max_body: str = Field("512m", pattern=r"^[0-9]+[kmg]?$", description="the largest body the "
+                                  "proxy records (mitmproxy's body_size_limit: 512m, 2g); a larger one is "
+                                  "refused and recorded as a failure, never held whole in memory")
     browser_verify_upstream_tls: bool = Field(True, description="the proxy checks the sites' certificates")
     browser_upstream_ca_file: str = Field("", description="extra CA the proxy trusts for sites (PEM)")
 
