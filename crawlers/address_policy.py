@@ -31,6 +31,8 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.resolver import CachingThreadedResolver
 from twisted.internet.error import DNSLookupError
 
+from tawthiq.crawlers.browser.addresses import literal, unwrap, why_not_public  # noqa: F401 - re-exported
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Shared with the resolver: one capture runs per process (Scrapy's reactor cannot restart).
@@ -43,40 +45,10 @@ class TargetRefused(IgnoreRequest):
     """A request to an address the policy does not allow; the message says which and why."""
 
 
-def _unwrap(ip: IPAddress) -> IPAddress:
-    """The IPv4 address inside an IPv4-mapped, 6to4 or NAT64 IPv6 address, else the address."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return ip.ipv4_mapped
-        if ip.sixtofour is not None:
-            return ip.sixtofour
-        if ip in ipaddress.ip_network("64:ff9b::/96"):
-            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return ip
-
-
-def why_not_public(ip: IPAddress) -> str | None:
-    """What kind of non-public address this is, or None for a public one."""
-    ip = _unwrap(ip)
-    for label, flag in (("loopback", ip.is_loopback), ("link-local", ip.is_link_local),
-                        ("multicast", ip.is_multicast), ("unspecified", ip.is_unspecified),
-                        ("private", ip.is_private), ("reserved", ip.is_reserved)):
-        if flag:
-            return label
-    if not ip.is_global:
-        return "not globally routable"
-    return None
-
-
-def _literal(host: str) -> IPAddress | None:
-    try:
-        return ipaddress.ip_address(host.strip("[]").split("%")[0])
-    except ValueError:
-        pass
-    try:  # forms browsers and libc accept: 2130706433, 0x7f.1, 127.1
-        return ipaddress.IPv4Address(socket.inet_aton(host))
-    except OSError:
-        return None
+# The rule itself lives in a module of the standard library only, so that the browser's recording
+# proxy (which runs in mitmproxy's interpreter and cannot import tawthiq) applies the same one.
+_unwrap = unwrap
+_literal = literal
 
 
 @functools.lru_cache(maxsize=4096)

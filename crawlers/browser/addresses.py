@@ -1,10 +1,7 @@
-"""Which addresses the browser's proxy refuses: the same rule as crawlers/address_policy.py
-(`why_not_public`), in a module that needs only the standard library.
-
-Why a copy: the recording addon (mitm_addon.py) runs inside mitmproxy's own interpreter, which
-cannot import tawthiq (nor Scrapy, which address_policy.py imports). The addon loads this file by
-path; tests import it normally and check that it agrees with address_policy on a list of
-addresses, so the two cannot drift apart unnoticed.
+"""Which addresses a capture must not reach: the one rule for both paths, in a module that needs
+only the standard library. crawlers/address_policy.py (the Scrapy and yt-dlp paths) imports it;
+the browser's recording addon (mitm_addon.py), which runs inside mitmproxy's own interpreter and
+cannot import tawthiq (nor Scrapy), loads this file by path.
 """
 
 from __future__ import annotations
