@@ -390,7 +390,10 @@ def test_pywb_replays_each_case(hostile, tmp_path: Path) -> None:  # type: ignor
 
 
 def test_gzip_bomb_is_bounded_archived_and_the_run_goes_on(tmp_path: Path) -> None:
-    """1 GB of zeros as gzip (about 1 MB on the wire): the capture stays under 300 MB."""
+    """1 GB of zeros as gzip (about 1 MB on the wire): the capture stays under 400 MB, far below the
+    gigabyte an unbounded decoder would hold. (The capture process itself, with Scrapy, numpy,
+    OpenCV, tantivy and datasketch imported, peaks at 285-315 MB on this machine; decoding stops at
+    32 MB.)"""
     comp = zlib.compressobj(9, zlib.DEFLATED, 31)
     zero = bytes(1 << 20)
     bomb = b"".join(comp.compress(zero) for _ in range(1024)) + comp.flush()
@@ -409,7 +412,7 @@ def test_gzip_bomb_is_bounded_archived_and_the_run_goes_on(tmp_path: Path) -> No
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300).stdout
         peak_kb, code = (int(x) for x in out.split("\n", 1)[0].split())
         print(f"capture peak RSS {peak_kb // 1024} MB")
-        assert peak_kb < 300 * 1024, f"peak {peak_kb // 1024} MB: {out}"
+        assert peak_kb < 400 * 1024, f"peak {peak_kb // 1024} MB: {out}"
         headers, block = _the_response(server, data_dir, "/bomb")
         assert block == server.sent["/bomb"]  # archived raw, as sent
         assert _the_response(server, data_dir, "/fine")[1] == server.sent["/fine"]
