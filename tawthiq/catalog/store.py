@@ -576,19 +576,24 @@ class Catalog:
         found = [{"cluster": c, "size": len(m), "members": m} for c, m in members.items()]
         return sorted(found, key=lambda c: (-c["size"], c["cluster"]))
 
+    def _media_rows_of_posts(self, query: Any, urls: list[str] | None) -> list[Any]:
+        """`query` over media rows, for every post (`urls` None) or for these posts' URLs, asked
+        500 at a time (SQLite's limit on bound parameters)."""
+        with self.engine.connect() as conn:
+            if urls is None:
+                return list(conn.execute(query).all())
+            rows: list[Any] = []
+            for i in range(0, len(urls), 500):
+                rows += conn.execute(query.where(t.Media.post_url.in_(urls[i:i + 500]))).all()
+            return rows
+
     def post_clusters(self, urls: list[str] | None = None) -> dict[str, str]:
         """post URL -> cluster of the first media file archived for it (for the search index)."""
         query = (select(t.Media.post_url, t.NearDuplicate.cluster)
                  .join(t.NearDuplicate, t.NearDuplicate.sha256 == t.Media.sha256)
                  .where(t.Media.post_url.is_not(None)).order_by(t.Media.id))
-        rows = []
-        with self.engine.connect() as conn:
-            if urls is None:
-                rows = conn.execute(query).all()
-            else:
-                for i in range(0, len(urls), 500):
-                    rows += conn.execute(query.where(t.Media.post_url.in_(urls[i:i + 500]))).all()
         out: dict[str, str] = {}
+        rows = self._media_rows_of_posts(query, urls)
         for url, cluster in rows:
             out.setdefault(url, cluster)
         return out
@@ -610,13 +615,7 @@ class Catalog:
         query = (select(t.Media.post_url, t.Media.sha256).where(t.Media.post_url.is_not(None),
                                                                t.Media.mime.like("image/%"))
                  .order_by(t.Media.id))
-        rows = []
-        with self.engine.connect() as conn:
-            if urls is None:
-                rows = conn.execute(query).all()
-            else:
-                for i in range(0, len(urls), 500):
-                    rows += conn.execute(query.where(t.Media.post_url.in_(urls[i:i + 500]))).all()
+        rows = self._media_rows_of_posts(query, urls)
         out: dict[str, list[str]] = {}
         for url, sha in rows:
             if sha and sha not in out.setdefault(url, []):
