@@ -279,6 +279,33 @@ class ImageText(Base):
     __table_args__ = (Index("ix_image_texts_sha256", "sha256"),)
 
 
+class NoticeRow(Base):
+    """A death notice read from an image's text (issue 16), one row per "ocr" record whose text
+    reads as a notice (tawthiq.index.notices): derived from that record, so `reindex` fills the
+    same rows. Its posts are found through `media` (every post that archived these bytes), and
+    a file read again (`tawthiq ocr --redo`) has a row per reading, the newest standing."""
+
+    __tablename__ = "notices"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String)  # of the image file
+    image_record_id: Mapped[str] = mapped_column(String)
+    ocr_record_id: Mapped[str] = mapped_column(String, unique=True)  # the "ocr" metadata record
+    at: Mapped[str] = mapped_column(String)  # that record's WARC-Date
+    names: Mapped[list] = mapped_column(JSON)  # the names as read
+    name: Mapped[str] = mapped_column(Text)  # the names joined by " | " (for listing)
+    age: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    date_of_death: Mapped[str | None] = mapped_column(String, nullable=True)  # yyyy-mm-dd in its calendar
+    date_calendar: Mapped[str | None] = mapped_column(String, nullable=True)  # gregorian | hijri
+    place: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cause: Mapped[str | None] = mapped_column(Text, nullable=True)
+    language: Mapped[str] = mapped_column(String)
+    confidence: Mapped[float] = mapped_column(Float)  # the weakest name's
+    fields: Mapped[dict] = mapped_column(JSON)  # every field: value, confidence, words with boxes
+    extractor: Mapped[str] = mapped_column(String)
+
+    __table_args__ = (Index("ix_notices_sha256", "sha256"),)
+
+
 class TextDuplicate(Base):
     """A post's text signature decision (issue 16), one row per post: its text's hash and its text
     cluster, read from the `text_dedupe` part of the post's metadata record (the newest capture

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import socket
 import sqlite3
@@ -29,6 +30,9 @@ from tawthiq.archivers.reader import IndexedRecord, iter_records
 from tawthiq.archivers.writer import SealedFile, WrittenRecord
 from tawthiq.catalog import migrate
 from tawthiq.catalog import schema as t
+from tawthiq.index.notices import extract_notice
+
+log = logging.getLogger("tawthiq.catalog")
 
 
 def utcnow() -> datetime:
@@ -286,6 +290,30 @@ class Catalog:
             metadata_record_id=f.record_id, at=f.date, status=doc.get("status", "failed"),
             text="\n".join(t for t in (doc.get("text") or "", doc.get("extra_text") or "") if t), engine=doc.get("engine") or {}, error=doc.get("error"),
         ).on_conflict_do_nothing(index_elements=["metadata_record_id"]))
+        self._apply_notice(conn, f, doc)
+
+    def _apply_notice(self, conn: Any, f: RecordFacts, doc: dict[str, Any]) -> None:
+        """The death notice the OCR text states, if it reads as one (issue 16): derived from the
+        record alone, so live and rebuilt catalogs agree. A fault of the reader is logged and the
+        record's other facts stand (the notice can be derived again by `reindex`)."""
+        try:
+            notice = extract_notice(doc)
+        except Exception as exc:  # noqa: BLE001 - a reader bug must not lose the catalog's other rows
+            log.warning("reading a notice from %s failed: %s: %s", f.record_id, type(exc).__name__, exc)
+            return
+        if notice is None:
+            return
+        fields = notice.as_dict()
+        when = notice.date.value if notice.date else {}
+        conn.execute(self.insert(t.NoticeRow).values(
+            sha256=doc["sha256"], image_record_id=doc.get("image_record_id") or f.refers_to or "",
+            ocr_record_id=f.record_id, at=f.date, names=[n.value for n in notice.names],
+            name=" | ".join(n.value for n in notice.names), age=notice.age.value if notice.age else None,
+            date_of_death=when.get("iso"), date_calendar=when.get("calendar"),
+            place=notice.place.value if notice.place else None, cause=notice.cause.value if notice.cause else None,
+            language=notice.language, confidence=round(notice.confidence, 3), fields=fields,
+            extractor=fields["extractor"],
+        ).on_conflict_do_nothing(index_elements=["ocr_record_id"]))
 
     def _apply_failure(self, conn: Any, f: RecordFacts, run_id: int | None) -> None:
         doc = f.document or {}
@@ -621,6 +649,32 @@ class Catalog:
             if sha and sha not in out.setdefault(url, []):
                 out[url].append(sha)
         return out
+
+    def notices(self) -> list[tuple[Any, list[Any]]]:
+        """Every death notice read from an archived image (issue 16), oldest reading first, each
+        with the posts that archived its bytes (an exact duplicate shares its notice). Of a file
+        read several times (`tawthiq ocr --redo`) only its newest reading stands, as in search."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.NoticeRow).order_by(t.NoticeRow.at, t.NoticeRow.id)).all()
+            shas = list(dict.fromkeys(r.sha256 for r in rows))
+            newest: dict[str, str] = {}
+            posts_of: dict[str, list[Any]] = {}
+            for i in range(0, len(shas), 500):
+                part = shas[i:i + 500]
+                for text in conn.execute(select(t.ImageText.sha256, t.ImageText.metadata_record_id)
+                                         .where(t.ImageText.sha256.in_(part))
+                                         .order_by(t.ImageText.at, t.ImageText.id)).all():
+                    newest[text.sha256] = text.metadata_record_id
+                found = conn.execute(
+                    select(t.Media.sha256.label("image_sha256"), t.Post.id, t.Post.platform, t.Post.post_id,
+                           t.Post.source, t.Post.url, t.Post.published, t.Post.first_captured)
+                    .join(t.Post, t.Post.url == t.Media.post_url)
+                    .where(t.Media.sha256.in_(part)).order_by(t.Post.published, t.Post.id)).all()
+                for post in found:
+                    listed = posts_of.setdefault(post.image_sha256, [])
+                    if all(p.id != post.id for p in listed):
+                        listed.append(post)
+        return [(r, posts_of.get(r.sha256, [])) for r in rows if newest.get(r.sha256, r.ocr_record_id) == r.ocr_record_id]
 
     def archived_images(self) -> list[t.Media]:
         """Every stored image file once (its first record, not revisits), oldest first."""

@@ -14,7 +14,7 @@ import sys
 from rich.markup import escape
 
 # Each module adds its commands to `app` when imported; the order here is the order of --help.
-from tawthiq.cli import capture, archive, search, serve, sources, recheck, export, browser, ocr, demo  # noqa: F401, I001
+from tawthiq.cli import capture, archive, search, serve, sources, recheck, export, browser, ocr, notices, demo  # noqa: F401, I001
 from tawthiq.cli.app import app
 from tawthiq.cli.dedupe import dedupe_app
 from tawthiq.display import err

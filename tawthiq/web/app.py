@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -89,6 +90,25 @@ class Services:
         catalog = self.catalog()
         try:
             return post_detail(catalog, platform, post_id)
+        finally:
+            catalog.close()
+
+    def notices(self, source: str | None = None, since: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
+        """The death notices read in archived images (tawthiq.notices), with their evidence."""
+        from tawthiq.notices import NoticeFilter, list_notices
+
+        moment = None
+        if since:
+            try:
+                moment = datetime.fromisoformat(since)
+            except ValueError:
+                raise UserError(f"since: {since!r} is not a date like 2026-10-01") from None
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        if not self.settings.has_catalog:
+            return []
+        catalog = self.catalog()
+        try:
+            return list_notices(catalog, NoticeFilter(source=source or None, since=moment, name=name or None))
         finally:
             catalog.close()
 
@@ -214,6 +234,13 @@ def _api(services: Services) -> APIRouter:
     @api.get("/posts/{platform}/{post_id:path}", summary="One post with its captures, media and checks")
     def post(platform: str, post_id: str) -> dict[str, Any]:
         return services.post(platform, post_id)
+
+    @api.get("/notices", summary="Death notices read in archived images, each with its evidence")
+    def notices(source: Annotated[str | None, Query(max_length=500)] = None,
+                since: Annotated[str | None, Query(max_length=40)] = None,
+                name: Annotated[str | None, Query(max_length=500)] = None) -> dict[str, Any]:
+        rows = services.notices(source, since, name)
+        return {"total": len(rows), "notices": rows}
 
     @api.get("/sources", summary="Scheduled sources")
     def sources() -> list[dict[str, Any]]:
@@ -379,6 +406,11 @@ def _pages(services: Services, render: Any, replay: str) -> APIRouter:
         if embed:  # the replay origin, and only it, may be framed besides the app itself
             response.headers["Content-Security-Policy"] = app_csp(frame_src=replay)
         return response
+
+    @pages.get("/notices", response_class=HTMLResponse)
+    def notices(request: Request, source: str = "", since: str = "", name: str = "") -> HTMLResponse:
+        rows = services.notices(source, since, name)
+        return render(request, "notices.html", notices=rows, source=source, since=since, wanted_name=name)
 
     @pages.get("/cluster/{cluster:path}", response_class=HTMLResponse)
     def cluster(request: Request, cluster: str) -> HTMLResponse:
