@@ -27,6 +27,7 @@ from typing import Any
 
 from bench.ocr import corpus
 from tawthiq.index.analysis import normalize_word
+from tawthiq.index.notices import extract_notice
 from tawthiq.index.ocr import OcrSettings, ocr_image
 from tawthiq.index.snippets import one_edit
 
@@ -77,6 +78,27 @@ def age_read(notice: corpus.Notice, read: str) -> bool:
     return False
 
 
+def fields_read(notice: corpus.Notice, ocr: dict[str, Any]) -> dict[str, bool]:
+    """What the notice reader (index.notices) took from one OCR result, against the truth: a
+    notice recorded at all; its first name exactly the notice's (letters folded as search does,
+    nothing else forgiven); the name among its readings (second pass); the age; the date (d/m/y);
+    a wrong name (a name recorded that is not the notice's: another person, as far as a reader knows)."""
+    read = extract_notice(ocr)
+    want = " ".join(norm_words(notice.name))
+    names = [" ".join(norm_words(n.value)) for n in read.names] if read else []
+    readings = names + [" ".join(norm_words(a)) for n in (read.names if read else []) for a in n.alternatives]
+    day, month, year = (int(x) for x in notice.date.split("/"))
+    return {
+        "recorded": read is not None,
+        "name_exact": bool(names) and names[0] == want,
+        "name_any_reading": want in readings,
+        "wrong_name": bool(names) and names[0] != want,
+        "age_exact": bool(read and read.age and read.age.value == notice.age),
+        "date_exact": bool(read and read.date and read.date.value == {"iso": f"{year:04d}-{month:02d}-{day:02d}",
+                                                                     "calendar": "gregorian"}),
+    }
+
+
 def plain(data: bytes) -> str:
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
     out = subprocess.run(["tesseract", "stdin", "stdout", "-l", "ara"], input=data, capture_output=True,
@@ -106,6 +128,13 @@ def measure(n: int) -> dict[str, Any]:
                     r.setdefault(f"{label}_age", []).append(age_read(notice, read))
                     r.setdefault(f"{label}_s", []).append(seconds)
                 r.setdefault("gated_out", []).append(result.get("status") == "gated")
+                # the notice reader on each side's text (plain Tesseract has no boxes: no words)
+                for label, doc in (("plain", {"status": "text", "text": base, "words": []}), ("tawthiq", result)):
+                    got = fields_read(notice, doc)
+                    in_text = name_found(notice.name, searched if label == "tawthiq" else base)[0]
+                    got["exact_of_read"] = got["name_exact"] and in_text  # over the names OCR read right
+                    for k, v in got.items():
+                        r.setdefault(f"{label}_f_{k}", []).append(v)
     table = {key: {k: round(100 * sum(v) / len(v), 1) if not k.endswith("_s") else round(sum(v) / len(v), 3)
                    for k, v in cols.items()} | {"images": len(cols["plain_cer"])} for key, cols in rows.items()}
     return table
@@ -156,6 +185,26 @@ def main() -> None:
               f"{r['plain_name']:>9.1f}% {r['tawthiq_name']:>7.1f}% {r['tawthiq_fuzzy']:>7.1f}%  "
               f"{r['plain_age']:>8.1f}% {r['tawthiq_age']:>7.1f}%  {r['plain_s']:>7.2f} {r['tawthiq_s']:>8.2f}  "
               f"{r['gated_out']:>8.1f}%")
+    print("\nnotice fields (index.notices on each side's text), % of images: rec = a notice recorded; "
+          "name = its first name exactly the notice's; of-read = the same over the images whose OCR text "
+          "holds the name; any = the name among its readings; wrong = a name recorded that is not the "
+          "notice's; age, date = exact")
+    keys = ("recorded", "name_exact", "exact_of_read", "name_any_reading", "wrong_name", "age_exact", "date_exact")
+    heads = ("rec", "name", "of-read", "any", "wrong", "age", "date")
+    print(f"{'':<18}" + "plain".center(7 * 8) + "  " + "tawthiq".center(7 * 8))
+    print(f"{'condition':<14}{'n':>4}" + "".join(f"{h:>8}" for h in heads) + "  " + "".join(f"{h:>8}" for h in heads))
+    for key in order:
+        r = table[key]
+        cells = []
+        for label in ("plain", "tawthiq"):
+            values = []
+            for k in keys:
+                v = r[f"{label}_f_{k}"]
+                if k == "exact_of_read":  # the share of the images whose name OCR read
+                    v = 100 * v / r[f"{label}_name"] if r[f"{label}_name"] else 0.0
+                values.append(f"{v:>7.1f}%")
+            cells.append("".join(values))
+        print(f"{key:<14}{r['images']:>4}{cells[0]}  {cells[1]}")
     print(f"\ngate on {speed['photos']} text-free photographs: {speed['rejected']} rejected "
           f"(passed: {', '.join(speed['passed']) or 'none'}); {speed['gate_images_per_s']} images/s on one core "
           f"(gate alone), {speed['with_decode_images_per_s']} images/s with decoding and any OCR; "
