@@ -228,19 +228,23 @@ def _name_after(rows: list[list[Token]], li: int, start: int) -> list[Token]:
 
 def _joined(name: list[Token]) -> list[Token]:
     """A word Tesseract cut in two (عا دل, شا كر: a gap inside a letter run) made one again: in a
-    name, a piece of two letters or less that is not بن is the start of the next word."""
+    name, a piece of two letters or less (not بن) followed by a piece of three or less that does
+    not open with ال is one word."""
     out: list[Token] = []
     i = 0
     while i < len(name):
         tok = name[i]
-        if len(tok.key) <= 2 and tok.key not in ("بن", "ابن") and i + 1 < len(name) and tok.key.isalpha() \
-                and not tok.key.isascii():
-            nxt = name[i + 1]
+        nxt = name[i + 1] if i + 1 < len(name) else None
+        if nxt is not None and len(tok.key) <= 2 and tok.key not in ("بن", "ابن") and tok.key.isalpha() \
+                and not tok.key.isascii() and len(nxt.key) <= 3 and not nxt.key.startswith("ال"):
             out.append(Token(tok.raw + nxt.raw, tok.key + nxt.key, tok.line))
             i += 2
             continue
         out.append(tok)
         i += 1
+    if len(out) >= 3 and len(out[-1].key) <= 2 and out[-1].key.isalpha() and not out[-1].key.isascii():
+        last = out.pop()  # القا سم: the family name's tail
+        out[-1] = Token(out[-1].raw + last.raw, out[-1].key + last.key, out[-1].line)
     return out
 
 
@@ -499,18 +503,34 @@ def extract_notice(ocr: dict[str, Any]) -> Notice | None:
     found = _arabic_names(rows) + _latin_names(lines)
     if not found:
         found = _name_above_age(rows)
+    first_pass = len([line for line in (ocr.get("text") or "").splitlines() if line.strip()])
     names: list[Field] = []
     readings: list[list[str]] = []
+    primary = 0  # names read in the first pass's lines
     for tokens, factor in found:
         keys = [t.key for t in tokens]
         same = next((i for i, r in enumerate(readings) if _same_name(keys, r)), None)
-        if same is not None:  # the same name read again (the second pass): kept as another reading
+        if same is None and tokens[0].line >= first_pass and primary:
+            # the second pass re-reads the names the first read: its reading goes to the name it
+            # shares most words with (the only one, when there is one), never a new person
+            overlap = [sum(1 for w in keys if any(w == x or one_edit(w, x) for x in r)) for r in readings[:primary]]
+            best = max(range(primary), key=lambda i: overlap[i])
+            same = best if overlap[best] or primary == 1 else None
+        if same is not None:  # the same name read again (the second pass): kept as another reading,
+            # and the one Tesseract was surer of (mean word confidence) stands as the value
             text = " ".join(t.raw for t in tokens)
             if keys != readings[same] and text not in names[same].alternatives:
-                names[same].alternatives.append(text)
+                other = _field(words, tokens, text, factor)
+                if other.confidence > names[same].confidence:
+                    other.alternatives = names[same].alternatives + [names[same].value]
+                    names[same], readings[same] = other, keys
+                else:
+                    names[same].alternatives.append(text)
             continue
         readings.append(keys)
         names.append(_field(words, tokens, " ".join(t.raw for t in tokens), factor))
+        if tokens[0].line < first_pass:
+            primary = len(names)
     markers = _markers(lines, rows)
     if not looks_like_notice(names, markers):
         return None
