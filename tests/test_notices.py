@@ -214,3 +214,10 @@ def test_a_channel_of_notices_becomes_records_found_listed_and_rebuilt(channel: 
     assert query(data_dir, "select sha256, image_record_id, ocr_record_id, names, age, date_of_death, place, "
                            "cause, confidence, fields from notices order by ocr_record_id") == before
     assert _notices(data_dir) == rows
+
+    # Read again (`tawthiq ocr --redo`): the newest reading of each image stands, one row still.
+    assert run_tawthiq(["ocr", "--redo"], data_dir=data_dir).code == 0
+    redone = _notices(data_dir)
+    assert sorted(r["names"] for r in redone) == sorted(r["names"] for r in rows)
+    assert not {r["ocr_record_id"] for r in redone} & {r["ocr_record_id"] for r in rows}
+    assert query(data_dir, "select count(*) from notices")[0][0] == 10  # both readings kept in the table
