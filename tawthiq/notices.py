@@ -24,6 +24,7 @@ class NoticeFilter:
     source: str | None = None  # a post of this source carried the image
     since: datetime | None = None  # a post published (or first captured) from then carried it
     name: str | None = None  # words found in the names (letters folded as search folds them)
+    min_confidence: float = 0.0  # the notice's (its weakest name's) confidence, 0-1
 
     def posts(self, posts: list[Any]) -> list[Any]:
         keep = posts
@@ -65,7 +66,7 @@ def list_notices(catalog: Catalog, wanted: NoticeFilter | None = None) -> list[d
     wanted = wanted or NoticeFilter()
     out = []
     for row, posts in catalog.notices():
-        if not wanted.names(list(row.names)):
+        if not wanted.names(list(row.names)) or row.confidence < wanted.min_confidence:
             continue
         kept = wanted.posts(posts)
         if (wanted.source or wanted.since) and not kept:

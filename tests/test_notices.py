@@ -82,6 +82,13 @@ def test_text_that_is_not_a_notice_gives_no_record() -> None:
     assert extract_notice({"status": "gated", "text": "", "words": []}) is None
 
 
+def test_notices_command_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
+    nothing = run_tawthiq(["notices"], data_dir=tmp_path / "empty")
+    assert nothing.code != 0 and "nothing has been captured" in nothing.err and "Traceback" not in nothing.err
+    both = run_tawthiq(["notices", "--json", "--csv"], data_dir=tmp_path / "empty")
+    assert both.code == 2 and "choose one" in both.err
+
+
 # -- a captured channel of notices -----------------------------------------------------------------------
 PICKED = ("n000", "n002", "n005", "n007", "n020")  # naskh, amiri (JPEG q30), kufi, kacst; plain, header, portrait
 
@@ -182,6 +189,8 @@ def test_a_channel_of_notices_becomes_records_found_listed_and_rebuilt(channel: 
     assert [r["names"] for r in _notices(data_dir, "--name", "هالة الزعبي")] == [channel.notices[1].name]
     assert len(_notices(data_dir, "--source", "notices_chan")) == 5
     assert _notices(data_dir, "--source", "elsewhere") == []
+    sure = _notices(data_dir, "--min-confidence", "0.7")
+    assert 0 < len(sure) <= 5 and all(float(r["confidence"]) >= 0.7 for r in sure)
     assert len(_notices(data_dir, "--since", "2026-10-05T10:30")) == 2  # the two latest notices
     human = run_tawthiq(["notices"], data_dir=data_dir)
     assert channel.notices[2].name in human.out and "check them against the image" in human.out

@@ -28,6 +28,8 @@ def notices(
     source: Annotated[Optional[str], typer.Option(help="only notices posted by this source (e.g. a channel)")] = None,
     since: Annotated[Optional[str], typer.Option(help="only notices posted from this date (2026-10-01)")] = None,
     name: Annotated[Optional[str], typer.Option(help="only notices whose names hold these words")] = None,
+    min_confidence: Annotated[float, typer.Option(help="only notices read at least this sure (0-1; a misread "
+                                                       "name is usually under 0.7)")] = 0.0,
     data_dir: DataDir = None, config: ConfigFile = None,
 ) -> None:
     """List the death notices read in archived images: names, age, date, place, cause, evidence."""
@@ -36,12 +38,15 @@ def notices(
 
     if as_json and as_csv:
         raise UserError("--json and --csv: choose one")
+    if not 0 <= min_confidence <= 1:
+        raise UserError(f"--min-confidence: {min_confidence} is not between 0 and 1")
     settings = load_settings(data_dir, config)
     if not settings.has_catalog:
         raise NotFound(f"no catalog in {settings.home}: nothing has been captured there yet")
     catalog = Catalog(settings.catalog_url)
     try:
-        rows = list_notices(catalog, NoticeFilter(source=source, since=_parse_day(since, "--since"), name=name))
+        rows = list_notices(catalog, NoticeFilter(source=source, since=_parse_day(since, "--since"), name=name,
+                                                   min_confidence=min_confidence))
     finally:
         catalog.close()
     if as_json:

@@ -93,7 +93,8 @@ class Services:
         finally:
             catalog.close()
 
-    def notices(self, source: str | None = None, since: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
+    def notices(self, source: str | None = None, since: str | None = None, name: str | None = None,
+                min_confidence: float = 0.0) -> list[dict[str, Any]]:
         """The death notices read in archived images (tawthiq.notices), with their evidence."""
         from tawthiq.notices import NoticeFilter, list_notices
 
@@ -108,7 +109,8 @@ class Services:
             return []
         catalog = self.catalog()
         try:
-            return list_notices(catalog, NoticeFilter(source=source or None, since=moment, name=name or None))
+            return list_notices(catalog, NoticeFilter(source=source or None, since=moment, name=name or None,
+                                                      min_confidence=min_confidence))
         finally:
             catalog.close()
 
@@ -238,8 +240,9 @@ def _api(services: Services) -> APIRouter:
     @api.get("/notices", summary="Death notices read in archived images, each with its evidence")
     def notices(source: Annotated[str | None, Query(max_length=500)] = None,
                 since: Annotated[str | None, Query(max_length=40)] = None,
-                name: Annotated[str | None, Query(max_length=500)] = None) -> dict[str, Any]:
-        rows = services.notices(source, since, name)
+                name: Annotated[str | None, Query(max_length=500)] = None,
+                min_confidence: Annotated[float, Query(ge=0, le=1)] = 0.0) -> dict[str, Any]:
+        rows = services.notices(source, since, name, min_confidence)
         return {"total": len(rows), "notices": rows}
 
     @api.get("/sources", summary="Scheduled sources")
