@@ -60,12 +60,14 @@ def _post(post: Any) -> dict[str, Any]:
             "page": f"/post/{post.platform}/{post.post_id}"}
 
 
-def list_notices(catalog: Catalog, wanted: NoticeFilter | None = None) -> list[dict[str, Any]]:
+def list_notices(catalog: Catalog, wanted: NoticeFilter | None = None, *,
+                 shas: list[str] | None = None) -> list[dict[str, Any]]:
     """The notices with their evidence, oldest reading first (a filter on posts drops a notice
-    none of whose posts match; a notice of an image no post carries shows without posts)."""
+    none of whose posts match; a notice of an image no post carries shows without posts);
+    `shas`: only those read in these image files (a post's page)."""
     wanted = wanted or NoticeFilter()
     out = []
-    for row, posts in catalog.notices():
+    for row, posts in catalog.notices(shas):
         if not wanted.names(list(row.names)) or row.confidence < wanted.min_confidence:
             continue
         kept = wanted.posts(posts)
@@ -98,4 +100,10 @@ def csv_row(notice: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-__all__ = ["CSV_COLUMNS", "NoticeFilter", "csv_row", "list_notices"]
+def notices_of_post(catalog: Catalog, url: str) -> list[dict[str, Any]]:
+    """The notices read in a post's images (its post page shows them)."""
+    shas = catalog.post_image_shas([url]).get(url) or []
+    return list_notices(catalog, shas=shas) if shas else []
+
+
+__all__ = ["CSV_COLUMNS", "NoticeFilter", "csv_row", "list_notices", "notices_of_post"]

@@ -211,7 +211,10 @@ def test_a_channel_of_notices_becomes_records_found_listed_and_rebuilt(channel: 
     for n in channel.notices:
         assert n.name in page.text
     assert 'href="/post/telegram/notices_chan%2F301"' in page.text
-    assert client.get("/post/telegram/notices_chan%2F301").status_code == 200
+    post_page = client.get("/post/telegram/notices_chan%2F301")
+    assert post_page.status_code == 200 and "Death notice read in this post" in post_page.text
+    assert channel.notices[0].name in post_page.text
+    assert "Death notice" not in client.get("/post/telegram/notices_chan%2F303").text  # the street photo
     assert len(client.get("/api/notices", params={"name": channel.notices[3].name}).json()["notices"]) == 1
 
     # Rebuilt from the WARC files alone: the same rows.

@@ -650,12 +650,16 @@ class Catalog:
                 out[url].append(sha)
         return out
 
-    def notices(self) -> list[tuple[Any, list[Any]]]:
-        """Every death notice read from an archived image (issue 16), oldest reading first, each
-        with the posts that archived its bytes (an exact duplicate shares its notice). Of a file
-        read several times (`tawthiq ocr --redo`) only its newest reading stands, as in search."""
+    def notices(self, shas: Iterable[str] | None = None) -> list[tuple[Any, list[Any]]]:
+        """Every death notice read from an archived image (issue 16), or those of the image files
+        `shas`, oldest reading first, each with the posts that archived its bytes (an exact
+        duplicate shares its notice). Of a file read several times (`tawthiq ocr --redo`) only
+        its newest reading stands, as in search."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.NoticeRow).order_by(t.NoticeRow.at, t.NoticeRow.id)).all()
+            query = select(t.NoticeRow).order_by(t.NoticeRow.at, t.NoticeRow.id)
+            if shas is not None:
+                query = query.where(t.NoticeRow.sha256.in_(list(dict.fromkeys(shas))[:1000]))
+            rows = conn.execute(query).all()
             shas = list(dict.fromkeys(r.sha256 for r in rows))
             newest: dict[str, str] = {}
             posts_of: dict[str, list[Any]] = {}

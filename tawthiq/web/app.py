@@ -114,6 +114,15 @@ class Services:
         finally:
             catalog.close()
 
+    def post_notices(self, url: str) -> list[dict[str, Any]]:
+        from tawthiq.notices import notices_of_post
+
+        catalog = self.catalog()
+        try:
+            return notices_of_post(catalog, url)
+        finally:
+            catalog.close()
+
     def record(self, record_id: str) -> Any:
         catalog = self.catalog()
         try:
@@ -405,7 +414,8 @@ def _pages(services: Services, render: Any, replay: str) -> APIRouter:
         replay_url, replay_note = _replay_view(request, services, replay, detail)
         embed = bool(replay_url) and embeddable(request.url.hostname or "", host_of(replay))
         response = render(request, "post.html", post=detail, copies=copies, cluster=own[0].cluster if own else None,
-                          replay_url=replay_url, replay_note=replay_note, replay_embed=embed)
+                          replay_url=replay_url, replay_note=replay_note, replay_embed=embed,
+                          notices=services.post_notices(detail["url"]))
         if embed:  # the replay origin, and only it, may be framed besides the app itself
             response.headers["Content-Security-Policy"] = app_csp(frame_src=replay)
         return response
