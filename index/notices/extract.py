@@ -8,7 +8,10 @@ OCR lines give directly. What is read, where the notice states it:
   الفقيد/الفقيدة, "انتقل إلى رحمة الله [تعالى]", "استشهد/توفي [الشاب/الطفل/الحاج…]"; English
   "Martyr", "the late", "in loving memory of", "… passed away / was killed"), up to a word that
   opens another field (عن، في، بتاريخ، إثر، جراء…), a number or the end of the line; on the next
-  line when the title ends its line. Two to six words. Several titles, several names.
+  line when the title ends its line. Two to six words; a word OCR cut in two (عا دل) is joined.
+  Several titles, several names; the second pass's reading of a name is another reading of it
+  (the surer one stands), never a second person. With no title read (OCR garbled it), the line
+  just above "عن عمر" when it opens with a long ال-word, at lower confidence (x0.6).
 - **age**: "عن عمر (يناهز|ناهز) N عاماً/سنة", "البالغ من العمر N", "عمره N"; "aged N", "N years
   old". Arabic-Indic or Western digits; 0-120.
 - **date of death**: d/m/yyyy, yyyy/m/d (/, - or .), or "5 تشرين الأول 2026" / "5 October 2026"
@@ -21,8 +24,9 @@ OCR lines give directly. What is read, where the notice states it:
   to the next field; English "in/by/due to … (airstrike, shelling…)".
 
 **When a text is a notice**: a name was read in a name slot *and* the text has at least one other
-marker of a notice (the header نعي/ينعى, "إنا لله وإنا إليه راجعون", an age phrase, a death verb,
-a second title, "passed away", "obituary"…). A poster that only says "الشهيد" somewhere is not.
+marker of a notice (the header نعي/ينعى, "إنا لله وإنا إليه راجعون" or its راجعون, "عن عمر",
+بتاريخ, a death verb, a second title, "passed away", "obituary"…). A poster that only says
+"الشهيد" somewhere, or a title and a name and nothing else, is not.
 
 Each field has a confidence: the mean Tesseract confidence of its words (0-1), lowered when a
 title was matched within one edit (OCR misreads الشهيدة as الشبيدة), and the words with their
