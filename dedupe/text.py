@@ -151,7 +151,8 @@ def shingles(words: tuple[str, ...], size: int) -> set[str]:
 def jaccard(a: set[str], b: set[str]) -> float:
     if not a and not b:
         return 1.0
-    return len(a & b) / len(a | b)
+    common = len(a & b)  # |a | b| = |a| + |b| - |a & b|: no union set built per candidate
+    return common / (len(a) + len(b) - common)
 
 
 def differing_protected(a: TextSignature, b: TextSignature) -> list[str]:
