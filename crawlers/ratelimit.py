@@ -24,7 +24,6 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
 logger = logging.getLogger(__name__)
@@ -105,6 +104,10 @@ class RateLimitMiddleware:
                            response.status, wait, tries + 1)
             return response
         logger.info("%s: rate limited (HTTP %s); waiting %.1f s as asked", request.url, response.status, wait)
+        # imported here, not at module level: importing this module must not install a reactor
+        # (a warm worker imports it before forking the run that installs Scrapy's; tawthiq.warm)
+        from twisted.internet import reactor
+
         await maybe_deferred_to_future(deferLater(reactor, wait, lambda: None))  # type: ignore[arg-type]
         again = request.replace(dont_filter=True)
         again.meta[TRIES_META] = tries + 1

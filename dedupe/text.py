@@ -56,6 +56,11 @@ NUM_PERM = 128
 SCHEME = "affine32"  # datasketch 2's default, named: sketches of two schemes cannot be compared
 NAME_WINDOW = 4  # a full Arabic name: given name, father's, grandfather's, family
 PLACE_WINDOW = 2
+# At most this many candidates (the most similar first) are verified for one new post. Past it a
+# post starts a cluster of its own: it is only ever kept apart, never folded wrongly, and the
+# work per post stays bounded when thousands of texts look alike (template notices, a site whose
+# pages share their words).
+MAX_VERIFIED = 8
 
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+|\b(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/\S*)?", re.IGNORECASE | re.ASCII)
 # @mentions and #hashtags: re-posters add and drop them (the channel's handle, "#عاجل", "#Gaza").
@@ -146,7 +151,8 @@ def shingles(words: tuple[str, ...], size: int) -> set[str]:
 def jaccard(a: set[str], b: set[str]) -> float:
     if not a and not b:
         return 1.0
-    return len(a & b) / len(a | b)
+    common = len(a & b)  # |a | b| = |a| + |b| - |a & b|: no union set built per candidate
+    return common / (len(a) + len(b) - common)
 
 
 def differing_protected(a: TextSignature, b: TextSignature) -> list[str]:
@@ -160,6 +166,19 @@ def differing_protected(a: TextSignature, b: TextSignature) -> list[str]:
         found.update(a.words[i] for i in range(i1, i2) if a.protected[i])
         found.update(b.words[j] for j in range(j1, j2) if b.protected[j])
     return sorted(found)
+
+
+def any_differing_protected(a: TextSignature, b: TextSignature) -> bool:
+    """Whether `differing_protected(a, b)` is not empty, answered without aligning the texts when
+    it can be: a protected word of one text that the other does not contain at all cannot stand
+    in an equal stretch of any alignment, so it differs (the same answer, for a set lookup per
+    protected word instead of a SequenceMatcher)."""
+    b_words, a_words = set(b.words), set(a.words)
+    if any(p and w not in b_words for w, p in zip(a.words, a.protected)):
+        return True
+    if any(p and w not in a_words for w, p in zip(b.words, b.protected)):
+        return True
+    return bool(differing_protected(a, b))
 
 
 @dataclass
@@ -230,10 +249,10 @@ class TextIndex:
             self._lsh.remove(key)
 
     def _compatible(self, sig: TextSignature, match: TextItem) -> bool:
-        if differing_protected(sig, match.signature):
+        if any_differing_protected(sig, match.signature):
             return False
         first = self._first(match.cluster)
-        return first is None or first is match or not differing_protected(sig, first.signature)
+        return first is None or first is match or not any_differing_protected(sig, first.signature)
 
     def _first(self, cluster: str) -> TextItem | None:
         keys = self._by_hash.get(cluster) or []
@@ -247,19 +266,16 @@ class TextIndex:
         if sig.length < self.min_words:
             return None
         sh = shingles(sig.words, self.shingle)
-        best: tuple[TextItem, str, float] | None = None
-        for key in self._lsh.query(self._minhash(sh)):
-            if key == exclude:
-                continue
-            similarity = jaccard(sh, self._shingles[key])
-            if similarity < self.threshold:
-                continue
+        # Rank every candidate by its exact Jaccard (set operations: cheap), then verify the
+        # protected words (an alignment: the costly step) best first, and stop at the first that
+        # passes: the same answer as verifying all and keeping the best, at a bounded cost.
+        ranked = sorted((-similarity, key) for key in self._lsh.query(self._minhash(sh)) if key != exclude
+                        for similarity in (jaccard(sh, self._shingles[key]),) if similarity >= self.threshold)
+        for negative, key in ranked[:MAX_VERIFIED]:
             item = self.by_key[key]
-            if not self._compatible(sig, item):
-                continue
-            if best is None or similarity > best[2] or (similarity == best[2] and key < best[0].key):
-                best = (item, "near", similarity)
-        return best
+            if self._compatible(sig, item):
+                return item, "near", -negative
+        return None
 
     def assign(self, key: str, sig: TextSignature) -> TextAssignment:
         """Match a post's text and add it: a post seen before with the same text keeps its cluster."""

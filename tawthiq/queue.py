@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tawthiq import warm
 from tawthiq.leases import Lease, holder_of
 
 log = logging.getLogger("tawthiq.queue")
@@ -33,6 +34,9 @@ log = logging.getLogger("tawthiq.queue")
 QUEUE = "tawthiq-captures"
 RUNNING = "tawthiq:running"  # hash: source name -> {"job", "attempt", "home"}
 MAX_ATTEMPTS = 4
+# A warm worker (the default) imports once and forks each run from itself (tawthiq.warm); a cold
+# one (`tawthiq worker --cold`) starts a fresh `python -m tawthiq.cli capture` per run, as before.
+WARM = True
 
 
 def redis_from(url: str) -> Any:
@@ -115,17 +119,28 @@ def capture_source(home: str, name: str, time_limit: float | None = None) -> str
         entry = json.loads(raw)
         entry["claimed"] = time.time()
         redis.hset(RUNNING, name, json.dumps(entry))
-    lease.keep_alive()
     try:
         args = capture_args(Path(home), name)
         if args is None:
+            lease.keep_alive()
             return f"skipped: {name} is no longer in sources.yaml"
-        env = {**os.environ, "TAWTHIQ_WORKER_ID": worker,
-               "TAWTHIQ_WARC_PREFIX": f"{settings.warc_prefix}-{_safe(worker)}"}
-        proc = subprocess.run([sys.executable, "-m", "tawthiq.cli", *args, "--data-dir", home], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=time_limit)
-        tail = (proc.stderr or "").strip().splitlines()[-1:] or [""]
-        return f"capture {name}: exit {proc.returncode} {tail[0]}"
+        env = {"TAWTHIQ_WORKER_ID": worker, "TAWTHIQ_WARC_PREFIX": f"{settings.warc_prefix}-{_safe(worker)}"}
+        argv = [*args, "--data-dir", home]
+        if not WARM:
+            lease.keep_alive()
+            proc = subprocess.run([sys.executable, "-m", "tawthiq.cli", *argv], env={**os.environ, **env},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=time_limit)
+            tail = (proc.stderr or "").strip().splitlines()[-1:] or [""]
+            return f"capture {name}: exit {proc.returncode} {tail[0]}"
+        # fork before the lease's renewal thread starts: the child is a copy of one thread only
+        child = warm.start(argv, env)
+        lease.keep_alive()
+        try:
+            code = child.wait(time_limit)
+        except BaseException:
+            child.kill()
+            raise
+        return f"capture {name}: exit {code} {child.stderr_tail()}"
     finally:
         lease.release()
         redis.hdel(RUNNING, name)
@@ -135,9 +150,18 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
 
 
-def run_worker(settings: Any, *, burst: bool = False) -> None:
+def run_worker(settings: Any, *, burst: bool = False, cold: bool = False) -> None:
+    """Consume the queue. RQ forks a work horse per job (its own process group, its own job
+    timeout); the horse takes the lease and runs the capture in a child of its own: forked from
+    this warm process (`tawthiq.warm`), or with `cold`, a fresh Python process."""
     from rq import Queue, Worker
 
+    global WARM
+    WARM = not cold
+    if WARM:
+        missing = warm.preload()
+        if missing:
+            log.info("not preloaded (each run imports them): %s", ", ".join(missing))
     redis = redis_from(settings.redis_url)
     worker = Worker([Queue(QUEUE, connection=redis)], connection=redis,
                     name=f"{_safe(worker_identity(settings.worker_id))}-{os.getpid()}")

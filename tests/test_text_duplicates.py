@@ -222,3 +222,23 @@ def test_captured_copies_fold_in_search_and_a_rebuild_folds_the_same(demo: Demo,
     assert again.code == 0, again.out + again.err
     later = _folding(data_dir)
     assert later["112"] == 2 and later["111"] == 4, later  # the other name's copy, the notice's fourth copy
+
+
+def test_among_hundreds_of_look_alike_notices_each_copy_still_finds_its_own() -> None:
+    """Template notices of different people all look alike; verification is bounded per post
+    (best-ranked candidates first), and still folds each copy with its own notice, never with
+    another person's."""
+    names = ["سامر", "يامن", "رامي", "باسل", "ماهر", "عادل", "نادر", "وائل", "حازم", "هاني"]
+    families = ["المثالي", "النموذجي", "الافتراضي", "التجريبي", "الخيالي", "المفترض", "الوهمي", "الرمزي",
+                "الاختباري", "العيني", "الفرضي", "المقترح", "المصطنع", "المتخيل", "المبتكر", "المقترض",
+                "المكتوب", "المرسوم", "المنقوش", "المحكي"]
+    people = [f"{given} {family}" for given, family in itertools.product(names, families)]  # 200 people
+    index = TextIndex()
+    for n, person in enumerate(people):
+        index.assign(f"notice:{n}", signature(NOTICE.replace("سامر المثالي", person)))  # type: ignore[arg-type]
+    clusters = {index.by_key[f"notice:{n}"].cluster for n in range(len(people))}
+    assert len(clusters) == len(people)  # 200 different people: 200 clusters
+    for n in (0, 77, 199):
+        copy = index.assign(f"copy:{n}", signature(  # type: ignore[arg-type]
+            NOTICE.replace("سامر المثالي", people[n]).replace("منزل", "بيت")))
+        assert copy.matched == f"notice:{n}" and copy.cluster == index.by_key[f"notice:{n}"].cluster

@@ -5,6 +5,11 @@ Each round captures CHANNELS Telegram-format channels (the demo channel: 25 post
 data directory: once with one `tawthiq capture` of all channels, then through the queue with k
 `tawthiq worker --burst` processes. It also counts the Redis commands and catalog rows per run,
 for the projection in the README. Run with `make bench-scale`.
+
+It also prints the per-run start cost of one worker (`--start-runs` runs of a one-page web source
+each, queued on an idle worker, seconds per run), `tawthiq worker --cold` (a fresh Python process
+per run, as before the warm worker) against the warm worker (one fork per run), in alternating
+rounds.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--channels", type=int, default=24)
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--start-runs", type=int, default=10, help="runs per start-cost measurement")
+    parser.add_argument("--start-rounds", type=int, default=2, help="alternating cold/warm rounds")
+    parser.add_argument("--start-only", action="store_true", help="measure the per-run start cost only")
     args = parser.parse_args()
     redis_bin = shutil.which("redis-server")
     if not redis_bin:
@@ -60,6 +68,9 @@ def _measure(args: argparse.Namespace, url: str) -> None:
     from tawthiq.queue import enqueue_capture
 
     time.sleep(0.5)
+    _start_cost(args, url)
+    if args.start_only:
+        return
     srv = LocalServer()
     chans = [DemoChannel(srv.base_url, name=f"bench_{i:03d}", videos=False) for i in range(args.channels)]
     for ch in chans:
@@ -108,6 +119,60 @@ def _measure(args: argparse.Namespace, url: str) -> None:
     for key, value in results.items():
         print(f"  {key:34} {value:10.1f}")
     print(json.dumps({k: round(v, 2) for k, v in results.items()}))
+
+
+def _start_cost(args: argparse.Namespace, url: str) -> None:
+    """Seconds per queued run of a one-page source on one idle worker, cold against warm: what a
+    run costs beyond its own fetching (one local page, a few milliseconds)."""
+    from redis import Redis
+
+    from tawthiq.demo.server import LocalServer, Resource
+    from tawthiq.queue import RUNNING, enqueue_capture
+
+    srv = LocalServer()
+    srv.fallback = lambda inc: Resource(f"<html><title>{inc.path}</title><p>one page</p></html>".encode())
+    redis = Redis.from_url(url)
+    figures: dict[str, list[float]] = {"cold": [], "warm": []}
+    with srv:
+        for _ in range(args.start_rounds):
+            for mode in ("cold", "warm"):
+                redis.flushdb()
+                home = Path(tempfile.mkdtemp(prefix=f"tawthiq-bench-start-{mode}-"))
+                names = [f"page_{i:03d}" for i in range(args.start_runs)]
+                (home / "sources.yaml").write_text("sources:\n" + "".join(
+                    f"  - name: {n}\n    spec: web:{srv.base_url}/{n}\n    every: 1h\n" for n in names))
+                log = home / "worker.log"
+                env = {**clean_env(), "TAWTHIQ_REDIS_URL": url, "TAWTHIQ_WORKER_ID": mode, "PYTHONWARNINGS": "ignore"}
+                worker = subprocess.Popen([sys.executable, "-m", "tawthiq.cli", "worker", "--data-dir", str(home),
+                                           *(["--cold"] if mode == "cold" else [])], env=env, cwd=ROOT,
+                                          stdout=open(log, "w"), stderr=subprocess.STDOUT)
+                try:
+                    while "Listening on" not in log.read_text():
+                        if worker.poll() is not None:
+                            raise SystemExit(f"bench: the {mode} worker stopped: {log.read_text()[-500:]}")
+                        time.sleep(0.05)
+                    time.sleep(0.5)  # idle: its own start is not a run's
+                    started = time.perf_counter()
+                    for n in names:
+                        enqueue_capture(redis, str(home), n, 600)
+                    while redis.hlen(RUNNING):
+                        time.sleep(0.01)
+                    figures[mode].append((time.perf_counter() - started) / len(names))
+                finally:
+                    worker.terminate()
+                    worker.wait(timeout=60)
+                with sqlite3.connect(home / "catalog.sqlite") as conn:
+                    done = conn.execute("select count(*) from capture_runs where status = 'finished'").fetchone()[0]
+                if done != len(names):
+                    raise SystemExit(f"bench: the {mode} worker finished {done} of {len(names)} runs")
+                shutil.rmtree(home, ignore_errors=True)
+    print(f"per-run start cost, one worker, {args.start_runs} one-page runs x {args.start_rounds} round(s) "
+          f"(seconds per run, each round; the page itself takes milliseconds):")
+    for mode, values in figures.items():
+        label = "cold (a fresh process per run)" if mode == "cold" else "warm (fork per run)"
+        print(f"  {label:34} {sorted(values)[len(values) // 2]:10.3f}   rounds: "
+              + ", ".join(f"{v:.3f}" for v in values))
+    print(json.dumps({f"seconds per run ({m})": round(sorted(v)[len(v) // 2], 3) for m, v in figures.items()}))
 
 
 if __name__ == "__main__":

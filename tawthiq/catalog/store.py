@@ -205,8 +205,9 @@ class Catalog:
             last_captured=captured, captures=0, warc_file=warc.get("file"), warc_offset=warc.get("offset"),
             warc_length=warc.get("length"), metadata_record_id=f.record_id, indexed=indexed,
         ).on_conflict_do_nothing(index_elements=["platform", "post_id"]))
-        pk = conn.execute(select(t.Post.id).where(
-            t.Post.platform == post["platform"], t.Post.post_id == post["post_id"])).scalar_one()
+        # one read for the row's key and capture dates (not three)
+        pk, first, newest = conn.execute(select(t.Post.id, t.Post.first_captured, t.Post.last_captured).where(
+            t.Post.platform == post["platform"], t.Post.post_id == post["post_id"])).one()
         added = conn.execute(self.insert(t.PostCapture).values(
             post=pk, captured=captured, content_sha256=digest, metadata_record_id=f.record_id,
             warc_file=warc.get("file"), warc_offset=warc.get("offset"), warc_length=warc.get("length"),
@@ -214,8 +215,8 @@ class Catalog:
         ).on_conflict_do_nothing(index_elements=["metadata_record_id"]))
         if added.rowcount:
             values: dict[str, Any] = {"captures": t.Post.captures + 1}
-            newest = conn.execute(select(t.Post.last_captured).where(t.Post.id == pk)).scalar_one()
-            if captured >= newest or inserted.rowcount:
+            # a row inserted just now already holds this capture's values: only its count changes
+            if captured >= newest and not inserted.rowcount:
                 values.update(
                     url=post["url"], author=post.get("author"), text=post.get("text") or "",
                     language=post.get("language"), data=post, content_sha256=digest, last_captured=captured,
@@ -223,7 +224,6 @@ class Catalog:
                     warc_length=warc.get("length"), metadata_record_id=f.record_id,
                     published=_parse_dt(post.get("published")), indexed=indexed,
                 )
-            first = conn.execute(select(t.Post.first_captured).where(t.Post.id == pk)).scalar_one()
             if captured < first:
                 values["first_captured"] = captured
             conn.execute(update(t.Post).where(t.Post.id == pk).values(**values))

@@ -16,6 +16,8 @@ from tawthiq.settings import SettingsError, load_settings
 @app.command()
 def worker(
     burst: Annotated[bool, typer.Option(help="stop when the queue is empty")] = False,
+    cold: Annotated[bool, typer.Option(help="start a fresh Python process per run instead of forking "
+                                            "this warm one (slower start; for comparison)")] = False,
     data_dir: DataDir = None, config: ConfigFile = None,
 ) -> None:
     """Take capture runs from the Redis queue (scale-out: needs redis_url / TAWTHIQ_REDIS_URL)."""
@@ -33,7 +35,7 @@ def worker(
                   "archives; with workers on several machines set search_backend = \"elasticsearch\"",
                   highlight=False)
     try:
-        run_worker(settings, burst=burst)
+        run_worker(settings, burst=burst, cold=cold)
     except TawthiqError:
         raise
     except RedisError as exc:  # Redis unreachable or gone away: try again later
