@@ -44,7 +44,13 @@ from typing import Any
 from tawthiq.index.analysis import normalize_word
 from tawthiq.index.snippets import one_edit
 
-EXTRACTOR = "tawthiq-notices/1"  # bump when a change alters what is read
+EXTRACTOR = "tawthiq-notices/2"  # bump when a change alters what is read
+# More names than a notice holds (a family's or a bulletin's notice lists a few dozen at most): the
+# text is not one notice, and comparing each further name with every earlier one would make a
+# crafted or garbled text of 100 KB take minutes (the reader runs where the catalog is written).
+# The first MAX_NAMES stand and the marker "more-names" says others were not read.
+MAX_NAMES = 40
+VERB_FACTOR = 0.9  # a name opened by a death verb (استشهد X, "X was killed"), not by a title
 
 _TOKEN = re.compile(r"\S+")
 _EDGE = "()[]{}«»\"'.,،:؛;!؟?-–—_|*"
@@ -266,7 +272,7 @@ def _arabic_names(rows: list[list[Token]]) -> list[tuple[list[Token], float]]:
                     k += 3
                 elif tok.key in ("انتقل", "انتقلت", "وافته", "وافتها"):
                     continue
-                opener, factor = True, 0.9
+                opener, factor = True, VERB_FACTOR
                 if k < len(row) and _title(row[k].key)[0]:
                     continue  # the title that follows opens the name itself
                 name = _name_after(rows, li, k)
@@ -325,7 +331,7 @@ def _latin_names(lines: list[str]) -> list[tuple[list[Token], float]]:
                     name.insert(0, toks[k])
                     k -= 1
                 if len(name) >= 2:
-                    out.append((name, 0.9))
+                    out.append((name, VERB_FACTOR))
     return out
 
 
@@ -487,9 +493,17 @@ def _same_name(a: list[str], b: list[str]) -> bool:
     return alike * 2 > max(len(a), len(b)) or " ".join(a) in " ".join(b) or " ".join(b) in " ".join(a)
 
 
-def looks_like_notice(names: list[Any], markers: list[str]) -> bool:
-    """A name in a name slot and one more sign of a notice (the module docstring's rule)."""
-    return bool(names) and len([m for m in markers if m != "title"]) >= 1
+# The words that open a name slot themselves: a sign of a notice only beside another one.
+_SLOT_MARKERS = {"title", "martyr", "was killed", "passed away", "more-names"} | DEATH_VERBS
+
+
+def looks_like_notice(names: list[Any], markers: list[str], *, verb_only: bool = False) -> bool:
+    """A name in a name slot and one more sign of a notice (the module docstring's rule). The word
+    that opened the slot is not that other sign: "Martyr X" or, when every name was opened by a
+    death verb, "استشهد مواطن برصاص…" / "John Smith was killed in…" is how news reports a death,
+    and a notice says more (its header, عن عمر, بتاريخ, راجعون, a title of the dead…)."""
+    ignored = _SLOT_MARKERS if verb_only else {"title", "martyr", "more-names"}
+    return bool(names) and any(m not in ignored for m in markers)
 
 
 def extract_notice(ocr: dict[str, Any]) -> Notice | None:
@@ -511,6 +525,8 @@ def extract_notice(ocr: dict[str, Any]) -> Notice | None:
     names: list[Field] = []
     readings: list[list[str]] = []
     primary = 0  # names read in the first pass's lines
+    verb_only = bool(found) and all(factor == VERB_FACTOR for _, factor in found)
+    cut = False
     for tokens, factor in found:
         keys = [t.key for t in tokens]
         same = next((i for i, r in enumerate(readings) if _same_name(keys, r)), None)
@@ -531,12 +547,15 @@ def extract_notice(ocr: dict[str, Any]) -> Notice | None:
                 else:
                     names[same].alternatives.append(text)
             continue
+        if len(readings) >= MAX_NAMES:  # a new name past the bound: it and the rest not read, and said so
+            cut = True
+            break
         readings.append(keys)
         names.append(_field(words, tokens, " ".join(t.raw for t in tokens), factor))
         if tokens[0].line < first_pass:
             primary = len(names)
-    markers = _markers(lines, rows)
-    if not looks_like_notice(names, markers):
+    markers = _markers(lines, rows) + (["more-names"] if cut else [])
+    if not looks_like_notice(names, markers, verb_only=verb_only):
         return None
     age = _age(rows)
     dates = _dates(rows)

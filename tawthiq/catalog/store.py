@@ -428,6 +428,16 @@ class Catalog:
             return set(conn.execute(select(t.Post.post_id).where(
                 t.Post.platform == platform, func.lower(t.Post.source) == source.lower())).scalars())
 
+    def has_source(self, source: str) -> bool:
+        """Did any post come from this source (a channel: `notices_chan`, or `telegram:notices_chan`),
+        letters' case aside? A filter naming none is a typo to report, not an empty answer."""
+        platform, _, name = source.rpartition(":")
+        query = select(t.Post.id).where(func.lower(t.Post.source) == name.lower())
+        if platform:
+            query = query.where(t.Post.platform == platform)
+        with self.engine.connect() as conn:
+            return conn.execute(query.limit(1)).first() is not None
+
     def posts_of(self, platform: str, source: str) -> list[t.Post]:
         with self.engine.connect() as conn:
             return list(conn.execute(select(t.Post).where(
