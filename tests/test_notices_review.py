@@ -40,10 +40,11 @@ def _read(text_: str) -> dict | None:
     return notice.as_dict() if notice else None
 
 
-def _archive(home: Path, readings: list[tuple[str, str]]) -> None:
+def _archive(home: Path, readings: list[tuple[str, str | None]]) -> None:
     """A data directory whose WARC file holds images (name -> its bytes from the name) and, for each
-    (image, text) of `readings` in order, an "ocr" record of that image as the listener writes it:
-    an image read twice is `tawthiq ocr --redo`."""
+    (image, text) of `readings` in order, an "ocr" record of that image as the listener writes it
+    (text None: the reading failed, as on Tesseract's time limit): an image read twice is
+    `tawthiq ocr --redo`."""
     from tawthiq.archivers.archiver import Archiver
     from tawthiq.archivers.exchange import Exchange
     from tawthiq.archivers.revisits import DigestIndex
@@ -63,9 +64,11 @@ def _archive(home: Path, readings: list[tuple[str, str]]) -> None:
                 raw_response=b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n\r\n" + data))
             images[name] = (done.response.pending.record_id, hashlib.sha256(data).hexdigest())
         record_id, sha = images[name]
+        result = {"status": "text", "text": ocr_text, "words": []} if ocr_text is not None else \
+            {"status": "failed", "error": "tesseract: timed out after 30 s", "text": "", "words": []}
         archiver.metadata(url, {"type": "ocr", "sha256": sha, "image_record_id": record_id, "source_url": url,
-                                "mime": "image/png", "engine": {"name": "tesseract"}, "status": "text",
-                                "text": ocr_text, "words": []}, kind="ocr", refers_to=record_id)
+                                "mime": "image/png", "engine": {"name": "tesseract"}, **result},
+                          kind="ocr", refers_to=record_id)
     archiver.close()
     catalog.finish_run(run_id, "finished", {}, 0)
     catalog.close()
@@ -134,6 +137,15 @@ def test_a_megabyte_of_text_is_read_in_bounded_time_and_says_what_it_left() -> N
     started = time.monotonic()
     assert _read("ا ب " * 250_000) is None  # a megabyte of specks
     assert time.monotonic() - started < 60
+
+
+def test_a_failed_reading_does_not_hide_the_notice_read_before(tmp_path: Path) -> None:
+    home = tmp_path / "data"
+    # `ocr --redo` on a loaded machine: b's new reading timed out; a's new reading is a good one
+    _archive(home, [("a", PLAIN), ("b", HOSTILE), ("b", None), ("a", PLAIN.replace("52", "53"))])
+    listed = json.loads(run_tawthiq(["notices", "--json"], data_dir=home).out)["notices"]
+    assert [(n["names"][-1], n["age"]) for n in listed] == [("<script>alert(1)</script> ليلى ماجد", 37),
+                                                            ("سامر خليل العبدالله", 53)]
 
 
 # -- rebuilt from the WARC files: the same rows on both engines -------------------------------------

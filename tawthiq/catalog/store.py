@@ -664,7 +664,8 @@ class Catalog:
         """Every death notice read from an archived image (issue 16), or those of the image files
         `shas`, oldest reading first, each with the posts that archived its bytes (an exact
         duplicate shares its notice). Of a file read several times (`tawthiq ocr --redo`) only
-        its newest reading stands, as in search."""
+        its newest reading stands, as in search, but a reading that failed (Tesseract's time limit
+        on a loaded machine, a crash) is no reading: it does not hide the notice read before."""
         with self.engine.connect() as conn:
             query = select(t.NoticeRow).order_by(t.NoticeRow.at, t.NoticeRow.id)
             if shas is not None:
@@ -676,7 +677,7 @@ class Catalog:
             for i in range(0, len(shas), 500):
                 part = shas[i:i + 500]
                 for text in conn.execute(select(t.ImageText.sha256, t.ImageText.metadata_record_id)
-                                         .where(t.ImageText.sha256.in_(part))
+                                         .where(t.ImageText.sha256.in_(part), t.ImageText.status != "failed")
                                          .order_by(t.ImageText.at, t.ImageText.id)).all():
                     newest[text.sha256] = text.metadata_record_id
                 found = conn.execute(
