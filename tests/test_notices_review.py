@@ -119,6 +119,16 @@ def test_news_that_reports_a_death_is_not_a_notice() -> None:
     assert _read("نعي\nالشهيد الشاب\nعن عمر ناهز 37 عاماً") is None
 
 
+def test_places_named_after_the_dead_are_not_their_notices() -> None:
+    # schools, streets, mosques bear a martyr's name: their announcements are no death notices
+    assert _read("مدرسة الشهيد خليل الوزير\nاجتماع أولياء الأمور بتاريخ 3/10/2026") is None
+    assert _read("مسجد الشهيد عز الدين القسام\nصلاة الجمعة بتاريخ 3/10/2026 إنا لله") is None
+    assert _read("ندعوكم إلى حفل في قاعة بمدرسة الشهيد سامر خليل يوم 3/10/2026") is None
+    # a notice that names such a place still reads the dead's name, not the place's
+    notice = _read("نعي\nالشهيد رامي خليل القاسم\nعن عمر ناهز 16 عاماً\nطالب في مدرسة الشهيد خليل الوزير")
+    assert notice and [n["value"] for n in notice["names"]] == ["رامي خليل القاسم"]
+
+
 def test_a_megabyte_of_text_is_read_in_bounded_time_and_says_what_it_left() -> None:
     rng = random.Random(16)
     letters = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"

@@ -26,7 +26,12 @@ OCR lines give directly. What is read, where the notice states it:
 **When a text is a notice**: a name was read in a name slot *and* the text has at least one other
 marker of a notice (the header نعي/ينعى, "إنا لله وإنا إليه راجعون" or its راجعون, "عن عمر",
 بتاريخ, a death verb, a second title, "passed away", "obituary"…). A poster that only says
-"الشهيد" somewhere, or a title and a name and nothing else, is not.
+"الشهيد" somewhere, or a title and a name and nothing else, is not. The word that opened the
+slot is not that other sign: when every name was opened by a death verb ("استشهد مواطن برصاص…",
+"John Smith was killed in…"), or by "Martyr", that is how news reports a death, and a notice must
+say more. A title right after a place or body named after the dead (مدرسة/شارع/مسجد الشهيد X) is
+a dedication, no name slot. At most MAX_NAMES names are read (the marker "more-names" says more
+were there): a longer text is no single notice, and the bound keeps a crafted megabyte linear.
 
 Each field has a confidence: the mean Tesseract confidence of its words (0-1), lowered when a
 title was matched within one edit (OCR misreads الشهيدة as الشبيدة), and the words with their
@@ -73,6 +78,18 @@ PLACE_TYPES = {"مدينه", "قريه", "بلده", "مخيم", "حي", "محا
 PLACE_PREFIXED = {"بمدينه": "مدينه", "بقريه": "قريه", "ببلده": "بلده", "بمخيم": "مخيم", "بحي": "حي",
                   "بمحافظه": "محافظه", "بمنطقه": "منطقه"}
 NOT_PLACES = {"ذمه", "رحمه", "عمر", "سبيل", "جنات", "الفردوس", "مثواه", "ظروف", "حادث", "قصف", "غاره"}
+# Places and bodies named after the dead (مدرسة الشهيد X, شارع الشهيد X, مسجد الشهيد X): a title
+# right after one of these is a dedication, not the name of one who died (a school's meeting
+# "بتاريخ 3/10/2026" is no date of death). Also with a joined preposition (بمدرسة، لمسجد، ومخيم).
+NAMED_AFTER = {"مدرسه", "مسجد", "شارع", "ميدان", "دوار", "مستشفي", "جامعه", "نادي", "مركز", "قاعه", "كتيبه",
+               "كتائب", "لواء", "ساحه", "روضه", "مخيم", "حي", "جسر", "مجمع", "مؤسسه", "جمعيه", "بلده", "قريه",
+               "مدينه", "معهد", "كليه", "مكتبه", "حديقه", "ملعب", "صاله", "مجموعه", "سريه", "جامع", "طريق"}
+
+
+def _named_after(key: str) -> bool:
+    return key in NAMED_AFTER or (key[:1] in ("ب", "ل", "و", "ف") and key[1:] in NAMED_AFTER)
+
+
 CAUSE_OPENERS = {"اثر", "جراء", "بسبب", "نتيجه", "بفعل"}
 VIOLENCE = {"قصف", "غاره", "قنص", "رصاص", "انفجار", "استهداف", "برصاص", "بقصف", "بغاره", "قذيفه", "صاروخ",
             "الغاره", "القصف", "اشتباكات", "لغم", "تفجير", "مجزره", "airstrike", "shelling", "strike",
@@ -263,6 +280,8 @@ def _arabic_names(rows: list[list[Token]]) -> list[tuple[list[Token], float]]:
     for li, row in enumerate(rows):
         for j, tok in enumerate(row):
             is_title, factor = _title(tok.key)
+            if is_title and j and _named_after(row[j - 1].key):
+                continue  # مدرسة الشهيد X: named after X, not X's notice
             opener = is_title
             if not opener and tok.key in DEATH_VERBS:
                 # استشهد الشاب X / انتقل إلى رحمة الله تعالى X
