@@ -119,6 +119,23 @@ def test_news_that_reports_a_death_is_not_a_notice() -> None:
     assert _read("نعي\nالشهيد الشاب\nعن عمر ناهز 37 عاماً") is None
 
 
+@pytest.mark.parametrize("name", ["عمر خالد الحسن", "محمد عمر الحسن", "علي حسن الخطيب", "محمد علي الحسن",
+                                  "عبد الله محمود النجار", "محمد عبد الله النجار", "صباح خليل الأحمد",
+                                  "أحمد ابو علي"])
+def test_the_commonest_names_are_read_whole(name: str) -> None:
+    # عمر, علي, الله and صباح also open other phrases (عن عمر, على, رحمه الله, صباح اليوم): as names
+    # they were cut ("محمد عبد") or lost the notice
+    for text_ in (f"نعي\nالشهيد {name}\nعن عمر ناهز 30 عاماً",
+                  f"نعي\nالشهيد {name} عن عمر ناهز 30 عاماً في مدينة الأمل"):
+        notice = _read(text_)
+        assert notice and [n["value"] for n in notice["names"]] == [name] and notice["age"]["value"] == 30
+    # the phrases themselves still end a name, also where OCR lost the عن of "عن عمر"
+    notice = _read("نعي\nالشهيد سامر خليل العبدالله عمر ناهز 52 عاماً")
+    assert notice and [n["value"] for n in notice["names"]] == ["سامر خليل العبدالله"]
+    notice = _read("استشهد الشاب خالد سامي الأحمد صباح اليوم على طريق المثال بتاريخ 3/10/2026")
+    assert notice and [n["value"] for n in notice["names"]] == ["خالد سامي الأحمد"]
+
+
 def test_places_named_after_the_dead_are_not_their_notices() -> None:
     # schools, streets, mosques bear a martyr's name: their announcements are no death notices
     assert _read("مدرسة الشهيد خليل الوزير\nاجتماع أولياء الأمور بتاريخ 3/10/2026") is None

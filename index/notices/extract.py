@@ -234,6 +234,27 @@ def _is_stop(tok: Token) -> bool:
         or tok.key in CAUSE_OPENERS
 
 
+_TIME_WORDS = {"صباح", "مساء", "فجر", "ليله"}  # صباح اليوم… and the names صباح, فجر
+
+
+def _ends_name(name: list[Token], row: list[Token], j: int) -> bool:
+    """Does row[j] end the name read so far? As _is_stop, but for the words that are also among the
+    commonest names: عمر (Omar; the age phrase "عن عمر" ends the name at عن, and عمر before
+    ناهز/يناهز or a number, when OCR lost the عن), علي (Ali; the preposition is على, with ى, as OCR
+    reads it), الله after عبد (عبد الله), and صباح/فجر as the first word of a name."""
+    tok = row[j]
+    if tok.key == "عمر":
+        after = row[j + 1].key if j + 1 < len(row) else ""
+        return after in ("ناهز", "يناهز") or _is_number(after)
+    if tok.key == "علي" and not tok.raw.endswith("ى"):
+        return False
+    if tok.key == "الله" and name and name[-1].key == "عبد":
+        return False
+    if tok.key in _TIME_WORDS and not name:
+        return False
+    return _is_stop(tok)
+
+
 def _name_after(rows: list[list[Token]], li: int, start: int) -> list[Token]:
     """The name that starts at rows[li][start] (honorifics skipped; the next line if this one ends)."""
     row = rows[li]
@@ -245,7 +266,7 @@ def _name_after(rows: list[list[Token]], li: int, start: int) -> list[Token]:
         while j < len(row) and row[j].key in HONORIFICS:
             j += 1
     name: list[Token] = []
-    while j < len(row) and len(name) < 6 and not _is_stop(row[j]):
+    while j < len(row) and len(name) < 6 and not _ends_name(name, row, j):
         if len(row[j].key) >= 2 or row[j].key in ("بن", "ابو"):
             name.append(row[j])
         j += 1
@@ -315,7 +336,7 @@ def _name_above_age(rows: list[list[Token]]) -> list[tuple[list[Token], float]]:
             continue
         above = rows[li - 1]
         if 3 <= len(above) <= 6 and above[0].key.startswith("ال") and len(above[0].key) >= 5 \
-                and not any(_is_stop(t) for t in above[1:]):
+                and not any(_ends_name(above[1:i], above, i) for i in range(1, len(above))):
             name = _joined(above[1:])
             if len(name) >= 2:
                 return [(name, 0.6)]
