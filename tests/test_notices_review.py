@@ -136,6 +136,12 @@ def test_the_commonest_names_are_read_whole(name: str) -> None:
     assert notice and [n["value"] for n in notice["names"]] == ["خالد سامي الأحمد"]
 
 
+def test_epithets_before_the_name_are_not_the_name() -> None:
+    for epithets in ("البطل المغوار", "المغوار الشجاع"):  # البطل is an honorific; المغوار, الشجاع are not
+        notice = _read(f"نعي\nالشهيد {epithets} أحمد خالد الحسن\nعن عمر ناهز 30 عاماً")
+        assert notice and [n["value"] for n in notice["names"]] == ["أحمد خالد الحسن"]
+
+
 def test_places_named_after_the_dead_are_not_their_notices() -> None:
     # schools, streets, mosques bear a martyr's name: their announcements are no death notices
     assert _read("مدرسة الشهيد خليل الوزير\nاجتماع أولياء الأمور بتاريخ 3/10/2026") is None

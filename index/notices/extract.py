@@ -8,7 +8,9 @@ OCR lines give directly. What is read, where the notice states it:
   الفقيد/الفقيدة, "انتقل إلى رحمة الله [تعالى]", "استشهد/توفي [الشاب/الطفل/الحاج…]"; English
   "Martyr", "the late", "in loving memory of", "… passed away / was killed"), up to a word that
   opens another field (عن، في، بتاريخ، إثر، جراء…), a number or the end of the line; on the next
-  line when the title ends its line. Two to six words; a word OCR cut in two (عا دل) is joined.
+  line when the title ends its line. Two to six words; a word OCR cut in two (عا دل) is joined;
+  epithets before the first name (ال-words: المغوار الشجاع) are left out; عمر/علي/عبد الله/صباح end
+  a name only as the phrases they also open (_ends_name).
   Several titles, several names; the second pass's reading of a name is another reading of it
   (the surer one stands), never a second person. With no title read (OCR garbled it), the line
   just above "عن عمر" when it opens with a long ال-word, at lower confidence (x0.6).
@@ -271,6 +273,10 @@ def _name_after(rows: list[list[Token]], li: int, start: int) -> list[Token]:
             name.append(row[j])
         j += 1
     name = _joined(name)
+    # الشهيد البطل المغوار أحمد خالد: epithets (ال-words) before the first name are not the name;
+    # a name's ال-word is its family name, at the end
+    while len(name) > 2 and name[0].key.startswith("ال") and not all(t.key.startswith("ال") for t in name[1:-1]):
+        name = name[1:]
     return name if len(name) >= 2 else []
 
 
