@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from tawthiq.catalog import Catalog
+from tawthiq.errors import NotFound
 from tawthiq.index.notices.extract import fold
 
 CSV_COLUMNS = ("names", "age", "date_of_death", "calendar", "place", "cause", "confidence", "language",
@@ -29,7 +30,9 @@ class NoticeFilter:
     def posts(self, posts: list[Any]) -> list[Any]:
         keep = posts
         if self.source:
-            keep = [p for p in keep if p.source == self.source or f"{p.platform}:{p.source}" == self.source]
+            wanted = self.source.lower()
+            keep = [p for p in keep if (p.source or "").lower() == wanted
+                    or f"{p.platform}:{p.source or ''}".lower() == wanted]
         if self.since:
             keep = [p for p in keep if _when(p) is not None and _when(p) >= self.since]  # type: ignore[operator]
         return keep
@@ -66,6 +69,9 @@ def list_notices(catalog: Catalog, wanted: NoticeFilter | None = None, *,
     none of whose posts match; a notice of an image no post carries shows without posts);
     `shas`: only those read in these image files (a post's page)."""
     wanted = wanted or NoticeFilter()
+    if wanted.source and not catalog.has_source(wanted.source):
+        raise NotFound(f"source: no post archived from {wanted.source!r} (a channel name, e.g. "
+                       "notices_chan or telegram:notices_chan)")
     out = []
     for row, posts in catalog.notices(shas):
         if not wanted.names(list(row.names)) or row.confidence < wanted.min_confidence:
@@ -86,8 +92,26 @@ def list_notices(catalog: Catalog, wanted: NoticeFilter | None = None, *,
     return out
 
 
+# A cell a spreadsheet would run as a formula (OWASP "CSV Injection"): OCR text and captions are
+# written by whoever made the image, so "=HYPERLINK(...)" in a notice must stay text when opened.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\ufe62", "\uff0b", "\ufe63", "\uff0d", "\uff20")
+
+
+def _cell(value: Any) -> Any:
+    """A value safe to open in a spreadsheet: text opening like a formula gets a leading "'"
+    (OWASP's advice; the JSON output keeps the value as read). Numbers are left as numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def csv_row(notice: dict[str, Any]) -> dict[str, Any]:
-    """One notice as a CSV line: lists joined by " | ", every evidence identifier kept."""
+    """One notice as a CSV line: lists joined by " | ", every evidence identifier kept, and no
+    cell a spreadsheet would take for a formula (_cell)."""
+    return {key: _cell(value) for key, value in _csv_values(notice).items()}
+
+
+def _csv_values(notice: dict[str, Any]) -> dict[str, Any]:
     return {
         "names": " | ".join(notice["names"]), "age": notice["age"] if notice["age"] is not None else "",
         "date_of_death": notice["date_of_death"] or "", "calendar": notice["calendar"] or "",

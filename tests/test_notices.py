@@ -188,7 +188,10 @@ def test_a_channel_of_notices_becomes_records_found_listed_and_rebuilt(channel: 
     # Filters: a name (letters folded as search folds them), a source, a date.
     assert [r["names"] for r in _notices(data_dir, "--name", "هالة الزعبي")] == [channel.notices[1].name]
     assert len(_notices(data_dir, "--source", "notices_chan")) == 5
-    assert _notices(data_dir, "--source", "elsewhere") == []
+    assert len(_notices(data_dir, "--source", "telegram:Notices_Chan")) == 5  # a channel's name, any case
+    unknown = run_tawthiq(["notices", "--source", "elsewhere"], data_dir=data_dir)  # a typo is said, not an empty list
+    assert unknown.code == 2 and "'elsewhere'" in unknown.err and len(unknown.err.strip().splitlines()) == 1
+    assert "Traceback" not in unknown.err and unknown.out == ""
     sure = _notices(data_dir, "--min-confidence", "0.7")
     assert 0 < len(sure) <= 5 and all(float(r["confidence"]) >= 0.7 for r in sure)
     assert len(_notices(data_dir, "--since", "2026-10-05T10:30")) == 2  # the two latest notices

@@ -8,7 +8,9 @@ OCR lines give directly. What is read, where the notice states it:
   الفقيد/الفقيدة, "انتقل إلى رحمة الله [تعالى]", "استشهد/توفي [الشاب/الطفل/الحاج…]"; English
   "Martyr", "the late", "in loving memory of", "… passed away / was killed"), up to a word that
   opens another field (عن، في، بتاريخ، إثر، جراء…), a number or the end of the line; on the next
-  line when the title ends its line. Two to six words; a word OCR cut in two (عا دل) is joined.
+  line when the title ends its line. Two to six words; a word OCR cut in two (عا دل) is joined;
+  epithets before the first name (ال-words: المغوار الشجاع) are left out; عمر/علي/عبد الله/صباح end
+  a name only as the phrases they also open (_ends_name).
   Several titles, several names; the second pass's reading of a name is another reading of it
   (the surer one stands), never a second person. With no title read (OCR garbled it), the line
   just above "عن عمر" when it opens with a long ال-word, at lower confidence (x0.6).
@@ -26,7 +28,12 @@ OCR lines give directly. What is read, where the notice states it:
 **When a text is a notice**: a name was read in a name slot *and* the text has at least one other
 marker of a notice (the header نعي/ينعى, "إنا لله وإنا إليه راجعون" or its راجعون, "عن عمر",
 بتاريخ, a death verb, a second title, "passed away", "obituary"…). A poster that only says
-"الشهيد" somewhere, or a title and a name and nothing else, is not.
+"الشهيد" somewhere, or a title and a name and nothing else, is not. The word that opened the
+slot is not that other sign: when every name was opened by a death verb ("استشهد مواطن برصاص…",
+"John Smith was killed in…"), or by "Martyr", that is how news reports a death, and a notice must
+say more. A title right after a place or body named after the dead (مدرسة/شارع/مسجد الشهيد X) is
+a dedication, no name slot. At most MAX_NAMES names are read (the marker "more-names" says more
+were there): a longer text is no single notice, and the bound keeps a crafted megabyte linear.
 
 Each field has a confidence: the mean Tesseract confidence of its words (0-1), lowered when a
 title was matched within one edit (OCR misreads الشهيدة as الشبيدة), and the words with their
@@ -44,7 +51,13 @@ from typing import Any
 from tawthiq.index.analysis import normalize_word
 from tawthiq.index.snippets import one_edit
 
-EXTRACTOR = "tawthiq-notices/1"  # bump when a change alters what is read
+EXTRACTOR = "tawthiq-notices/2"  # bump when a change alters what is read
+# More names than a notice holds (a family's or a bulletin's notice lists a few dozen at most): the
+# text is not one notice, and comparing each further name with every earlier one would make a
+# crafted or garbled text of 100 KB take minutes (the reader runs where the catalog is written).
+# The first MAX_NAMES stand and the marker "more-names" says others were not read.
+MAX_NAMES = 40
+VERB_FACTOR = 0.9  # a name opened by a death verb (استشهد X, "X was killed"), not by a title
 
 _TOKEN = re.compile(r"\S+")
 _EDGE = "()[]{}«»\"'.,،:؛;!؟?-–—_|*"
@@ -67,6 +80,18 @@ PLACE_TYPES = {"مدينه", "قريه", "بلده", "مخيم", "حي", "محا
 PLACE_PREFIXED = {"بمدينه": "مدينه", "بقريه": "قريه", "ببلده": "بلده", "بمخيم": "مخيم", "بحي": "حي",
                   "بمحافظه": "محافظه", "بمنطقه": "منطقه"}
 NOT_PLACES = {"ذمه", "رحمه", "عمر", "سبيل", "جنات", "الفردوس", "مثواه", "ظروف", "حادث", "قصف", "غاره"}
+# Places and bodies named after the dead (مدرسة الشهيد X, شارع الشهيد X, مسجد الشهيد X): a title
+# right after one of these is a dedication, not the name of one who died (a school's meeting
+# "بتاريخ 3/10/2026" is no date of death). Also with a joined preposition (بمدرسة، لمسجد، ومخيم).
+NAMED_AFTER = {"مدرسه", "مسجد", "شارع", "ميدان", "دوار", "مستشفي", "جامعه", "نادي", "مركز", "قاعه", "كتيبه",
+               "كتائب", "لواء", "ساحه", "روضه", "مخيم", "حي", "جسر", "مجمع", "مؤسسه", "جمعيه", "بلده", "قريه",
+               "مدينه", "معهد", "كليه", "مكتبه", "حديقه", "ملعب", "صاله", "مجموعه", "سريه", "جامع", "طريق"}
+
+
+def _named_after(key: str) -> bool:
+    return key in NAMED_AFTER or (key[:1] in ("ب", "ل", "و", "ف") and key[1:] in NAMED_AFTER)
+
+
 CAUSE_OPENERS = {"اثر", "جراء", "بسبب", "نتيجه", "بفعل"}
 VIOLENCE = {"قصف", "غاره", "قنص", "رصاص", "انفجار", "استهداف", "برصاص", "بقصف", "بغاره", "قذيفه", "صاروخ",
             "الغاره", "القصف", "اشتباكات", "لغم", "تفجير", "مجزره", "airstrike", "shelling", "strike",
@@ -211,6 +236,27 @@ def _is_stop(tok: Token) -> bool:
         or tok.key in CAUSE_OPENERS
 
 
+_TIME_WORDS = {"صباح", "مساء", "فجر", "ليله"}  # صباح اليوم… and the names صباح, فجر
+
+
+def _ends_name(name: list[Token], row: list[Token], j: int) -> bool:
+    """Does row[j] end the name read so far? As _is_stop, but for the words that are also among the
+    commonest names: عمر (Omar; the age phrase "عن عمر" ends the name at عن, and عمر before
+    ناهز/يناهز or a number, when OCR lost the عن), علي (Ali; the preposition is على, with ى, as OCR
+    reads it), الله after عبد (عبد الله), and صباح/فجر as the first word of a name."""
+    tok = row[j]
+    if tok.key == "عمر":
+        after = row[j + 1].key if j + 1 < len(row) else ""
+        return after in ("ناهز", "يناهز") or _is_number(after)
+    if tok.key == "علي" and not tok.raw.endswith("ى"):
+        return False
+    if tok.key == "الله" and name and name[-1].key == "عبد":
+        return False
+    if tok.key in _TIME_WORDS and not name:
+        return False
+    return _is_stop(tok)
+
+
 def _name_after(rows: list[list[Token]], li: int, start: int) -> list[Token]:
     """The name that starts at rows[li][start] (honorifics skipped; the next line if this one ends)."""
     row = rows[li]
@@ -222,11 +268,15 @@ def _name_after(rows: list[list[Token]], li: int, start: int) -> list[Token]:
         while j < len(row) and row[j].key in HONORIFICS:
             j += 1
     name: list[Token] = []
-    while j < len(row) and len(name) < 6 and not _is_stop(row[j]):
+    while j < len(row) and len(name) < 6 and not _ends_name(name, row, j):
         if len(row[j].key) >= 2 or row[j].key in ("بن", "ابو"):
             name.append(row[j])
         j += 1
     name = _joined(name)
+    # الشهيد البطل المغوار أحمد خالد: epithets (ال-words) before the first name are not the name;
+    # a name's ال-word is its family name, at the end
+    while len(name) > 2 and name[0].key.startswith("ال") and not all(t.key.startswith("ال") for t in name[1:-1]):
+        name = name[1:]
     return name if len(name) >= 2 else []
 
 
@@ -257,6 +307,8 @@ def _arabic_names(rows: list[list[Token]]) -> list[tuple[list[Token], float]]:
     for li, row in enumerate(rows):
         for j, tok in enumerate(row):
             is_title, factor = _title(tok.key)
+            if is_title and j and _named_after(row[j - 1].key):
+                continue  # مدرسة الشهيد X: named after X, not X's notice
             opener = is_title
             if not opener and tok.key in DEATH_VERBS:
                 # استشهد الشاب X / انتقل إلى رحمة الله تعالى X
@@ -266,7 +318,7 @@ def _arabic_names(rows: list[list[Token]]) -> list[tuple[list[Token], float]]:
                     k += 3
                 elif tok.key in ("انتقل", "انتقلت", "وافته", "وافتها"):
                     continue
-                opener, factor = True, 0.9
+                opener, factor = True, VERB_FACTOR
                 if k < len(row) and _title(row[k].key)[0]:
                     continue  # the title that follows opens the name itself
                 name = _name_after(rows, li, k)
@@ -290,7 +342,7 @@ def _name_above_age(rows: list[list[Token]]) -> list[tuple[list[Token], float]]:
             continue
         above = rows[li - 1]
         if 3 <= len(above) <= 6 and above[0].key.startswith("ال") and len(above[0].key) >= 5 \
-                and not any(_is_stop(t) for t in above[1:]):
+                and not any(_ends_name(above[1:i], above, i) for i in range(1, len(above))):
             name = _joined(above[1:])
             if len(name) >= 2:
                 return [(name, 0.6)]
@@ -325,7 +377,7 @@ def _latin_names(lines: list[str]) -> list[tuple[list[Token], float]]:
                     name.insert(0, toks[k])
                     k -= 1
                 if len(name) >= 2:
-                    out.append((name, 0.9))
+                    out.append((name, VERB_FACTOR))
     return out
 
 
@@ -487,9 +539,17 @@ def _same_name(a: list[str], b: list[str]) -> bool:
     return alike * 2 > max(len(a), len(b)) or " ".join(a) in " ".join(b) or " ".join(b) in " ".join(a)
 
 
-def looks_like_notice(names: list[Any], markers: list[str]) -> bool:
-    """A name in a name slot and one more sign of a notice (the module docstring's rule)."""
-    return bool(names) and len([m for m in markers if m != "title"]) >= 1
+# The words that open a name slot themselves: a sign of a notice only beside another one.
+_SLOT_MARKERS = {"title", "martyr", "was killed", "passed away", "more-names"} | DEATH_VERBS
+
+
+def looks_like_notice(names: list[Any], markers: list[str], *, verb_only: bool = False) -> bool:
+    """A name in a name slot and one more sign of a notice (the module docstring's rule). The word
+    that opened the slot is not that other sign: "Martyr X" or, when every name was opened by a
+    death verb, "استشهد مواطن برصاص…" / "John Smith was killed in…" is how news reports a death,
+    and a notice says more (its header, عن عمر, بتاريخ, راجعون, a title of the dead…)."""
+    ignored = _SLOT_MARKERS if verb_only else {"title", "martyr", "more-names"}
+    return bool(names) and any(m not in ignored for m in markers)
 
 
 def extract_notice(ocr: dict[str, Any]) -> Notice | None:
@@ -511,6 +571,8 @@ def extract_notice(ocr: dict[str, Any]) -> Notice | None:
     names: list[Field] = []
     readings: list[list[str]] = []
     primary = 0  # names read in the first pass's lines
+    verb_only = bool(found) and all(factor == VERB_FACTOR for _, factor in found)
+    cut = False
     for tokens, factor in found:
         keys = [t.key for t in tokens]
         same = next((i for i, r in enumerate(readings) if _same_name(keys, r)), None)
@@ -531,12 +593,15 @@ def extract_notice(ocr: dict[str, Any]) -> Notice | None:
                 else:
                     names[same].alternatives.append(text)
             continue
+        if len(readings) >= MAX_NAMES:  # a new name past the bound: it and the rest not read, and said so
+            cut = True
+            break
         readings.append(keys)
         names.append(_field(words, tokens, " ".join(t.raw for t in tokens), factor))
         if tokens[0].line < first_pass:
             primary = len(names)
-    markers = _markers(lines, rows)
-    if not looks_like_notice(names, markers):
+    markers = _markers(lines, rows) + (["more-names"] if cut else [])
+    if not looks_like_notice(names, markers, verb_only=verb_only):
         return None
     age = _age(rows)
     dates = _dates(rows)

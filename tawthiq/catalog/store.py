@@ -428,6 +428,16 @@ class Catalog:
             return set(conn.execute(select(t.Post.post_id).where(
                 t.Post.platform == platform, func.lower(t.Post.source) == source.lower())).scalars())
 
+    def has_source(self, source: str) -> bool:
+        """Did any post come from this source (a channel: `notices_chan`, or `telegram:notices_chan`),
+        letters' case aside? A filter naming none is a typo to report, not an empty answer."""
+        platform, _, name = source.rpartition(":")
+        query = select(t.Post.id).where(func.lower(t.Post.source) == name.lower())
+        if platform:
+            query = query.where(t.Post.platform == platform)
+        with self.engine.connect() as conn:
+            return conn.execute(query.limit(1)).first() is not None
+
     def posts_of(self, platform: str, source: str) -> list[t.Post]:
         with self.engine.connect() as conn:
             return list(conn.execute(select(t.Post).where(
@@ -654,7 +664,8 @@ class Catalog:
         """Every death notice read from an archived image (issue 16), or those of the image files
         `shas`, oldest reading first, each with the posts that archived its bytes (an exact
         duplicate shares its notice). Of a file read several times (`tawthiq ocr --redo`) only
-        its newest reading stands, as in search."""
+        its newest reading stands, as in search, but a reading that failed (Tesseract's time limit
+        on a loaded machine, a crash) is no reading: it does not hide the notice read before."""
         with self.engine.connect() as conn:
             query = select(t.NoticeRow).order_by(t.NoticeRow.at, t.NoticeRow.id)
             if shas is not None:
@@ -666,7 +677,7 @@ class Catalog:
             for i in range(0, len(shas), 500):
                 part = shas[i:i + 500]
                 for text in conn.execute(select(t.ImageText.sha256, t.ImageText.metadata_record_id)
-                                         .where(t.ImageText.sha256.in_(part))
+                                         .where(t.ImageText.sha256.in_(part), t.ImageText.status != "failed")
                                          .order_by(t.ImageText.at, t.ImageText.id)).all():
                     newest[text.sha256] = text.metadata_record_id
                 found = conn.execute(
