@@ -179,6 +179,15 @@ def test_a_failed_reading_does_not_hide_the_notice_read_before(tmp_path: Path) -
     listed = json.loads(run_tawthiq(["notices", "--json"], data_dir=home).out)["notices"]
     assert [(n["names"][-1], n["age"]) for n in listed] == [("<script>alert(1)</script> ليلى ماجد", 37),
                                                             ("سامر خليل العبدالله", 53)]
+    # search reads the same rule: b's text stays searchable after its failed re-read
+    from tawthiq.catalog import Catalog
+
+    catalog = Catalog(f"sqlite:///{home / 'catalog.sqlite'}")
+    shas = {hashlib.sha256(f"PNG bytes of {n}".encode() * 50).hexdigest(): n for n in "ab"}
+    texts = catalog.image_texts(shas)
+    catalog.close()
+    assert {shas[sha]: (row.status, "ليلى ماجد" in (row.text or "")) for sha, row in texts.items()} == \
+        {"a": ("text", False), "b": ("text", True)}
 
 
 # -- rebuilt from the WARC files: the same rows on both engines -------------------------------------

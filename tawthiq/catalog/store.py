@@ -638,14 +638,19 @@ class Catalog:
 
     # -- text in images (issue 16) ----------------------------------------------------------------
     def image_texts(self, shas: Iterable[str]) -> dict[str, t.ImageText]:
-        """sha256 -> the newest OCR result of that file (a later `tawthiq ocr --redo` wins)."""
+        """sha256 -> the newest OCR result of that file (a later `tawthiq ocr --redo` wins), except
+        that a reading which failed (a time limit on a loaded machine, a crash) does not hide the
+        text read before it: it stands only where no reading succeeded."""
         wanted = list(dict.fromkeys(shas))
         out: dict[str, t.ImageText] = {}
         with self.engine.connect() as conn:
             for i in range(0, len(wanted), 500):
                 rows = conn.execute(select(t.ImageText).where(t.ImageText.sha256.in_(wanted[i:i + 500]))
                                     .order_by(t.ImageText.at, t.ImageText.id)).all()
-                out.update({row.sha256: row for row in rows})
+                for row in rows:
+                    earlier = out.get(row.sha256)
+                    if earlier is None or row.status != "failed" or earlier.status == "failed":
+                        out[row.sha256] = row
         return out
 
     def post_image_shas(self, urls: list[str] | None = None) -> dict[str, list[str]]:
