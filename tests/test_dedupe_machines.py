@@ -38,3 +38,39 @@ def test_a_repost_on_another_machine_joins_the_cluster_of_the_first_machines_pic
         ids = [[p["id"] for p in m["posts"]] for m in joined["members"]]
         assert any(i.endswith(f"/{bulletin.id}") for i in ids[0]), ids  # the first machine's photo leads
         assert joined["members"][-1]["method"] in ("hash", "local")
+
+
+def test_bytes_from_a_shared_folder_are_used_only_if_their_digest_is_the_catalogs(tmp_path: Path,
+                                                                                 monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A shared folder's file that holds other bytes at the catalog's offset (replaced, or a
+    different file of the same name) is not used for verification."""
+    import hashlib
+
+    from tawthiq.catalog import Catalog
+    from tawthiq.dedupe.matcher import Item
+    from tawthiq.dedupe.signature import analyse_image
+    from tawthiq.demo.images import photo, repost
+    from tawthiq.near_duplicates import NearDuplicates
+    from tawthiq.settings import load_settings
+    from tests.test_dedupe_store import _warc_with
+
+    shared = tmp_path / "elsewhere" / "warcs"
+    shared.mkdir(parents=True)
+    picture, other = photo("bulletin-shared.jpg", size=(320, 240)), repost(photo("other.jpg", size=(320, 240)), "@x")
+    offset = _warc_with(shared / "w1.warc.gz", picture, "http://x/a.jpg")
+    _warc_with(shared / "w2.warc.gz", other, "http://x/b.jpg")
+    monkeypatch.setenv("TAWTHIQ_DEDUPE_SHARED_WARCS", json.dumps([str(shared)]))
+    settings = load_settings(tmp_path / "here", None)
+    catalog = Catalog(settings.catalog_url)
+    try:
+        near = NearDuplicates(settings, catalog)
+        sig = analyse_image(picture).signature
+        key = hashlib.sha256(picture).hexdigest()
+        near._where[key] = ("w1.warc.gz", offset)
+        assert near._pixels(Item(key, "image", sig)) is not None  # the right bytes: used
+        near._where[key] = ("w2.warc.gz", offset)  # the catalog's place now holds another picture
+        assert near._pixels(Item(key, "image", sig)) is None
+        near._where[key] = ("w3.warc.gz", 0)  # on no machine
+        assert near._pixels(Item(key, "image", sig)) is None
+    finally:
+        catalog.close()
