@@ -97,11 +97,12 @@ def child(folder: str) -> None:
     def fetch(key: str) -> Item | None:
         return Item(key, "image", sig, key, 0) if key == "ab" * 32 else None
 
-    matcher = Matcher(lambda item: reduce(planted).gray, stored=StoredItems(store, fetch))
+    hash_only = os.environ.get("E2E_HASH_ONLY") == "1"  # the hash half alone (descriptors not consulted)
+    matcher = Matcher(lambda item: reduce(planted).gray, stored=StoredItems(store, fetch), use_local=not hash_only)
     found = matcher.decide("cd" * 32, query)
     t_end = time.perf_counter()
     print(json.dumps({
-        "matched_planted": found.matched == "ab" * 32, "method": found.method,
+        "matched_planted": found.matched == "ab" * 32, "hash_only": hash_only, "method": found.method,
         "imports_ms": round((t_import - t0) * 1000), "open_ms": round((t_open - t_import) * 1000, 1),
         "sign_ms": round((t_signed - t_query) * 1000), "match_ms": round((t_end - t_signed) * 1000),
         "total_ms": round((t_end - t0 - (t_query - t_open)) * 1000),
@@ -123,9 +124,11 @@ def run(n: int, d: int) -> dict[str, object]:
     except OSError:
         drop_cache(folder)
         out["cache"] = "store files dropped (posix_fadvise)"
-    for label in ("cold", "warm"):
+    for label, hash_only in (("cold", "0"), ("warm", "0"), ("cold_hash_only", "1")):
+        if label == "cold_hash_only":
+            drop_cache(folder)
         done = subprocess.run([sys.executable, "-m", "bench.dedupe.store_bench", "--e2e-child", str(folder)],
                               capture_output=True, text=True, cwd=ROOT, check=True,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+                              env={**os.environ, "PYTHONPATH": str(ROOT), "E2E_HASH_ONLY": hash_only})
         out[label] = json.loads(done.stdout.strip().splitlines()[-1])
     return out
