@@ -81,9 +81,10 @@ def view_distance(a: ImageSignature, b: ImageSignature) -> tuple[int, int, int]:
 
 class Matcher:
     def __init__(self, pixels: Callable[[Item], np.ndarray | None] | None = None, *, cache: int = 256,
-                 stored: StoredItems | None = None, radius: int = HASH_RADIUS) -> None:
+                 stored: StoredItems | None = None, radius: int = HASH_RADIUS, use_local: bool = True) -> None:
         self.stored = stored
-        self.radius = radius
+        self.radius = radius  # pHash bits for hash candidates (a reclustering may change it)
+        self.use_local = use_local  # False: hash-aligned matches only, no descriptor candidates
         self.items: list[Item] = []
         self.by_key: dict[str, int] = {}
         self.views = HammingIndex()  # payload: item * VIEWS + view
@@ -169,9 +170,11 @@ class Matcher:
                     continue  # a view against a view proves little (two crops of two photos)
                 if n not in hinted or d < hinted[n][0]:
                     hinted[n] = (d, qv, iv)
-        voted = self._shortlist(query.features)
-        mirrored = local.features(np.ascontiguousarray(query.gray[:, ::-1]))
-        voted += self._shortlist(mirrored)
+        voted: list[int] = []
+        if self.use_local:
+            voted = self._shortlist(query.features)
+            mirrored = local.features(np.ascontiguousarray(query.gray[:, ::-1]))
+            voted += self._shortlist(mirrored)
         order = sorted(hinted, key=lambda k: hinted[k][0]) + [n for n in voted if n not in hinted]
         found: list[Match] = []
         seen: set[int] = set()
@@ -237,6 +240,8 @@ class Matcher:
                 return Match(item, "hash", bits, {"view": [hashes.VIEW_NAMES[qv], hashes.VIEW_NAMES[iv]],
                                                   "coverage": round(al.coverage, 3),
                                                   "agreement": round(al.agreement, 3)})
+        if not self.use_local:
+            return None
         verdict = local.verify(query.gray, gray, query.features, feats, main_a=query.signature.main, main_b=sig.main)
         if verdict.matched:
             return Match(item, "local", bits, verdict.as_dict())

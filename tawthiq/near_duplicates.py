@@ -21,6 +21,7 @@ record (and the capture goes on); it is never silently skipped.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 from datetime import datetime, timezone
@@ -54,6 +55,16 @@ def _signature_or_none(row: Any) -> ImageSignature | VideoSignature | None:
     except (ValueError, KeyError, TypeError) as exc:
         log.warning("near-duplicate signature of %s unreadable (%s): left out of matching", row.sha256, exc)
         return None
+
+
+def locate(settings: Settings, name: str) -> tuple[Path, str] | None:
+    """(folder, file name) of a WARC file: this machine's, else a shared folder's; a file still
+    being written is NAME.open."""
+    for folder in [settings.warcs_dir, *(Path(d) for d in settings.dedupe_shared_warcs)]:
+        for file in (name, name + OPEN_SUFFIX):
+            if (folder / file).exists():
+                return folder, file
+    return None
 
 
 def store_dir(settings: Settings) -> Path:
@@ -129,7 +140,10 @@ class NearDuplicates:
 
     def _pixels(self, item: Item) -> Any:
         """The archived bytes of an item, decoded again (for verifying a candidate). Files being
-        written (this run's, or another worker's on this machine) are still `NAME.open`."""
+        written (this run's, or another worker's on this machine) are still `NAME.open`. A file
+        that is not on this machine is looked for in the shared folders (`dedupe_shared_warcs`:
+        other workers' WARC folders, mounted), and bytes read from there are trusted only if
+        their SHA-256 is the one the catalog has for the item."""
         where = self._where.get(item.key)
         if where is None:
             media = self.catalog.media_copy(item.key)
@@ -137,10 +151,18 @@ class NearDuplicates:
                 return None
             where = (media.warc_file, media.warc_offset)
         name, offset = where
-        if not (self.settings.warcs_dir / name).exists() and (self.settings.warcs_dir / (name + OPEN_SUFFIX)).exists():
-            name += OPEN_SUFFIX
+        found = locate(self.settings, name)
+        if found is None:
+            log.warning("cannot re-read %s for verification: %s is neither here nor in a shared folder",
+                        item.key, name)
+            return None
+        folder, file = found
         try:
-            payload = read_payload(self.settings.warcs_dir, name, offset, MAX_IMAGE_BYTES)
+            payload = read_payload(folder, file, offset, MAX_IMAGE_BYTES)
+            if folder != self.settings.warcs_dir and hashlib.sha256(payload.body).hexdigest() != item.key:
+                log.warning("%s in shared folder %s does not hold %s at %d (digest differs): not used",
+                            file, folder, item.key, offset)
+                return None
             return reduce(payload.body, max_pixels=self.settings.dedupe_max_pixels).gray
         except (PayloadError, ImageRejected, OSError) as exc:
             log.warning("cannot re-read %s from %s for verification: %s", item.key, name, exc)

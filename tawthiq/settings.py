@@ -97,6 +97,7 @@ class Settings(*option_models(), BaseSettings):  # type: ignore[misc]  # the pla
     replay_viewer_dir: str
     dedupe: bool
     dedupe_max_pixels: int = Field(gt=0)
+    dedupe_shared_warcs: list[str]
     ocr: bool
     ocr_mode: Literal["inline", "after"]
     ocr_workers: int = Field(gt=0)

@@ -2,6 +2,7 @@
 side by side with faiss's binary hash indexes and the in-memory multi-index hashing.
 
     python -m bench.dedupe.store_bench [--items 10000000] [--queries 1000] [--no-faiss]
+    python -m bench.dedupe.store_bench --end-to-end [--items 10000000] [--desc-items 200000]
 
 Each item is an image's 9 view hashes (random 64-bit values: the worst case for bucket crowding is
 uniform anyway); every query is a planted near neighbour of a stored whole-picture hash (0-10 bits
@@ -208,7 +209,21 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--no-faiss", action="store_true")
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--end-to-end", action="store_true",
+                    help="a capture's first image against --items from a cold start (bench/dedupe/end_to_end.py)")
+    ap.add_argument("--desc-items", type=int, default=200_000, help="with --end-to-end: images with descriptors")
+    ap.add_argument("--e2e-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.e2e_child:
+        from bench.dedupe.end_to_end import child
+
+        child(args.e2e_child)
+        return
+    if args.end_to_end:
+        from bench.dedupe.end_to_end import run
+
+        print(json.dumps(run(args.items, min(args.desc_items, args.items))))
+        return
     if args.child:
         child_open(args.child, args.items, args.queries)
         return

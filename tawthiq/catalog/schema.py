@@ -256,6 +256,7 @@ class NearDuplicateClustering(Base):
     matched: Mapped[str | None] = mapped_column(String, nullable=True)
     method: Mapped[str | None] = mapped_column(String, nullable=True)
     distance: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     __table_args__ = (UniqueConstraint("version", "sha256", name="uq_near_duplicate_clusterings_version_sha256"),)
 

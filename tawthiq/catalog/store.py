@@ -191,6 +191,8 @@ class Catalog:
                 self._apply_check(conn, f)
             elif kind == "ocr":
                 self._apply_ocr(conn, f)
+            elif kind == "clustering":
+                self._apply_clustering(conn, f)
 
     def _apply_post(self, conn: Any, f: RecordFacts, run_id: int | None) -> None:
         post = f.document["post"]  # type: ignore[index]
@@ -280,6 +282,28 @@ class Catalog:
             conn.execute(stmt.on_conflict_do_update(
                 index_elements=["sha256"], set_={"seen": stmt.excluded.seen},
                 where=t.NearDuplicate.media_record_id == stmt.excluded.media_record_id))
+
+    def _apply_clustering(self, conn: Any, f: RecordFacts) -> None:
+        """An accepted reclustering (`tawthiq dedupe recluster --accept`): the items whose cluster
+        it changed, written over near_duplicates in this one transaction (so a catalog is never
+        half-accepted), and the version marked accepted, the one before superseded. Live and
+        rebuilt catalogs take the same path, so `reindex` keeps the accepted clustering."""
+        doc = f.document or {}
+        version = int(doc.get("version") or 0)
+        nd = t.NearDuplicate.__table__
+        changes = [{"b_sha": sha, "b_cluster": a["cluster"], "b_matched": a.get("matched"),
+                    "b_method": a.get("method"), "b_distance": a.get("distance"), "b_detail": a.get("detail")}
+                   for sha, a in (doc.get("changes") or {}).items()]
+        if changes:
+            conn.execute(nd.update().where(nd.c.sha256 == bindparam("b_sha")).values(
+                cluster=bindparam("b_cluster"), matched=bindparam("b_matched"), method=bindparam("b_method"),
+                distance=bindparam("b_distance"), detail=bindparam("b_detail")), changes)
+        v = t.NearDuplicateVersion
+        conn.execute(update(v).where(v.state == "accepted", v.version != version).values(state="superseded"))
+        stmt = self.insert(v).values(version=version, created=doc.get("created") or f.date,
+                                     settings=doc.get("settings") or {}, state="accepted",
+                                     items=int(doc.get("items") or 0), clusters=int(doc.get("clusters") or 0))
+        conn.execute(stmt.on_conflict_do_update(index_elements=["version"], set_={"state": "accepted"}))
 
     def _apply_ocr(self, conn: Any, f: RecordFacts) -> None:
         doc = f.document or {}
@@ -539,6 +563,40 @@ class Catalog:
     def near_duplicate(self, sha256: str) -> t.NearDuplicate | None:
         with self.engine.connect() as conn:
             return conn.execute(select(t.NearDuplicate).where(t.NearDuplicate.sha256 == sha256)).first()
+
+    # -- reclustering (issue 18) ------------------------------------------------------------
+    def clustering_versions(self) -> list[t.NearDuplicateVersion]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(t.NearDuplicateVersion).order_by(t.NearDuplicateVersion.version)).all())
+
+    def clustering(self, version: int) -> list[t.NearDuplicateClustering]:
+        """One version's assignments, item by item (sha256 order)."""
+        c = t.NearDuplicateClustering
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(c).where(c.version == version).order_by(c.sha256)).all())
+
+    def save_clustering(self, *, settings: dict[str, Any], assignments: list[dict[str, Any]],
+                        baseline: list[dict[str, Any]] | None, state: str = "proposed") -> int:
+        """A new clustering version with all its rows, in one transaction (an interrupted
+        recluster leaves nothing). `baseline`: the capture-time clustering, saved first as
+        version 1 (accepted) when no version exists yet, so it can be gone back to."""
+        now = datetime.now(timezone.utc).isoformat()
+        v, c = t.NearDuplicateVersion, t.NearDuplicateClustering
+        with self.engine.begin() as conn:
+            if self.engine.dialect.name != "postgresql":
+                conn.execute(delete(v).where(v.version < 0))  # SQLite: take the write lock now
+            else:
+                conn.exec_driver_sql("LOCK TABLE near_duplicate_versions IN EXCLUSIVE MODE")
+            number = int(conn.execute(select(func.max(v.version))).scalar() or 0)
+            todo = ([(baseline, {"source": "capture"}, "accepted")] if baseline is not None and number == 0 else []) \
+                + [(assignments, settings, state)]
+            for rows, how, what in todo:
+                number += 1
+                conn.execute(insert(v).values(version=number, created=now, settings=how, state=what, items=len(rows),
+                                              clusters=len({r["cluster"] for r in rows})))
+                for a in range(0, len(rows), 2000):
+                    conn.execute(insert(c), [{"version": number, **r} for r in rows[a:a + 2000]])
+        return number
 
     def media_copy(self, sha256: str) -> t.Media | None:
         """Where the bytes of a media file lie (its first stored record, not a revisit)."""

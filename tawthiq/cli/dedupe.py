@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.markup import escape
@@ -150,3 +150,70 @@ def explain(
     for key, value in report.items():
         if key not in ("verdict", "method"):
             console.print(f"  {key}: {value}", highlight=False)
+
+
+@dedupe_app.command()
+def recluster(
+    radius: Annotated[int, typer.Option(help="pHash bits within which a stored item is a hash candidate")] = 10,
+    use_local: Annotated[bool, typer.Option("--local/--no-local",
+                                            help="also match by local features (crops, rotations)")] = True,
+    accept_version: Annotated[Optional[int], typer.Option("--accept", metavar="VERSION",
+                                                          help="make this clustering version the one in force")] = None,
+    data_dir: DataDir = None, config: ConfigFile = None,
+) -> None:
+    """Cluster the archive's photos and videos again with other thresholds, as a new clustering
+    version; the one in force stays until you accept the new one (`--accept VERSION`). Any
+    version can be accepted again later, the capture-time one (version 1) included."""
+    from tawthiq.catalog import Catalog
+    from tawthiq.reclustering import accept, check_radius, propose
+
+    settings = load_settings(data_dir, config)
+    if not settings.has_catalog:
+        raise NotFound(f"no archive at {settings.home} (nothing captured yet)")
+    catalog = Catalog(settings.catalog_url)
+    try:
+        if accept_version is not None:
+            done = accept(settings, catalog, accept_version)
+            if done["already"]:
+                console.print(f"clustering version {done['version']} is already the one in force", highlight=False)
+            else:
+                console.print(f"clustering version {done['version']} accepted: {done['moved']} item(s) changed "
+                              f"cluster, {done['clusters']} cluster(s); run `tawthiq reindex --no-catalog` "
+                              "for search to fold by it", highlight=False)
+            return
+        p = propose(settings, catalog, radius=check_radius(radius), use_local=use_local)
+    finally:
+        catalog.close()
+    said = "already proposed as" if p.existing else "proposed as"
+    console.print(f"{said} clustering version {p.version}: {p.items} item(s) in {p.clusters} cluster(s) "
+                  f"(now {p.clusters_now}); {p.moved} item(s) would change cluster", highlight=False)
+    for sha in p.kept:
+        err.print(f"not re-read, its cluster kept: {sha}", highlight=False)
+    console.print(f"accept it with `tawthiq dedupe recluster --accept {p.version}`", highlight=False)
+
+
+@dedupe_app.command()
+def clusterings(
+    as_json: Annotated[bool, typer.Option("--json", help="print the versions as JSON")] = False,
+    data_dir: DataDir = None, config: ConfigFile = None,
+) -> None:
+    """The clustering versions (`dedupe recluster`): which is in force, which are proposed."""
+    from tawthiq.catalog import Catalog
+
+    settings = load_settings(data_dir, config)
+    if not settings.has_catalog:
+        raise NotFound(f"no archive at {settings.home} (nothing captured yet)")
+    catalog = Catalog(settings.catalog_url)
+    try:
+        found = [{"version": v.version, "state": v.state, "created": v.created, "settings": v.settings,
+                  "items": v.items, "clusters": v.clusters} for v in catalog.clustering_versions()]
+    finally:
+        catalog.close()
+    if as_json:
+        _print_json({"versions": found})
+        return
+    if not found:
+        console.print("only the capture-time clustering (no recluster run yet)", highlight=False)
+    for v in found:
+        console.print(f"{v['version']}  {v['state']:<10} {v['items']} item(s), {v['clusters']} cluster(s)  "
+                      f"[dim]{json.dumps(v['settings'])}  {v['created']}[/]", highlight=False)
