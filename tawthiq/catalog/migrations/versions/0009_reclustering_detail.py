@@ -1,8 +1,8 @@
 """Reclustering (issue 18): how each item matched in a proposed clustering (the evidence the
 matcher gives, as in near_duplicates.detail), so accepting it keeps the why, not only the cluster.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0008'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
