@@ -1,6 +1,8 @@
 """Media files (yt-dlp downloads, thumbnails, subtitles) into WARC resource records.
 
-Files are streamed twice from disk (once to hash, once to write) and never held in memory.
+Files are never held in memory. A file whose digest was taken while it was written (yt-dlp's
+downloads, archivers/tailhash.py) is read once, to frame it into the WARC; any other file is read
+twice (hash, then frame), since the record header carries the digest before the block.
 Already-compressed media is framed with gzip level 0 (stored deflate blocks, still one valid
 gzip member): deflating video again saves under 1 % and runs at ~60 MB/s here, against
 ~1,300 MB/s for storing, so it would dominate the time to archive a video.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import mimetypes
 import shutil
 import subprocess
@@ -22,6 +25,7 @@ from tawthiq.archivers import records as rec
 from tawthiq.archivers.digests import StreamingDigest
 from tawthiq.archivers.exchange import DigestHit
 from tawthiq.archivers.revisits import DigestIndex
+from tawthiq.archivers.tailhash import KnownDigest, identity_of
 from tawthiq.archivers.writer import WarcWriter, WrittenRecord
 
 _BUF = 8 << 20
@@ -118,11 +122,19 @@ class StoredMedia:
 
 
 def store_file(writer: WarcWriter, digests: DigestIndex, path: Path, uri: str, *,
-               mime: str | None = None, concurrent_to: str | None = None) -> StoredMedia:
-    """Write one file as a resource record, or as a revisit if these bytes are already archived."""
+               mime: str | None = None, concurrent_to: str | None = None,
+               known: KnownDigest | None = None) -> StoredMedia:
+    """Write one file as a resource record, or as a revisit if these bytes are already archived.
+
+    `known`: its digest taken as it was written; used only while the file is still the one that
+    was hashed (same inode, size and modification time), else the file is hashed here."""
     path = Path(path)
     mime = mime or guess_mime(path)
-    digest, size = file_digest(path)
+    if known is not None and identity_of(path.stat()) == known.identity:
+        digest, size = known.digest, known.size
+    else:
+        known = None
+        digest, size = file_digest(path)
     facts = probe(path, mime, digest.removeprefix("sha256:"), size)
     hit = digests.find(digest) if size else None
     if hit is not None:
@@ -132,6 +144,8 @@ def store_file(writer: WarcWriter, digests: DigestIndex, path: Path, uri: str, *
         (written,) = writer.write([pending])
         return StoredMedia(written, facts, hit)
     with open(path, "rb") as fh:
+        if known is not None and identity_of(os.fstat(fh.fileno())) != known.identity:
+            return store_file(writer, digests, path, uri, mime=mime, concurrent_to=concurrent_to)
         pending = rec.resource(uri, fh, size, digest, mime, concurrent_to=concurrent_to)
         pending.compress_level = 0 if mime.startswith(_COMPRESSED_PREFIXES) else 6
         (written,) = writer.write([pending])
