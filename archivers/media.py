@@ -68,28 +68,48 @@ def file_digest(path: Path) -> tuple[str, int]:
     return str(digest), size
 
 
+class _Probe:
+    """ffprobe running in the background, so it reads the file's headers while the file is
+    being copied into the WARC instead of after."""
+
+    def __init__(self, path: Path, mime: str, sha256: str, size: int) -> None:
+        self.facts = MediaFacts(sha256=sha256, size=size, mime=mime)
+        self.proc: subprocess.Popen[str] | None = None
+        if shutil.which("ffprobe") is not None and mime.startswith(("video/", "audio/")):
+            self.proc = subprocess.Popen(
+                ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+    def result(self) -> MediaFacts:
+        """Duration, size and codecs from ffprobe (Debian's ffmpeg); plain facts if it is absent."""
+        facts = self.facts
+        if self.proc is None:
+            return facts
+        proc, self.proc = self.proc, None  # read once; later calls return the same facts
+        try:
+            out, _ = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            return facts
+        if proc.returncode != 0:
+            return facts
+        data = json.loads(out or "{}")
+        duration = (data.get("format") or {}).get("duration")
+        facts.duration = round(float(duration), 3) if duration else None
+        for stream in data.get("streams", []):
+            if stream.get("codec_type") == "video" and facts.codec is None:
+                facts.codec = stream.get("codec_name")
+                facts.width = stream.get("width")
+                facts.height = stream.get("height")
+            elif stream.get("codec_type") == "audio" and facts.audio_codec is None:
+                facts.audio_codec = stream.get("codec_name")
+        return facts
+
+
 def probe(path: Path, mime: str, sha256: str, size: int) -> MediaFacts:
     """Duration, size and codecs from ffprobe (Debian's ffmpeg); plain facts if it is absent."""
-    facts = MediaFacts(sha256=sha256, size=size, mime=mime)
-    if shutil.which("ffprobe") is None or not mime.startswith(("video/", "audio/")):
-        return facts
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
-        capture_output=True, text=True, timeout=120,
-    )
-    if result.returncode != 0:
-        return facts
-    data = json.loads(result.stdout or "{}")
-    duration = (data.get("format") or {}).get("duration")
-    facts.duration = round(float(duration), 3) if duration else None
-    for stream in data.get("streams", []):
-        if stream.get("codec_type") == "video" and facts.codec is None:
-            facts.codec = stream.get("codec_name")
-            facts.width = stream.get("width")
-            facts.height = stream.get("height")
-        elif stream.get("codec_type") == "audio" and facts.audio_codec is None:
-            facts.audio_codec = stream.get("codec_name")
-    return facts
+    return _Probe(path, mime, sha256, size).result()
 
 
 def facts_from_bytes(data: bytes, mime: str, sha256: str) -> MediaFacts:
@@ -135,22 +155,31 @@ def store_file(writer: WarcWriter, digests: DigestIndex, path: Path, uri: str, *
     else:
         known = None
         digest, size = file_digest(path)
-    facts = probe(path, mime, digest.removeprefix("sha256:"), size)
+    probing = _Probe(path, mime, digest.removeprefix("sha256:"), size)
+    try:
+        return _store(writer, digests, path, uri, mime, digest, size, probing, concurrent_to, known)
+    finally:
+        probing.result()  # never leave ffprobe running
+
+
+def _store(writer: WarcWriter, digests: DigestIndex, path: Path, uri: str, mime: str, digest: str, size: int,
+           probing: _Probe, concurrent_to: str | None, known: KnownDigest | None) -> StoredMedia:
     hit = digests.find(digest) if size else None
     if hit is not None:
         pending = rec.resource_revisit(uri, digest, mime, refers_to=hit.record_id,
                                        refers_to_uri=hit.uri, refers_to_date=hit.date,
                                        concurrent_to=concurrent_to)
         (written,) = writer.write([pending])
-        return StoredMedia(written, facts, hit)
+        return StoredMedia(written, probing.result(), hit)
     with open(path, "rb") as fh:
         if known is not None and identity_of(os.fstat(fh.fileno())) != known.identity:
+            probing.result()
             return store_file(writer, digests, path, uri, mime=mime, concurrent_to=concurrent_to)
         pending = rec.resource(uri, fh, size, digest, mime, concurrent_to=concurrent_to)
         pending.compress_level = 0 if mime.startswith(_COMPRESSED_PREFIXES) else 6
         (written,) = writer.write([pending])
     digests.add(digest, DigestHit(pending.record_id, uri, pending.date))
-    return StoredMedia(written, facts, None)
+    return StoredMedia(written, probing.result(), None)
 
 
 @dataclass
