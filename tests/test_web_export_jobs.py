@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,8 +36,20 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
-def _client(archive: Path, **settings: object) -> TestClient:
-    return TestClient(create_app(load_settings(archive, **settings)), follow_redirects=False)
+@pytest.fixture
+def clients() -> Iterator[list[TestClient]]:
+    made: list[TestClient] = []
+    yield made
+    for client in made:
+        with client:  # start and stop the app: its shutdown removes the finished bundles
+            pass
+    assert not list(Path(tempfile.gettempdir()).glob("tawthiq-exportjob-*/*"))
+
+
+def _client(clients: list[TestClient], archive: Path, **settings: object) -> TestClient:
+    client = TestClient(create_app(load_settings(archive, **settings)), follow_redirects=False)
+    clients.append(client)
+    return client
 
 
 def _wait(client: TestClient, job_id: str) -> dict:
@@ -48,8 +62,9 @@ def _wait(client: TestClient, job_id: str) -> dict:
     raise AssertionError("the export job did not finish in 60 s")
 
 
-def test_the_page_starts_a_job_shows_its_progress_and_offers_the_bundle(archive: Path) -> None:
-    client = _client(archive)
+def test_the_page_starts_a_job_shows_its_progress_and_offers_the_bundle(
+        archive: Path, clients: list[TestClient]) -> None:
+    client = _client(clients, archive)
     started = client.get("/export?q=witness")
     assert started.status_code == 303 and started.headers["location"].startswith("/exports/")
     job_id = started.headers["location"].rsplit("/", 1)[1]
@@ -68,8 +83,8 @@ def test_the_page_starts_a_job_shows_its_progress_and_offers_the_bundle(archive:
     assert [item["url"] for item in manifest["items"]][0].endswith("/statement.html")
 
 
-def test_a_failed_export_says_why_and_leaves_nothing(archive: Path) -> None:
-    client = _client(archive, max_export_size=1000)
+def test_a_failed_export_says_why_and_leaves_nothing(archive: Path, clients: list[TestClient]) -> None:
+    client = _client(clients, archive, max_export_size=1000)
     job = client.post("/api/exports?q=witness").json()
     job = _wait(client, job["id"])
     assert job["state"] == "failed" and "max_export_size" in job["error"] and job["download"] is None
@@ -80,3 +95,4 @@ def test_a_failed_export_says_why_and_leaves_nothing(archive: Path) -> None:
     assert nothing["state"] == "failed" and nothing["error"]
     assert client.get("/api/exports/not-a-job").status_code == 404
     assert client.post("/api/exports").status_code == 400
+    assert not list(Path(tempfile.gettempdir()).glob("tawthiq-exportjob-*/*"))  # the failed jobs left nothing

@@ -6,12 +6,14 @@ HTTPExceptions left here are the web layer's own answers (401/403/413/415/429)."
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -132,7 +134,14 @@ def create_app(settings: Settings, replay: str = "", services: Services | None =
     """`replay`: the origin of the replay listener (tawthiq.web.replay) that post pages of
     browser-captured pages frame; "" = no replay view (the page is shown with scripts off)."""
     services = services or Services(settings)
-    app = FastAPI(title="tawthiq", version=__version__,
+    exports = services.exports
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        exports.close()  # finished export bundles go with the server
+
+    app = FastAPI(title="tawthiq", version=__version__, lifespan=lifespan,
                   description="Search, read and export an evidence archive. Changes need the token.")
     app.state.services = services
     app.state.replay_origin = replay.rstrip("/")

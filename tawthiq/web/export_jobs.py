@@ -67,7 +67,7 @@ class ExportJobs:
     def _run(self, job: ExportJob) -> None:
         from tawthiq.exporting import export_posts
 
-        folder = Path(tempfile.mkdtemp(prefix="tawthiq-export-"))
+        folder = Path(tempfile.mkdtemp(prefix="tawthiq-exportjob-"))
         out = folder / "tawthiq-export.wacz"
 
         def progress(done: int, total: int) -> None:
@@ -86,6 +86,14 @@ class ExportJobs:
             return
         job.path, job.size, job.posts = out, result.bytes, len(selection.items)
         job.state, job.finished = "done", time.time()
+
+    def close(self) -> None:
+        """Remove every finished bundle (the server is stopping; a running job's own folder goes
+        when it ends, failed, or with the next close)."""
+        with self._lock:
+            for job in list(self._jobs.values()):
+                if job.finished is not None:
+                    self._drop(job)
 
     def _forget_old(self) -> None:
         now = time.time()
