@@ -1,6 +1,8 @@
 """Media files (yt-dlp downloads, thumbnails, subtitles) into WARC resource records.
 
-Files are streamed twice from disk (once to hash, once to write) and never held in memory.
+Files are never held in memory. A file whose digest was taken while it was written (yt-dlp's
+downloads, archivers/tailhash.py) is read once, to frame it into the WARC; any other file is read
+twice (hash, then frame), since the record header carries the digest before the block.
 Already-compressed media is framed with gzip level 0 (stored deflate blocks, still one valid
 gzip member): deflating video again saves under 1 % and runs at ~60 MB/s here, against
 ~1,300 MB/s for storing, so it would dominate the time to archive a video.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import mimetypes
 import shutil
 import subprocess
@@ -22,6 +25,7 @@ from tawthiq.archivers import records as rec
 from tawthiq.archivers.digests import StreamingDigest
 from tawthiq.archivers.exchange import DigestHit
 from tawthiq.archivers.revisits import DigestIndex
+from tawthiq.archivers.tailhash import KnownDigest, identity_of
 from tawthiq.archivers.writer import WarcWriter, WrittenRecord
 
 _BUF = 8 << 20
@@ -64,28 +68,48 @@ def file_digest(path: Path) -> tuple[str, int]:
     return str(digest), size
 
 
+class _Probe:
+    """ffprobe running in the background, so it reads the file's headers while the file is
+    being copied into the WARC instead of after."""
+
+    def __init__(self, path: Path, mime: str, sha256: str, size: int) -> None:
+        self.facts = MediaFacts(sha256=sha256, size=size, mime=mime)
+        self.proc: subprocess.Popen[str] | None = None
+        if shutil.which("ffprobe") is not None and mime.startswith(("video/", "audio/")):
+            self.proc = subprocess.Popen(
+                ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+    def result(self) -> MediaFacts:
+        """Duration, size and codecs from ffprobe (Debian's ffmpeg); plain facts if it is absent."""
+        facts = self.facts
+        if self.proc is None:
+            return facts
+        proc, self.proc = self.proc, None  # read once; later calls return the same facts
+        try:
+            out, _ = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            return facts
+        if proc.returncode != 0:
+            return facts
+        data = json.loads(out or "{}")
+        duration = (data.get("format") or {}).get("duration")
+        facts.duration = round(float(duration), 3) if duration else None
+        for stream in data.get("streams", []):
+            if stream.get("codec_type") == "video" and facts.codec is None:
+                facts.codec = stream.get("codec_name")
+                facts.width = stream.get("width")
+                facts.height = stream.get("height")
+            elif stream.get("codec_type") == "audio" and facts.audio_codec is None:
+                facts.audio_codec = stream.get("codec_name")
+        return facts
+
+
 def probe(path: Path, mime: str, sha256: str, size: int) -> MediaFacts:
     """Duration, size and codecs from ffprobe (Debian's ffmpeg); plain facts if it is absent."""
-    facts = MediaFacts(sha256=sha256, size=size, mime=mime)
-    if shutil.which("ffprobe") is None or not mime.startswith(("video/", "audio/")):
-        return facts
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
-        capture_output=True, text=True, timeout=120,
-    )
-    if result.returncode != 0:
-        return facts
-    data = json.loads(result.stdout or "{}")
-    duration = (data.get("format") or {}).get("duration")
-    facts.duration = round(float(duration), 3) if duration else None
-    for stream in data.get("streams", []):
-        if stream.get("codec_type") == "video" and facts.codec is None:
-            facts.codec = stream.get("codec_name")
-            facts.width = stream.get("width")
-            facts.height = stream.get("height")
-        elif stream.get("codec_type") == "audio" and facts.audio_codec is None:
-            facts.audio_codec = stream.get("codec_name")
-    return facts
+    return _Probe(path, mime, sha256, size).result()
 
 
 def facts_from_bytes(data: bytes, mime: str, sha256: str) -> MediaFacts:
@@ -118,25 +142,44 @@ class StoredMedia:
 
 
 def store_file(writer: WarcWriter, digests: DigestIndex, path: Path, uri: str, *,
-               mime: str | None = None, concurrent_to: str | None = None) -> StoredMedia:
-    """Write one file as a resource record, or as a revisit if these bytes are already archived."""
+               mime: str | None = None, concurrent_to: str | None = None,
+               known: KnownDigest | None = None) -> StoredMedia:
+    """Write one file as a resource record, or as a revisit if these bytes are already archived.
+
+    `known`: its digest taken as it was written; used only while the file is still the one that
+    was hashed (same inode, size and modification time), else the file is hashed here."""
     path = Path(path)
     mime = mime or guess_mime(path)
-    digest, size = file_digest(path)
-    facts = probe(path, mime, digest.removeprefix("sha256:"), size)
+    if known is not None and identity_of(path.stat()) == known.identity:
+        digest, size = known.digest, known.size
+    else:
+        known = None
+        digest, size = file_digest(path)
+    probing = _Probe(path, mime, digest.removeprefix("sha256:"), size)
+    try:
+        return _store(writer, digests, path, uri, mime, digest, size, probing, concurrent_to, known)
+    finally:
+        probing.result()  # never leave ffprobe running
+
+
+def _store(writer: WarcWriter, digests: DigestIndex, path: Path, uri: str, mime: str, digest: str, size: int,
+           probing: _Probe, concurrent_to: str | None, known: KnownDigest | None) -> StoredMedia:
     hit = digests.find(digest) if size else None
     if hit is not None:
         pending = rec.resource_revisit(uri, digest, mime, refers_to=hit.record_id,
                                        refers_to_uri=hit.uri, refers_to_date=hit.date,
                                        concurrent_to=concurrent_to)
         (written,) = writer.write([pending])
-        return StoredMedia(written, facts, hit)
+        return StoredMedia(written, probing.result(), hit)
     with open(path, "rb") as fh:
+        if known is not None and identity_of(os.fstat(fh.fileno())) != known.identity:
+            probing.result()
+            return store_file(writer, digests, path, uri, mime=mime, concurrent_to=concurrent_to)
         pending = rec.resource(uri, fh, size, digest, mime, concurrent_to=concurrent_to)
         pending.compress_level = 0 if mime.startswith(_COMPRESSED_PREFIXES) else 6
         (written,) = writer.write([pending])
     digests.add(digest, DigestHit(pending.record_id, uri, pending.date))
-    return StoredMedia(written, facts, None)
+    return StoredMedia(written, probing.result(), None)
 
 
 @dataclass

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -76,10 +76,16 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def copy_records(refs: Iterable[RecordRef], warcs_dir: Path,
-                 out: IO[bytes]) -> tuple[dict[str, dict[str, Any]], str, int]:
+Progress = Callable[[int, int], None]  # (bytes copied so far, bytes to copy in all)
+
+
+def copy_records(refs: Iterable[RecordRef], warcs_dir: Path, out: IO[bytes],
+                 progress: Progress | None = None) -> tuple[dict[str, dict[str, Any]], str, int]:
     """Concatenate the records' gzip members into `out` in one pass; returns where each one
-    landed, and the SHA-256 and size of everything written (for the datapackage)."""
+    landed, and the SHA-256 and size of everything written (for the datapackage). `progress`
+    hears after each record how far the copy has got (the web app's export page shows it)."""
+    refs = list(refs)
+    total = sum(ref.length for ref in refs)
     placed: dict[str, dict[str, Any]] = {}
     handles: dict[str, Any] = {}
     whole = hashlib.sha256()
@@ -109,6 +115,8 @@ def copy_records(refs: Iterable[RecordRef], warcs_dir: Path,
                 "source_file": ref.file, "source_offset": ref.offset,
             }
             offset += ref.length
+            if progress is not None:
+                progress(offset, total)
     finally:
         for fh in handles.values():
             fh.close()
@@ -207,6 +215,7 @@ def export(
     source_files: dict[str, str | None],
     key_home: Path | None,
     tsa_url: str | None,
+    progress: Progress | None = None,
 ) -> ExportResult:
     output = Path(output)
     if output.exists() and output.is_dir():
@@ -224,7 +233,7 @@ def export(
         if fmt == "warc":
             final_tmp = work / "out.warc.gz"
             with open(final_tmp, "wb") as out:
-                placed, _, _ = copy_records(refs, warcs_dir, out)
+                placed, _, _ = copy_records(refs, warcs_dir, out, progress)
                 out.flush()
                 os.fsync(out.fileno())
             manifest_bytes, manifest_hash, sig_doc, token = _custody(
@@ -241,7 +250,8 @@ def export(
             os.replace(final_tmp, output)
         else:
             placed, manifest_hash, token = _write_wacz(
-                work, refs, items, warcs_dir, selection, software, operator, source_files, key, tsa_url, output)
+                work, refs, items, warcs_dir, selection, software, operator, source_files, key, tsa_url, output,
+                progress)
         return ExportResult(output, len(placed), output.stat().st_size, manifest_hash, key is not None,
                             token is not None, notes)
     finally:
@@ -284,14 +294,14 @@ def _warc_member_info() -> zipfile.ZipInfo:
 
 def _write_wacz(work: Path, refs: list[RecordRef], items: list[ExportItem], warcs_dir: Path, selection: dict[str, Any],
                 software: str, operator: str, source_files: dict[str, str | None], key: Any, tsa_url: str | None,
-                output: Path) -> tuple[dict[str, dict[str, Any]], str, bytes | None]:
+                output: Path, progress: Progress | None = None) -> tuple[dict[str, dict[str, Any]], str, bytes | None]:
     """One pass over the records: they stream from the source files straight into the zip."""
     tmp_zip = work / "bundle.wacz"
     resources: list[dict[str, Any]] = []
     with zipfile.ZipFile(tmp_zip, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         total = sum(ref.length for ref in refs)
         with zf.open(_warc_member_info(), "w", force_zip64=total > zipfile.ZIP64_LIMIT) as dst:
-            placed, data_sha, data_size = copy_records(refs, warcs_dir, dst)
+            placed, data_sha, data_size = copy_records(refs, warcs_dir, dst, progress)
         resources.append({"name": "data.warc.gz", "path": "archive/data.warc.gz", "hash": f"sha256:{data_sha}",
                           "bytes": data_size})
         manifest_bytes, manifest_hash, sig_doc, token = _custody(

@@ -53,7 +53,7 @@ class _HashingFile:
         self.pos = 0
         self.sha = hashlib.sha256()
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | memoryview) -> int:
         self.fh.write(data)
         self.sha.update(data)
         self.pos += len(data)
@@ -201,6 +201,9 @@ def write_member(out: _HashingFile, pending: PendingRecord, bufsize: int = 8 << 
     record = pending.record
     record.rec_headers.replace_header("Content-Length", str(record.length))
     head = record.rec_headers.to_bytes(encoding="utf-8")
+    if pending.compress_level == 0:
+        _write_stored_member(out, pending, head, bufsize)
+        return
     # A deflate window no larger than the record compresses it exactly as well, and setting up
     # the smaller state is twice as fast: most records are a few KB, so this is most of zlib's
     # cost per record (bench/capture).
@@ -216,6 +219,42 @@ def write_member(out: _HashingFile, pending: PendingRecord, bufsize: int = 8 << 
         out.write(comp.compress(chunk))
     out.write(comp.compress(b"\r\n\r\n"))
     out.write(comp.flush())
+
+
+_GZIP_HEAD = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no mtime, unknown OS
+_STORED_MAX = 0xFFFF
+
+
+def _stored_blocks(out: _HashingFile, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    for start in range(0, len(view), _STORED_MAX):
+        piece = view[start:start + _STORED_MAX]
+        n = len(piece)
+        out.write(b"\x00" + n.to_bytes(2, "little") + (n ^ 0xFFFF).to_bytes(2, "little"))
+        out.write(piece)
+
+
+def _write_stored_member(out: _HashingFile, pending: PendingRecord, head: bytes, bufsize: int) -> None:
+    """A gzip member of stored (level-0) deflate blocks, framed here: zlib at level 0 still
+    copies every byte through its window, which cost more than the CRC and the write together
+    for video (bench/video). The member is a plain gzip member any reader inflates."""
+    record = pending.record
+    crc = zlib.crc32(head)
+    out.write(_GZIP_HEAD)
+    _stored_blocks(out, head)
+    remaining = record.length
+    while remaining > 0:
+        chunk = record.raw_stream.read(min(bufsize, remaining))
+        if not chunk:
+            raise IOError(f"record block ended {remaining} bytes early: {pending.uri}")
+        remaining -= len(chunk)
+        crc = zlib.crc32(chunk, crc)
+        _stored_blocks(out, chunk)
+    tail = b"\r\n\r\n"
+    crc = zlib.crc32(tail, crc)
+    _stored_blocks(out, tail)
+    size = len(head) + record.length + len(tail)
+    out.write(b"\x01\x00\x00\xff\xff" + crc.to_bytes(4, "little") + (size & 0xFFFFFFFF).to_bytes(4, "little"))
 
 
 def fsync_dir(directory: Path) -> None:

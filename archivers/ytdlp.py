@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from tawthiq.errors import NotFound
 from tawthiq.archivers.credentials import strip_info, strip_request_headers
 from tawthiq.archivers.exchange import Exchange
+from tawthiq.archivers.tailhash import KnownDigest, TailHasher
 
 RECONSTRUCTED = "yt-dlp; rebuilt from parsed HTTP (status, headers in order, decoded body)"
 _MEDIA_TYPES = ("video/", "audio/", "image/", "application/octet-stream", "binary/octet-stream",
@@ -237,6 +238,8 @@ class VideoResult:
     info: dict[str, Any]
     files: list[tuple[str, Path, str]] = field(default_factory=list)  # (role, path, source url)
     workdir: Path | None = None
+    # Digests taken while yt-dlp wrote the files, for those unchanged since (see tailhash).
+    known: dict[Path, KnownDigest] = field(default_factory=dict)
 
     def cleanup(self) -> None:
         if self.workdir is not None:
@@ -255,21 +258,25 @@ def download(url: str, options: VideoOptions, on_http: Callable[[RecordedHTTP], 
         if deadline is not None and time.monotonic() > deadline:
             raise yt_dlp.utils.DownloadError(f"time limit of {options.time_limit:g}s reached")
 
+    tail = TailHasher()
     cls = recording_ydl_class()
     try:
-        with cls(options.ydl_params(workdir, [hook])) as ydl:
+        with cls(options.ydl_params(workdir, [hook, tail.hook])) as ydl:
             ydl.on_http = on_http
             ydl.keep_credentials = options.archive_credentials
             ydl.refuse = options.refuse
             info = ydl.extract_info(url, download=True)
             info = ydl.sanitize_info(info)
     except yt_dlp.utils.DownloadError as exc:
+        tail.close()
         shutil.rmtree(workdir, ignore_errors=True)
         message = str(exc).removeprefix("ERROR: ").strip()
         raise VideoGone(message) from None
     except BaseException:
+        tail.close()
         shutil.rmtree(workdir, ignore_errors=True)  # interrupted: leave no partial download behind
         raise
+    tail.close()
     result = VideoResult(url=url, info=info, workdir=workdir)
     for item in info.get("requested_downloads") or []:
         path = item.get("filepath")
@@ -278,6 +285,9 @@ def download(url: str, options: VideoOptions, on_http: Callable[[RecordedHTTP], 
             if item.get("requested_formats"):
                 source = info.get("webpage_url") or url
             result.files.append(("media", Path(path), source))
+            known = tail.digest_of(Path(path))
+            if known is not None:
+                result.known[Path(path)] = known
     for thumb in info.get("thumbnails") or []:
         path = thumb.get("filepath")
         if path and Path(path).exists():

@@ -21,8 +21,10 @@ class ExportFailed(UserError, ValueError):
 def export_posts(settings: Settings, output: Path, *, fmt: str = "wacz", query: str | None = None,
                  ids: list[str] | None = None, since: datetime | None = None, until: datetime | None = None,
                  source: str | None = None, collection: str | None = None,
-                 everything: bool = False) -> tuple[Selection, wacz.ExportResult]:
-    """`everything`: every post and every other record of the archive (`tawthiq export --all`)."""
+                 everything: bool = False,
+                 progress: wacz.Progress | None = None) -> tuple[Selection, wacz.ExportResult]:
+    """`everything`: every post and every other record of the archive (`tawthiq export --all`);
+    `progress`: told (bytes copied, bytes in all) as the records are copied."""
     if fmt not in ("wacz", "warc"):
         raise ExportFailed(f"format must be wacz or warc, not {fmt!r}")
     if not settings.has_catalog:
@@ -51,6 +53,7 @@ def export_posts(settings: Settings, output: Path, *, fmt: str = "wacz", query: 
             software=f"tawthiq {__version__}", operator=settings.operator,
             source_files={r.file: digests.get(r.file) for r in selection.records},
             key_home=settings.home if has_key else None, tsa_url=settings.tsa_url or None,
+            progress=progress,
         )
     except (wacz.ExportError, signing.SigningError) as exc:
         raise ExportFailed(str(exc)) from None

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tawthiq.archivers.archiver import ArchivedExchange
 from tawthiq.archivers.exchange import Exchange
 from tawthiq.archivers.media import MediaContent, StoredMedia, media_document, store_file
+from tawthiq.archivers.tailhash import KnownDigest
 from tawthiq.archivers.writer import WrittenRecord
 from tawthiq.crawlers.fetchers import Fetcher, fetcher
 from tawthiq.crawlers.models import Post
@@ -56,9 +57,10 @@ class JobContext:
         self._session.archiver.writer.flush()
 
     def store_file(self, path: Path, uri: str, *, role: str, mime: str | None = None,
-                   concurrent_to: str | None = None) -> StoredMedia:
+                   concurrent_to: str | None = None, known: KnownDigest | None = None) -> StoredMedia:
         archiver = self._session.archiver
-        stored = store_file(archiver.writer, archiver.digests, path, uri, mime=mime, concurrent_to=concurrent_to)
+        stored = store_file(archiver.writer, archiver.digests, path, uri, mime=mime, concurrent_to=concurrent_to,
+                            known=known)
         if role == "media":
             self._session.stats.media += 1
         if stored.revisit_of is not None:

@@ -1,7 +1,8 @@
 """One video download in its own process, timed around the work only; prints JSON.
 
 `plain`: yt-dlp's Python API downloading to disk. `tawthiq`: a full `video:` capture
-(download, hash, WARC resource record, ffprobe facts, catalog).
+(download, hash, WARC resource record, ffprobe facts, catalog, near-duplicate video signature).
+`archive`: the same capture with near-duplicate signing off (`dedupe = false`): archiving alone.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ def main() -> None:
     from tawthiq.settings import load_settings
     from tawthiq.specs import parse_spec
 
-    settings = load_settings(work / "data", log_level="WARNING")
+    overrides = {"dedupe": False} if mode == "archive" else {}
+    settings = load_settings(work / "data", log_level="WARNING", **overrides)
     summary = run_capture(settings, [parse_spec(f"video:{url}")])
     if summary.stats.errors:
         raise SystemExit(f"capture failed: {summary.stats.errors}")

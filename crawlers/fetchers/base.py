@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Protocol
 from tawthiq.archivers.archiver import ArchivedExchange
 from tawthiq.archivers.exchange import Exchange
 from tawthiq.archivers.media import StoredMedia
+from tawthiq.archivers.tailhash import KnownDigest
 from tawthiq.archivers.writer import WrittenRecord
 from tawthiq.crawlers.models import Post
 from tawthiq.crawlers.platforms.base import FetchJob
@@ -51,9 +52,10 @@ class FetchContext(Protocol):
         its own copy of it."""
 
     def store_file(self, path: Path, uri: str, *, role: str, mime: str | None = None,
-                   concurrent_to: str | None = None) -> StoredMedia:
+                   concurrent_to: str | None = None, known: KnownDigest | None = None) -> StoredMedia:
         """Write a file the fetcher produced as a `resource` record for `uri` (or a revisit).
-        `role` "media" is the capture's main file and counts in the run's media."""
+        `role` "media" is the capture's main file and counts in the run's media; `known`: its
+        digest taken while it was written (used only if the file is unchanged since)."""
 
     def media_stored(self, stored: StoredMedia, path: Path, *, role: str, source_url: str,
                      page_url: str | None, post_url: str | None,

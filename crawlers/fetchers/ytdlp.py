@@ -63,7 +63,8 @@ class YtDlp:
         stored_files: list[tuple[str, str, StoredMedia, Path]] = []
         for role, path, source in result.files:
             stored = context.store_file(
-                path, source, role=role, concurrent_to=stored_main.record.pending.record_id if stored_main else None)
+                path, source, role=role, concurrent_to=stored_main.record.pending.record_id if stored_main else None,
+                known=result.known.get(path))
             if role == "media":
                 stored_main = stored
                 context.tally("videos")

@@ -6,12 +6,14 @@ HTTPExceptions left here are the web layer's own answers (401/403/413/415/429)."
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,6 +36,7 @@ from tawthiq.catalog import Catalog
 from tawthiq.errors import ConfigError, IntegrityFailure, NotFound, TawthiqError, UserError
 from tawthiq.posts import post_detail, record_location, thumbnails
 from tawthiq.settings import Settings
+from tawthiq.web.export_jobs import ExportJobs
 from tawthiq.web.ranges import RangeNotSatisfiable, byte_range
 from tawthiq.web.replay import Tickets, create_replay_app, embeddable, host_of, listen_port, view_path, viewer_ready
 from tawthiq.web.security import APP_CSP, ARCHIVED_CSP, SESSION_COOKIE, BoundedBody, Guard, app_csp
@@ -71,6 +74,7 @@ class Services:
         key = hmac.new(settings.token.encode(), b"replay-tickets", hashlib.sha256).digest() if settings.token \
             else secrets.token_bytes(32)
         self.tickets = Tickets(key, settings.session_max_age)
+        self.exports = ExportJobs(settings)
 
     def catalog(self) -> Catalog:
         if not self.settings.has_catalog:
@@ -161,7 +165,14 @@ def create_app(settings: Settings, replay: str = "", services: Services | None =
     """`replay`: the origin of the replay listener (tawthiq.web.replay) that post pages of
     browser-captured pages frame; "" = no replay view (the page is shown with scripts off)."""
     services = services or Services(settings)
-    app = FastAPI(title="tawthiq", version=__version__,
+    exports = services.exports
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        exports.close()  # finished export bundles go with the server
+
+    app = FastAPI(title="tawthiq", version=__version__, lifespan=lifespan,
                   description="Search, read and export an evidence archive. Changes need the token.")
     app.state.services = services
     app.state.replay_origin = replay.rstrip("/")
@@ -301,6 +312,21 @@ def _api(services: Services) -> APIRouter:
         if not everything and not q:
             raise HTTPException(400, "give a search query (q) or all=true")
         return _export(services, q, everything)  # bounded by max_export_size
+
+    @api.post("/exports", status_code=202, summary="Start an export in the background (a search query q, "
+                                                    "or all=true); poll the job it returns")
+    def start_export(q: Annotated[str | None, Query(min_length=1, max_length=2000)] = None,
+                     everything: Annotated[bool, Query(alias="all")] = False) -> dict[str, Any]:
+        if not everything and not q:
+            raise HTTPException(400, "give a search query (q) or all=true")
+        return services.exports.start(None if everything else q, everything).as_dict()
+
+    @api.get("/exports/{job_id}", summary="How far a background export has got; its download once done")
+    def export_job(job_id: str) -> dict[str, Any]:
+        job = services.exports.get(job_id)
+        if job is None:
+            raise NotFound(f"no export job {job_id!r} (finished jobs are kept an hour)")
+        return job.as_dict()
 
     @api.post("/verify", summary="Verify an uploaded WACZ or WARC")
     def verify(bundle: Annotated[UploadFile, File()]) -> dict[str, Any]:
@@ -502,12 +528,26 @@ def _pages(services: Services, render: Any, replay: str) -> APIRouter:
         return render(request, "runs.html", runs=_runs(services, 100), takedowns=takedowns, failures=failures)
 
     @pages.get("/export")
-    def export(q: str = "", everything: Annotated[bool, Query(alias="all")] = False) -> FileResponse:
-        if everything:
-            return _export(services, None, True)
-        if not q.strip():
+    def export(q: str = "", everything: Annotated[bool, Query(alias="all")] = False) -> RedirectResponse:
+        """Starts the export in the background and sends the browser to its progress page."""
+        if not everything and not q.strip():
             raise UserError("search for something first: the export holds the current search's posts")
-        return _export(services, q)
+        job = services.exports.start(None if everything else q, everything)
+        return RedirectResponse(f"/exports/{job.id}", status_code=303)
+
+    @pages.get("/exports/{job_id}", response_class=HTMLResponse)
+    def export_page(request: Request, job_id: str) -> HTMLResponse:
+        job = services.exports.get(job_id)
+        if job is None:
+            raise NotFound(f"no export job {job_id!r} (finished jobs are kept an hour)")
+        return render(request, "export.html", job=job.as_dict())
+
+    @pages.get("/exports/{job_id}/file")
+    def export_file(job_id: str) -> FileResponse:
+        job = services.exports.get(job_id)
+        if job is None or job.state != "done" or job.path is None or not job.path.exists():
+            raise NotFound(f"export {job_id!r} has no finished bundle")
+        return FileResponse(job.path, media_type="application/zip", filename="tawthiq-export.wacz")
 
     @pages.get("/verify", response_class=HTMLResponse)
     def verify_form(request: Request) -> HTMLResponse:
