@@ -18,6 +18,15 @@ import cv2
 import numpy as np
 
 MIN_INLIERS = 12
+# When does a crop become a different item? When the part two pictures share is a strip of one
+# of them (it spans STRIP_SPAN of that picture one way and covers under MIN_CONTENT_SHARE of its
+# area) AND holds under MIN_CONTENT_SHARE of that picture's content (its textured blocks: flat
+# margins and bars do not count). A 45% strip of a photograph is a detail of it, not a copy; a
+# crop removing 25% of each side keeps 56% of the picture and is still a copy (bench/dedupe's
+# "harsh" tier); a picture inside a screenshot, a letterbox or a collage tile is not a strip of
+# its container's content and still matches.
+MIN_CONTENT_SHARE = 0.5
+STRIP_SPAN = 0.9
 MIN_COVERAGE = 0.55  # of the smaller image's area, inside the other image after alignment
 MIN_AGREEMENT = 0.5  # share of informative blocks whose contents correlate
 SMALL_PATCH = 2  # a solid region, in blocks a side, that does not correlate: a caption, a logo ...
@@ -132,9 +141,40 @@ def _try(a: np.ndarray, b: np.ndarray, fa: Features, fb: Features, *, mirrored: 
     if inliers < MIN_INLIERS or not 0.15 < scale < 7.0 or not plausible_angle(angle):
         return LocalVerdict(False, inliers, 0.0, 0.0, GRID, 1.0, mirrored, scale, angle)
     al = check_aligned(a, b, matrix)
-    matched = accept(al) and framed_pictures_agree(a, b, matrix, main_a, main_b)
+    matched = accept(al) and framed_pictures_agree(a, b, matrix, main_a, main_b) and \
+        content_share(a, b, matrix) >= MIN_CONTENT_SHARE
     return LocalVerdict(matched, inliers, al.coverage, al.agreement, al.patch, al.disagreement, mirrored, scale,
                         angle)
+
+
+def _share_inside(img: np.ndarray, inside: np.ndarray) -> float:
+    """The share of `img`'s textured blocks (GRID x GRID) that lie inside the mask; 1.0 when the
+    mask is not a strip of the picture (see MIN_CONTENT_SHARE)."""
+    h, w = img.shape
+    ys, xs = np.nonzero(inside)
+    if not len(ys):
+        return 0.0
+    fx, fy = (xs.max() - xs.min() + 1) / w, (ys.max() - ys.min() + 1) / h
+    if fx * fy >= MIN_CONTENT_SHARE or max(fx, fy) < STRIP_SPAN:
+        return 1.0
+    small = cv2.resize(img, (GRID * 8, GRID * 8), interpolation=cv2.INTER_AREA).astype(np.float32)
+    blocks = small.reshape(GRID, 8, GRID, 8).std(axis=(1, 3))
+    textured = blocks >= 6.0
+    if textured.sum() < 8:
+        return 1.0  # a nearly flat picture: nothing to tell by
+    m = cv2.resize(inside.astype(np.uint8), (GRID, GRID), interpolation=cv2.INTER_AREA) > 0
+    return float((textured & m).sum()) / float(textured.sum())
+
+
+def content_share(a: np.ndarray, b: np.ndarray, matrix: np.ndarray) -> float:
+    """The smaller of the two shares of content that the overlap holds (`matrix`: b pixels to a
+    pixels), each measured on its own picture: see MIN_CONTENT_SHARE."""
+    ha, wa = a.shape
+    hb, wb = b.shape
+    in_a = cv2.warpAffine(np.full(b.shape, 255, np.uint8), matrix, (wa, ha), flags=cv2.INTER_NEAREST) > 0
+    inverse = cv2.invertAffineTransform(matrix)
+    in_b = cv2.warpAffine(np.full(a.shape, 255, np.uint8), inverse, (wb, hb), flags=cv2.INTER_NEAREST) > 0
+    return min(_share_inside(a, in_a), _share_inside(b, in_b))
 
 
 def framed_pictures_agree(a: np.ndarray, b: np.ndarray, matrix: np.ndarray, main_a: Box | None,

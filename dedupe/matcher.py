@@ -10,6 +10,12 @@ starts its own cluster. Nothing is ever removed: a cluster only groups copies.
 Items live in memory (a folder for `tawthiq dedupe scan`, this run's new items) and, for an
 archive, in the on-disk store (dedupe.stored: `stored=`), whose items are fetched on demand. The
 caller gives a way to fetch an item's pixels again for verification.
+
+Text-bearing images are also verified on their text (dedupe.notice_text, issue 16): two death
+notices of one template can agree on every pixel but the name. With `text_of` (an item's OCR
+text, computed or looked up by the caller) and a query's `query_text`, a pair whose pixels agree
+is still no match when their texts name different people. The text is asked for only once the
+pixels agree, so a photograph costs no OCR, and neither does a notice unlike any other.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from tawthiq.dedupe import hashes, keypoints, local
+from tawthiq.dedupe.notice_text import ImageText, names_differ
 from tawthiq.dedupe.hamming import HammingIndex
 from tawthiq.dedupe.signature import Analysed, ImageSignature
 from tawthiq.dedupe.stored import StoredItems
@@ -34,6 +41,9 @@ MIN_QUICK_INLIERS = 5
 LOCAL_CANDIDATES = 6  # the best re-ranked items get verified on the pixels
 QUERY_DESCRIPTORS = 3000
 VIEWS = len(hashes.VIEW_NAMES)
+
+TextOf = Callable[["Item"], ImageText | None]
+QueryText = Callable[[], ImageText | None]
 
 
 @dataclass
@@ -81,8 +91,11 @@ def view_distance(a: ImageSignature, b: ImageSignature) -> tuple[int, int, int]:
 
 class Matcher:
     def __init__(self, pixels: Callable[[Item], np.ndarray | None] | None = None, *, cache: int = 256,
-                 stored: StoredItems | None = None, radius: int = HASH_RADIUS, use_local: bool = True) -> None:
+                 stored: StoredItems | None = None, radius: int = HASH_RADIUS, use_local: bool = True,
+                 text_of: TextOf | None = None) -> None:
         self.stored = stored
+        self.text_of = text_of
+        self.text_rejections: list[tuple[str, str]] = []  # (query's first name slot, item key): the last call's
         self.radius = radius  # pHash bits for hash candidates (a reclustering may change it)
         self.use_local = use_local  # False: hash-aligned matches only, no descriptor candidates
         self.items: list[Item] = []
@@ -147,16 +160,19 @@ class Matcher:
 
     # -- finding ---------------------------------------------------------------------------
     def matches(self, query: Analysed | VideoSignature, *, exclude: str | None = None,
-                first_per_cluster: bool = False, enough: int | None = None) -> list[Match]:
+                first_per_cluster: bool = False, enough: int | None = None,
+                query_text: QueryText | None = None) -> list[Match]:
         """Verified near-duplicates of `query` among the items, best first. To place a new item,
         one verified member per cluster and a few clusters are `enough` (a cluster of 500 copies
-        is not verified 500 times)."""
+        is not verified 500 times). `query_text`: the query's OCR text, asked for only when a
+        candidate's pixels agree (see the module docstring)."""
+        self.text_rejections = []
         if isinstance(query, VideoSignature):
             return self._video_matches(query, exclude)
-        return self._image_matches(query, exclude, first_per_cluster, enough)
+        return self._image_matches(query, exclude, first_per_cluster, enough, query_text)
 
     def _image_matches(self, query: Analysed, exclude: str | None, first_per_cluster: bool = False,
-                       enough: int | None = None) -> list[Match]:
+                       enough: int | None = None, query_text: QueryText | None = None) -> list[Match]:
         sig = query.signature
         hinted: dict[int, tuple[int, int, int]] = {}  # item -> (bits, query view, item view)
         for qv, value in enumerate(sig.phash):
@@ -193,12 +209,28 @@ class Matcher:
             if first_per_cluster and item.cluster in placed:
                 continue
             verdict = self._verify(query, n, hinted.get(n))
+            if verdict is not None and not self._texts_agree(verdict, query_text):
+                verdict = None
             if verdict is not None:
                 found.append(verdict)
                 placed.add(item.cluster)
                 if enough is not None and len(found) >= enough:
                     break
         return sorted(found, key=Match.rank)
+
+    def _texts_agree(self, match: Match, query_text: QueryText | None) -> bool:
+        """False when both images carry text and it shows they name different people."""
+        if self.text_of is None or query_text is None:
+            return True
+        mine = query_text()
+        if mine is None:
+            return True
+        theirs = self.text_of(match.item)
+        if names_differ(mine, theirs):
+            self.text_rejections.append((" ".join(mine.names[0]) if mine.names else "", match.item.key))
+            return False
+        match.detail["text"] = "names agree" if mine.names else "no names"
+        return True
 
     def _shortlist(self, feats: local.Features) -> list[int]:
         """Items sharing descriptors with the query, re-ranked by how many of those agree on one
@@ -236,7 +268,8 @@ class Matcher:
                                        hashes.view_boxes(sig.main)[iv], mirrored=mirrored)
             al = local.check_aligned(query.gray, gray, matrix)
             if local.accept(al) and local.framed_pictures_agree(query.gray, gray, matrix, query.signature.main,
-                                                                 sig.main):
+                                                                 sig.main) \
+                    and local.content_share(query.gray, gray, matrix) >= local.MIN_CONTENT_SHARE:
                 return Match(item, "hash", bits, {"view": [hashes.VIEW_NAMES[qv], hashes.VIEW_NAMES[iv]],
                                                   "coverage": round(al.coverage, 3),
                                                   "agreement": round(al.agreement, 3)})
@@ -269,9 +302,9 @@ class Matcher:
         return sorted(found, key=lambda m: -max(m.detail["share_a"], m.detail["share_b"]))
 
     # -- clustering ------------------------------------------------------------------------
-    def assign(self, key: str, query: Analysed | VideoSignature) -> Assignment:
+    def assign(self, key: str, query: Analysed | VideoSignature, query_text: QueryText | None = None) -> Assignment:
         """Find the new item's cluster (joining its best match's) and add it."""
-        result = self.decide(key, query)
+        result = self.decide(key, query, query_text)
         if result.method != "identical":
             self.keep(key, query, result)
         return result
@@ -283,12 +316,12 @@ class Matcher:
         self.add(Item(key, kind, signature, result.cluster, result.distance),
                  query if isinstance(query, Analysed) else None)
 
-    def decide(self, key: str, query: Analysed | VideoSignature) -> Assignment:
+    def decide(self, key: str, query: Analysed | VideoSignature, query_text: QueryText | None = None) -> Assignment:
         """The new item's cluster (its best match's, or its own), without adding it."""
         known = self.find(key)
         if known is not None:  # the same bytes again: same cluster
             return Assignment(known.cluster, known.key, "identical", known.distance, {})
-        found = self.matches(query, first_per_cluster=True, enough=3)
+        found = self.matches(query, first_per_cluster=True, enough=3, query_text=query_text)
         signature = query.signature if isinstance(query, Analysed) else query
         kind = "image" if isinstance(signature, ImageSignature) else "video"
         if found:
@@ -299,7 +332,10 @@ class Matcher:
                         if isinstance(signature, ImageSignature) and isinstance(first.signature, ImageSignature)
                         else None)
             return Assignment(cluster, best.item.key, best.method, distance, best.detail)
-        return Assignment(key, None, None, 0 if kind == "image" else None, {})
+        detail: dict[str, Any] = {}
+        if self.text_rejections:  # pixels agreed with these, the names did not: say so in the record
+            detail["apart_by_text"] = [k for _, k in self.text_rejections]
+        return Assignment(key, None, None, 0 if kind == "image" else None, detail)
 
     def clusters(self) -> dict[str, list[Item]]:
         out: dict[str, list[Item]] = {}

@@ -17,6 +17,15 @@ holding the catalog's assignment lock, against whatever other workers assigned m
 row is written before the lock is released. So copies of one picture signed at the same moment
 on three workers make one cluster, not three. A file that cannot be decoded is said so in its
 record (and the capture goes on); it is never silently skipped.
+
+Text check (issue 16): once a photo's pixels agree with a candidate's, both are OCRed (the same
+pipeline as the OCR listener, tawthiq.index.ocr; a photo the text gate rejects costs ~10 ms) and
+two images naming different people stay apart (dedupe.notice_text). The text is computed here,
+at signing time, only for such pairs: the OCR listener may not have read the candidate yet. The
+new image's name slots go into its signature (`signature.text`, in the WARC) and the
+candidates it was kept apart from into `detail.apart_by_text`, so `reindex` gives the same
+clusters without OCR; a candidate's text comes from its signature, else from the catalog's
+OCR row, else from its archived bytes (read once per run).
 """
 
 from __future__ import annotations
@@ -32,10 +41,12 @@ from tawthiq.archivers.payload import PayloadError, read_payload
 from tawthiq.archivers.writer import OPEN_SUFFIX
 from tawthiq.dedupe.images import ImageRejected, reduce
 from tawthiq.dedupe.matcher import STORED, Assignment, Item, Matcher
+from tawthiq.dedupe.notice_text import ImageText, image_text
 from tawthiq.dedupe.signature import Analysed, ImageSignature, analyse_image
 from tawthiq.dedupe.store import Store, StoreError
 from tawthiq.dedupe.stored import StoredItems, entry_for
 from tawthiq.dedupe.video import VideoRejected, VideoSignature, video_signature
+from tawthiq.index.ocr import OcrRejected, OcrSettings, TesseractError, ocr_image
 from tawthiq.catalog.store import Catalog
 from tawthiq.settings import Settings
 
@@ -116,6 +127,51 @@ class NearDuplicates:
         self._matcher: Matcher | None = None
         self._store: Store | None = None
         self._where: dict[str, tuple[str, int]] = {}  # this run's media: sha256 -> (WARC file, offset)
+        self._texts: dict[str, ImageText | None] = {}  # sha256 -> its OCR name slots (this run)
+        self._ocr = OcrSettings(timeout=settings.ocr_timeout, max_pixels=settings.ocr_max_pixels)
+
+    def _read_text(self, data: bytes) -> ImageText | None:
+        try:
+            return image_text(ocr_image(data, self._ocr))
+        except (OcrRejected, TesseractError) as exc:
+            log.warning("text check: OCR failed (%s); the pixels decide", exc)
+            return None
+
+    def _text_of(self, item: Item) -> ImageText | None:
+        """A candidate's text: from its signature, the catalog's OCR row, or its archived bytes."""
+        if item.key in self._texts:
+            return self._texts[item.key]
+        found: ImageText | None = None
+        row = self.catalog.near_duplicate(item.key)
+        stored = (row.signature or {}).get("text") if row is not None and isinstance(row.signature, dict) else None
+        if isinstance(stored, dict):
+            found = ImageText.from_dict(stored)
+        else:
+            self.catalog.flush()
+            ocr_row = self.catalog.image_texts([item.key]).get(item.key)
+            if ocr_row is not None and ocr_row.status in ("gated", "no_text"):
+                found = None
+            else:
+                data = self._bytes(item.key)
+                found = self._read_text(data) if data is not None else None
+        self._texts[item.key] = found
+        return found
+
+    def _bytes(self, sha256: str) -> bytes | None:
+        where = self._where.get(sha256)
+        if where is None:
+            media = self.catalog.media_copy(sha256)
+            if media is None:
+                return None
+            where = (media.warc_file, media.warc_offset)
+        name, offset = where
+        if not (self.settings.warcs_dir / name).exists() and (self.settings.warcs_dir / (name + OPEN_SUFFIX)).exists():
+            name += OPEN_SUFFIX
+        try:
+            return read_payload(self.settings.warcs_dir, name, offset, MAX_IMAGE_BYTES).body
+        except (PayloadError, OSError) as exc:
+            log.warning("cannot re-read %s from %s for the text check: %s", sha256, name, exc)
+            return None
 
     def _fetch(self, sha256: str) -> Item | None:
         row = self.catalog.near_duplicate(sha256)
@@ -131,7 +187,8 @@ class NearDuplicates:
         and brought up to date with the catalog at each later one (one indexed query)."""
         if self._matcher is None:
             self._store = open_store(self.settings, self.catalog)
-            self._matcher = Matcher(self._pixels, stored=StoredItems(self._store, self._fetch))
+            self._matcher = Matcher(self._pixels, stored=StoredItems(self._store, self._fetch),
+                                    text_of=self._text_of if self.settings.ocr else None)
         assert self._store is not None
         self._store.refresh()
         if self.catalog.near_duplicate_max_id() > self._store.last_row:
@@ -187,7 +244,15 @@ class NearDuplicates:
         matcher = self.matcher()
         assert self._store is not None
         seen = self._store.last_row
-        assigned = matcher.decide(sha256, query)
+
+        def query_text() -> ImageText | None:
+            if sha256 not in self._texts:
+                raw = data if isinstance(data, bytes) else data.read_bytes()
+                self._texts[sha256] = self._read_text(raw)
+            return self._texts[sha256]
+
+        texts = query_text if mime.startswith("image/") and self.settings.ocr else None
+        assigned = matcher.decide(sha256, query, texts)
         signature = query.signature if isinstance(query, Analysed) else query
         with self.catalog.near_duplicate_lock() as conn:
             known = self.catalog.near_duplicate_in(conn, sha256)
@@ -196,8 +261,8 @@ class NearDuplicates:
             else:
                 news = self.catalog.near_duplicates(after=seen, conn=conn)
                 if news and assigned.matched is None:
-                    assigned = self._against(news, sha256, query) or assigned
-                near = {"signature": signature.as_dict(), **assigned.as_dict()}
+                    assigned = self._against(news, sha256, query, texts) or assigned
+                near = {"signature": self._signed(signature, sha256), **assigned.as_dict()}
                 self.catalog.claim_near_duplicate(
                     conn, sha256=sha256, near=near, media_record_id=record_id or "",
                     seen=datetime.now(timezone.utc).isoformat(), warc=stored_at)
@@ -207,19 +272,28 @@ class NearDuplicates:
             n = self._store.item_of_row(max(r.id for r in news if r.sha256 == sha256))
             if n is not None and isinstance(query, Analysed):
                 matcher.remember(STORED + n, query)
-        return {"signature": signature.as_dict(), **assigned.as_dict()}
+        return {"signature": self._signed(signature, sha256), **assigned.as_dict()}
 
-    def _against(self, rows: list[Any], sha256: str, query: Analysed | VideoSignature) -> Assignment | None:
+    def _signed(self, signature: ImageSignature | VideoSignature, sha256: str) -> dict[str, Any]:
+        """The signature as recorded, with the image's name slots when its text was read."""
+        out = signature.as_dict()
+        if sha256 in self._texts:
+            text = self._texts[sha256]
+            out["text"] = text.as_dict() if text is not None else None
+        return out
+
+    def _against(self, rows: list[Any], sha256: str, query: Analysed | VideoSignature,
+                 texts: Any = None) -> Assignment | None:
         """Match against what other workers assigned since this item was first matched (a few
         items at most): the join that keeps one picture in one cluster."""
-        small = Matcher(self._pixels)
+        small = Matcher(self._pixels, text_of=self._text_of if self.settings.ocr else None)
         for row in rows:
             sig = _signature_or_none(row)
             if row.warc_file and row.sha256 not in self._where:
                 self._where[row.sha256] = (row.warc_file, int(row.warc_offset or 0))
             if sig is not None and row.sha256 != sha256:
                 small.add(Item(row.sha256, row.kind, sig, row.cluster, row.distance))
-        found = small.decide(sha256, query)
+        found = small.decide(sha256, query, texts)
         if found.matched is None:
             return None
         first = self._matcher.find(found.cluster) if self._matcher is not None else None

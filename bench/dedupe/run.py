@@ -1,6 +1,7 @@
 """bench/dedupe: (1) images hashed per second on camera-size JPEGs, side by side with the naive
 `imagehash.phash(Image.open(path))`; (2) Hamming-radius query latency at 1 million signatures,
-multi-index hashing against brute force; (3) the precision/recall table per kind of edit.
+multi-index hashing against brute force; (3) the precision/recall table per kind of edit;
+(4) precision/recall on template death notices, without and with the text check (issue 16).
 
     python -m bench.dedupe.run [--images 1000] [--size 4032x3024] [--signatures 1000000] [--skip-quality]
 
@@ -178,6 +179,19 @@ def main() -> None:
             mark = "ok" if row["recall"] >= row["target"] else "BELOW TARGET"
             print(f"    {row['tier']:9s} {row['edit']:22s} {row['found']:3d}/{row['total']:<3d} {row['recall']:.3f}"
                   f"  (target {row['target']})  {mark}")
+
+        from bench.dedupe import notices
+
+        print("\n(4) template death notices (issue 16): 50 notices, one copy each (JPEG q30, half, crop,"
+              " watermark, screenshot in turn); targets precision >= 0.9995, recall >= 0.98:")
+        rows = []
+        for check in (False, True):
+            nq = notices.measure(50, 1, text_check=check)
+            rows.append({"text_check": check, **nq.row()})
+            print(f"    text check {'on ' if check else 'off'}  precision {nq.precision:.5f} over all pairs "
+                  f"({nq.true_pairs} true, {len(nq.false_pairs)} false)  recall {nq.recall:.3f} "
+                  f"({nq.recall_found}/{nq.recall_total})  OCR runs {nq.ocr_runs}  {nq.seconds:.0f} s")
+        figures["notices"] = rows
     print(json.dumps(figures))
 
 
