@@ -43,14 +43,16 @@ def test_name_slots_and_the_rule_on_ocr_readings() -> None:
 
 @pytest.fixture(scope="module")
 def measured() -> notice_set.NoticeQuality:
-    """40 notices (4 fonts, 3 templates, the portrait one with its own portrait each) and one copy
-    each, the copy's condition taken in turn: measured once for the module (OCR is ~1 s/image)."""
-    return notice_set.measure(40, 1)
+    """24 notices (4 fonts, 3 templates, the portrait one with its own portrait each) and one copy
+    each, the copy's condition taken in turn: measured once for the module (OCR is ~1 s/image).
+    `make bench-dedupe` measures the issue's set of at least 40 (README); the suite keeps to 24
+    so that CI stays within its time."""
+    return notice_set.measure(24, 1)
 
 
 @needs_ocr
 def test_template_notices_are_never_merged(measured: notice_set.NoticeQuality) -> None:
-    assert measured.images == 80 and measured.ocr_runs > 0  # the text check ran
+    assert measured.images == 48 and measured.ocr_runs > 0  # the text check ran
     assert measured.precision >= 0.9995, measured.false_pairs
 
 
@@ -61,7 +63,7 @@ def test_copies_of_one_notice_fold(measured: notice_set.NoticeQuality) -> None:
     assert measured.recall >= RECALL_FLOOR, measured.misses
 
 
-RECALL_FLOOR = 0.8  # measured 0.85 (34 of 40) on 2026-12-02
+RECALL_FLOOR = 0.8  # measured 0.875 (21 of 24) here, 0.85 (34 of 40) in the bench, on 2026-12-02
 FONTS = ("naskh", "kufi", "amiri")
 HEADERS = ("plain", "header")
 
