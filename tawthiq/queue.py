@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -131,7 +132,7 @@ def capture_source(home: str, name: str, time_limit: float | None = None) -> str
             proc = subprocess.run([sys.executable, "-m", "tawthiq.cli", *argv], env={**os.environ, **env},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=time_limit)
             tail = (proc.stderr or "").strip().splitlines()[-1:] or [""]
-            return f"capture {name}: exit {proc.returncode} {tail[0]}"
+            return _outcome(name, proc.returncode, tail[0])
         # fork before the lease's renewal thread starts: the child is a copy of one thread only
         child = warm.start(argv, env)
         lease.keep_alive()
@@ -140,10 +141,29 @@ def capture_source(home: str, name: str, time_limit: float | None = None) -> str
         except BaseException:
             child.kill()
             raise
-        return f"capture {name}: exit {code} {child.stderr_tail()}"
+        return _outcome(name, code, child.stderr_tail())
     finally:
         lease.release()
         redis.hdel(RUNNING, name)
+
+
+class CaptureCrashed(RuntimeError):
+    """The capture process was killed by a signal (SIGKILL, a segfault, the kernel's OOM killer):
+    it could not record its own end, so the job must not read as done."""
+
+
+def _outcome(name: str, code: int, tail: str) -> str:
+    """The job's result for a capture that exited (its own exit status: 0, or 1 when it recorded
+    failures); a capture killed by a signal fails the job instead, so RQ lists it among the failed
+    jobs (`rq info`) rather than the finished ones. Its catalog row is marked interrupted and its
+    open WARC file repaired by the next capture's recovery step, as after any crash."""
+    if code < 0:
+        try:
+            what = signal.Signals(-code).name
+        except ValueError:
+            what = f"signal {-code}"
+        raise CaptureCrashed(f"capture {name}: killed by {what} (exit {code}) {tail}".rstrip())
+    return f"capture {name}: exit {code} {tail}".rstrip()
 
 
 def _safe(name: str) -> str:
