@@ -140,12 +140,19 @@ class Child:
     returncode: int | None = None
 
     def wait(self, timeout: float | None = None) -> int:
-        """Wait for the run to end; past `timeout` it is killed (SIGKILL, as `subprocess.run` does)
-        and `subprocess.TimeoutExpired` raised."""
+        """Wait for the run to end; past `timeout`, `subprocess.TimeoutExpired` is raised and the
+        run is left running (as `Popen.wait` does): the caller stops it (`stop`)."""
         if timeout is not None and not self._ended_within(timeout):
-            self.kill()
-            self._reap()
             raise subprocess.TimeoutExpired(["tawthiq (forked run)"], timeout)
+        return self._reap()
+
+    def stop(self, grace: float) -> int:
+        """Stop the run as the local scheduler stops one past its time limit: SIGTERM, on which a
+        capture stops cleanly (its WARC file sealed, its run marked stopped), then SIGKILL if it
+        has not ended within `grace` seconds."""
+        self.kill(signal.SIGTERM)
+        if not self._ended_within(grace):
+            self.kill()
         return self._reap()
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
@@ -157,6 +164,8 @@ class Child:
 
     def _ended_within(self, timeout: float) -> bool:
         """A pidfd where Linux has one (the wait ends the moment the child does), else polling."""
+        if self.returncode is not None:
+            return True
         try:
             fd = os.pidfd_open(self.pid)
         except (AttributeError, OSError):
