@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -34,6 +35,10 @@ log = logging.getLogger("tawthiq.queue")
 QUEUE = "tawthiq-captures"
 RUNNING = "tawthiq:running"  # hash: source name -> {"job", "attempt", "home"}
 MAX_ATTEMPTS = 4
+# A run past its time limit is sent SIGTERM (it stops cleanly: file sealed, run marked stopped)
+# and killed this many seconds later if still running, as the local scheduler does. The job's
+# own timeout (RQ) is the time limit plus 120 s, so the stop fits within it.
+STOP_GRACE = 60.0
 # A warm worker (the default) imports once and forks each run from itself (tawthiq.warm); a cold
 # one (`tawthiq worker --cold`) starts a fresh `python -m tawthiq.cli capture` per run, as before.
 WARM = True
@@ -128,22 +133,72 @@ def capture_source(home: str, name: str, time_limit: float | None = None) -> str
         argv = [*args, "--data-dir", home]
         if not WARM:
             lease.keep_alive()
-            proc = subprocess.run([sys.executable, "-m", "tawthiq.cli", *argv], env={**os.environ, **env},
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=time_limit)
-            tail = (proc.stderr or "").strip().splitlines()[-1:] or [""]
-            return f"capture {name}: exit {proc.returncode} {tail[0]}"
+            proc = subprocess.Popen([sys.executable, "-m", "tawthiq.cli", *argv], env={**os.environ, **env},
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            late = False
+            try:
+                try:
+                    _, err = proc.communicate(timeout=time_limit)
+                except subprocess.TimeoutExpired:
+                    late = True
+                    _, err = _stop_cold(proc, name, time_limit)
+            except BaseException:
+                proc.kill()
+                proc.wait()
+                raise
+            tail = (err or "").strip().splitlines()[-1:] or [""]
+            return _outcome(name, proc.returncode, tail[0], late=time_limit if late else None)
         # fork before the lease's renewal thread starts: the child is a copy of one thread only
         child = warm.start(argv, env)
         lease.keep_alive()
+        late = False
         try:
-            code = child.wait(time_limit)
+            try:
+                code = child.wait(time_limit)
+            except subprocess.TimeoutExpired:
+                late = True
+                log.warning("capture %s ran past its time limit of %ss: stopping it", name, time_limit)
+                code = child.stop(STOP_GRACE)
         except BaseException:
             child.kill()
+            child.wait()
             raise
-        return f"capture {name}: exit {code} {child.stderr_tail()}"
+        return _outcome(name, code, child.stderr_tail(), late=time_limit if late else None)
     finally:
         lease.release()
         redis.hdel(RUNNING, name)
+
+
+class CaptureCrashed(RuntimeError):
+    """The capture process was killed by a signal (SIGKILL, a segfault, the kernel's OOM killer):
+    it could not record its own end, so the job must not read as done."""
+
+
+def _stop_cold(proc: subprocess.Popen[str], name: str, time_limit: float | None) -> tuple[str, str]:
+    """A cold run past its time limit: SIGTERM (a clean stop), SIGKILL after STOP_GRACE."""
+    log.warning("capture %s ran past its time limit of %ss: stopping it", name, time_limit)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.communicate(timeout=STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate()
+
+
+def _outcome(name: str, code: int, tail: str, *, late: float | None = None) -> str:
+    """The job's result for a capture that exited (its own exit status: 0, or 1 when it recorded
+    failures), saying so when it was stopped at its time limit; a capture killed by a signal
+    fails the job instead, so RQ lists it among the failed jobs (`rq info`) rather than the
+    finished ones. Its catalog row is marked interrupted and its open WARC file repaired by the
+    next capture's recovery step, as after any crash."""
+    stopped = f" (stopped at its time limit of {late}s)" if late else ""
+    if code < 0:
+        try:
+            what = signal.Signals(-code).name
+        except ValueError:
+            what = f"signal {-code}"
+        raise CaptureCrashed(f"capture {name}: killed by {what} (exit {code}){stopped} {tail}".rstrip())
+    return f"capture {name}: exit {code}{stopped} {tail}".rstrip()
 
 
 def _safe(name: str) -> str:

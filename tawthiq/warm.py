@@ -9,7 +9,8 @@ so a crash, leak or hang in one run ends with its child, and the next run forks 
 clean parent.
 
 Twisted's reactor cannot be restarted and must not be shared across a fork, so `preload` imports
-modules only: it checks that no reactor was installed and no event loop was made, and the child
+modules only: it checks that no reactor was installed and that nothing was left open (no
+descriptor: socket, connection, file, event loop; no thread), and the child
 installs its own (Scrapy does, in `CrawlerProcess`) exactly as a fresh process would.
 """
 
@@ -23,6 +24,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Mapping
@@ -67,6 +69,7 @@ def preload(modules: list[str] | None = None) -> list[str]:
     """Import what every run needs, once; returns the modules that could not be imported (a
     run then imports them itself, as a fresh process would)."""
     missing = []
+    fds, threads = _open_fds(), set(threading.enumerate())
     for name in run_modules() if modules is None else modules:
         try:
             importlib.import_module(name)
@@ -77,7 +80,41 @@ def preload(modules: list[str] | None = None) -> list[str]:
             raise RuntimeError(f"preloading {name} installed a Twisted reactor in the warm parent; "
                                "runs would share it")
     _warm_caches()
+    _nothing_opened(fds, threads)
     return missing
+
+
+def _open_fds() -> set[str]:
+    """This process's open file descriptors (Linux's /proc; elsewhere, none are checked)."""
+    try:
+        listed = os.listdir("/proc/self/fd")
+    except OSError:
+        return set()
+    still = set()
+    for fd in listed:  # the listing's own descriptor is closed by now: left out
+        try:
+            os.fstat(int(fd))
+        except OSError:
+            continue
+        still.add(fd)
+    return still
+
+
+def _nothing_opened(fds: set[str], threads: set[threading.Thread]) -> None:
+    """Refuse a warm parent that preloading left holding a descriptor (a socket, a database
+    connection, an open or locked file, an event loop's epoll) or a Python thread: every forked
+    run would inherit it (two processes on one PostgreSQL connection corrupt its protocol; an
+    inherited flock outlives the run that took it; a thread is not copied, its locks are)."""
+    opened = []
+    for fd in sorted(_open_fds() - fds, key=int):
+        try:
+            opened.append(f"fd {fd} ({os.readlink(f'/proc/self/fd/{fd}')})")
+        except OSError:
+            continue  # closed meanwhile
+    started = [f"thread {t.name!r}" for t in threading.enumerate() if t not in threads and t.is_alive()]
+    if opened or started:
+        raise RuntimeError("preloading left the warm parent holding " + ", ".join(opened + started)
+                           + "; every forked run would share it")
 
 
 def _warm_caches() -> None:
@@ -103,12 +140,19 @@ class Child:
     returncode: int | None = None
 
     def wait(self, timeout: float | None = None) -> int:
-        """Wait for the run to end; past `timeout` it is killed (SIGKILL, as `subprocess.run` does)
-        and `subprocess.TimeoutExpired` raised."""
+        """Wait for the run to end; past `timeout`, `subprocess.TimeoutExpired` is raised and the
+        run is left running (as `Popen.wait` does): the caller stops it (`stop`)."""
         if timeout is not None and not self._ended_within(timeout):
-            self.kill()
-            self._reap()
             raise subprocess.TimeoutExpired(["tawthiq (forked run)"], timeout)
+        return self._reap()
+
+    def stop(self, grace: float) -> int:
+        """Stop the run as the local scheduler stops one past its time limit: SIGTERM, on which a
+        capture stops cleanly (its WARC file sealed, its run marked stopped), then SIGKILL if it
+        has not ended within `grace` seconds."""
+        self.kill(signal.SIGTERM)
+        if not self._ended_within(grace):
+            self.kill()
         return self._reap()
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
@@ -120,6 +164,8 @@ class Child:
 
     def _ended_within(self, timeout: float) -> bool:
         """A pidfd where Linux has one (the wait ends the moment the child does), else polling."""
+        if self.returncode is not None:
+            return True
         try:
             fd = os.pidfd_open(self.pid)
         except (AttributeError, OSError):

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from tawthiq.dedupe.text import TextIndex, differing_protected, signature
+from tawthiq.dedupe.text import MAX_VERIFIED, TextIndex, differing_protected, jaccard, shingles, signature
 from tawthiq.demo.content import DemoPost
 from tests.conftest import Demo, all_records, query, run_tawthiq
 
@@ -242,3 +243,62 @@ def test_among_hundreds_of_look_alike_notices_each_copy_still_finds_its_own() ->
         copy = index.assign(f"copy:{n}", signature(  # type: ignore[arg-type]
             NOTICE.replace("سامر المثالي", people[n]).replace("منزل", "بيت")))
         assert copy.matched == f"notice:{n}" and copy.cluster == index.by_key[f"notice:{n}"].cluster
+
+
+def _exhaustive(index: TextIndex, sig: object, exclude: str) -> tuple[str, float] | None:
+    """The answer before verification was bounded: every candidate at or above the threshold
+    verified, the most similar compatible one kept (ties: the smaller key)."""
+    sh = shingles(sig.words, index.shingle)  # type: ignore[attr-defined]
+    best: tuple[str, float] | None = None
+    for key in index._lsh.query(index._minhash(sh)):
+        similarity = jaccard(sh, index._shingles[key])
+        if key == exclude or similarity < index.threshold or not index._compatible(sig, index.by_key[key]):  # type: ignore[arg-type]
+            continue
+        if best is None or similarity > best[1] or (similarity == best[1] and key < best[0]):
+            best = (key, similarity)
+    return best
+
+
+def test_the_bound_only_ever_keeps_apart_what_verifying_all_would_fold() -> None:
+    """Against verifying every candidate: bounded verification gives the same match, or none
+    when more than MAX_VERIFIED better-ranked candidates all fail (a copy kept apart); it never
+    folds a post with anything verifying all would not have chosen. Notices of people who share
+    a given name, with edits of other words, and decoys: the same notice with other names."""
+    rng = random.Random(17)
+    given = ["سامر", "يامن", "رامي", "باسل"]
+    family = ["المثالي", "النموذجي", "الافتراضي", "التجريبي", "الخيالي", "الوهمي", "الرمزي", "المرسوم",
+              "المنقوش", "المحكي", "المكتوب", "المبتكر"]
+    edits = [("منزل", "بيت"), ("صباح", "فجر"), ("قصف", "غارة"), ("لأهله", "لعائلته")]
+    index = TextIndex()
+    texts = []
+    for n in range(120):
+        text = NOTICE.replace("سامر المثالي", f"{rng.choice(given)} {rng.choice(family)}")
+        for old, new in rng.sample(edits, rng.randint(0, 2)):
+            text = text.replace(old, new)
+        texts.append(text)
+    kept_apart = same = 0
+    for n, text in enumerate(texts):
+        sig = signature(text)
+        want = _exhaustive(index, sig, f"p:{n}")
+        got = index.find(sig, exclude=f"p:{n}")  # type: ignore[arg-type]
+        if got is not None and got[1] == "exact":
+            pass  # a copy of the same words: found by hash, not verified (unchanged)
+        elif got is None:
+            kept_apart += want is not None
+        else:
+            assert want is not None and (got[0].key, got[2]) == want, (n, got, want)
+            same += 1
+        index.assign(f"p:{n}", sig)  # type: ignore[arg-type]
+    assert same > 30  # the comparison had folds to compare
+    assert kept_apart <= same, (kept_apart, same)
+    # an adversary's decoys: near copies with another name that rank above the true original
+    # (as similar, smaller keys). Up to MAX_VERIFIED - 1 the copy still folds with its original;
+    # with MAX_VERIFIED it is kept apart: never folded with a decoy
+    others = ["يامن", "رامي", "باسل", "ماهر", "عادل", "نادر", "وائل", "حازم", "هاني", "فادي"][:MAX_VERIFIED]
+    for decoys, expected in ((MAX_VERIFIED - 1, "original"), (MAX_VERIFIED, None)):
+        index = TextIndex()
+        index.assign("original", signature(ONE_WORD))  # type: ignore[arg-type]
+        for n in range(decoys):
+            index.assign(f"decoy:{n}", signature(NOTICE.replace("سامر", others[n])))  # type: ignore[arg-type]
+        copy = index.assign("copy", signature(NOTICE))  # type: ignore[arg-type]
+        assert copy.matched == expected, (decoys, copy)

@@ -98,13 +98,16 @@ def test_two_runs_on_one_warm_worker_and_a_crash_in_the_first(redis_url: str, da
             if worker.poll() is None:
                 os.killpg(worker.pid, signal.SIGKILL)
                 worker.wait()
-    from rq.job import Job
+    from rq.job import Job, JobStatus
 
     out = log.read_text()
     runs = _runs(data_dir)
-    results = [Job.fetch(job, connection=redis).return_value() for job in jobs]
-    assert results[0].startswith(f"capture {first.name}: exit -9"), (results, out[-3000:])
-    assert results[1].startswith(f"capture {second.name}: exit 0"), (results, out[-3000:])
+    crashed, landed_job = (Job.fetch(job, connection=redis) for job in jobs)
+    # a run killed by a signal is a failed job, listed as failed with the signal, never "finished"
+    assert crashed.get_status() == JobStatus.FAILED, (crashed.get_status(), out[-3000:])
+    assert f"CaptureCrashed: capture {first.name}: killed by SIGKILL" in (crashed.latest_result().exc_string or "")
+    assert landed_job.get_status() == JobStatus.FINISHED, out[-3000:]
+    assert landed_job.return_value().startswith(f"capture {second.name}: exit 0"), out[-3000:]
     # the second run finished in a fresh process, with every one of its posts
     assert runs[second.name][0] == "finished", (runs, out[-3000:])
     assert runs[second.name][1] not in (victim, worker.pid)
@@ -117,5 +120,48 @@ def test_two_runs_on_one_warm_worker_and_a_crash_in_the_first(redis_url: str, da
     assert runs[first.name][0] == "interrupted", runs
     assert not list((data_dir / "warcs").glob("*.open"))
     for warc in (data_dir / "warcs").glob("*.warc.gz"):
+        with open(warc, "rb") as f:
+            assert sum(1 for _ in ArchiveIterator(f)) > 0
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+def test_a_run_past_its_time_limit_is_stopped_cleanly(redis_url: str, data_dir: Path, warm: bool,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past its time limit a queued run (forked, or a fresh process with --cold) is sent SIGTERM,
+    as the local scheduler does, not SIGKILL: it stops cleanly, its WARC file sealed and its run
+    marked stopped at once."""
+    from tawthiq import queue
+
+    monkeypatch.setattr(queue, "WARM", warm)
+
+    srv = LocalServer()
+    ch = DemoChannel(srv.base_url, name="runs_late", videos=False)
+    started = []
+
+    def slow(incoming: Incoming):  # type: ignore[no-untyped-def]
+        started.append(time.monotonic())
+        time.sleep(4.0)
+        return ch.render(incoming)
+
+    srv.routes[f"/s/{ch.name}"] = slow
+    srv.fallback = lambda incoming: _file(incoming) if incoming.path.startswith("/file/") else None
+    for key in [k for k in os.environ if k.startswith("TAWTHIQ_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("TAWTHIQ_REDIS_URL", redis_url)
+    monkeypatch.setenv("TAWTHIQ_WORKER_ID", "late1")
+    monkeypatch.setattr(queue, "STOP_GRACE", 30.0, raising=False)
+    with srv:
+        monkeypatch.setenv("TAWTHIQ_TELEGRAM_BASE_URL", srv.base_url)
+        assert run_tawthiq(["sources", "add", ch.name, f"telegram:{ch.name}", "--every", "1h"],
+                           data_dir=data_dir).code == 0
+        t0 = time.monotonic()
+        result = queue.capture_source(str(data_dir), ch.name, 12.0)
+    assert started and started[0] - t0 < 12.0, "the run never reached the channel within its time limit"
+    assert result.startswith(f"capture {ch.name}: exit 0 (stopped at its time limit of 12.0s)"), result
+    assert _runs(data_dir)[ch.name][0] == "stopped"
+    assert not list((data_dir / "warcs").glob("*.open"))
+    sealed = list((data_dir / "warcs").glob("*.warc.gz"))
+    assert sealed
+    for warc in sealed:
         with open(warc, "rb") as f:
             assert sum(1 for _ in ArchiveIterator(f)) > 0
