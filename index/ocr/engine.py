@@ -153,12 +153,18 @@ def _read(words: list[Word]) -> int:
 def ocr_image(data: bytes, settings: OcrSettings | None = None) -> dict[str, Any]:
     """The OCR result of one image file (see the module docstring). Raises OcrRejected for an
     image that cannot be read or is too large, TesseractError when the engine fails."""
+    settings = settings or OcrSettings()
+    started = time.monotonic()
+    return ocr_pixels(decode(data, settings.max_pixels), settings, started=started)
+
+
+def ocr_pixels(rgb: np.ndarray, settings: OcrSettings | None = None, *, started: float | None = None) -> dict[str, Any]:
+    """The OCR result of decoded RGB pixels (a video's frame, or a decoded image file)."""
     import cv2
 
     settings = settings or OcrSettings()
-    started = time.monotonic()
-    rgb = decode(data, settings.max_pixels)
-    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    started = time.monotonic() if started is None else started
+    bgr = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
     gated = gate(gray)
     out: dict[str, Any] = {"size": [int(rgb.shape[1]), int(rgb.shape[0])], "gate": gated.as_dict()}
@@ -196,4 +202,4 @@ def ocr_image(data: bytes, settings: OcrSettings | None = None) -> dict[str, Any
     return out
 
 
-__all__ = ["OcrRejected", "OcrSettings", "TesseractError", "engine_facts", "ocr_image"]
+__all__ = ["OcrRejected", "OcrSettings", "TesseractError", "engine_facts", "ocr_image", "ocr_pixels"]
