@@ -145,6 +145,17 @@ def test_a_page_screenshot_is_read(tmp_path: Path) -> None:
     assert NAME_A in doc["text"] + "\n" + doc["extra_text"]
     assert doc["crop"] is not None  # the notice was cut out of the app's frame before reading
 
+    # The page's overlay places each word on the screenshot's own pixels, inside the notice's corners.
+    from tawthiq.ocr_overlay import overlay_of
+
+    overlay = overlay_of(doc)
+    assert overlay is not None and [overlay["width"], overlay["height"]] == doc["size"]
+    xs, ys = [c[0] for c in doc["crop"]], [c[1] for c in doc["crop"]]
+    assert any(w["text"] == "سامر" for w in overlay["words"])
+    for w in overlay["words"]:
+        assert min(xs) - 2 <= w["x"] and w["x"] + w["w"] <= max(xs) + 2
+        assert min(ys) - 2 <= w["y"] and w["y"] + w["h"] <= max(ys) + 2
+
 
 def test_scene_frames_are_bounded(tmp_path: Path) -> None:
     from tawthiq.dedupe import video as v
