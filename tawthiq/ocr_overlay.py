@@ -25,6 +25,7 @@ log = logging.getLogger("tawthiq.web")
 
 MAX_RECORD_BYTES = 16 << 20
 OVERLAY_PASS = "ara-psm11"  # the pass whose lines are the record's `text`
+NAME_LINE_PASS = "ara-psm7-line"  # the name line read alone, when the record chose its reading
 MIN_CONF = 30.0  # below this a "word" is mostly noise (a frame's edge, a portrait's shading)
 
 
@@ -66,9 +67,18 @@ def overlay_of(doc: dict[str, Any]) -> dict[str, Any] | None:
     if doc.get("status") != "text" or not doc.get("size") or doc.get("frames"):
         return None  # nothing read, or a video (its words belong to frames the page does not show)
     place = _placer(doc)
+    chosen = [w for w in doc.get("words") or [] if w.get("pass") == NAME_LINE_PASS] \
+        if doc.get("name_line") == "chosen" else []
+    top = min((w["box"][1] for w in chosen), default=0)
+    bottom = max((w["box"][1] + w["box"][3] for w in chosen), default=-1)
     words = []
     for w in doc.get("words") or []:
-        if w.get("pass") != OVERLAY_PASS or not w.get("text") or float(w.get("conf", 0)) < MIN_CONF:
+        if w.get("pass") == OVERLAY_PASS:
+            if top <= w["box"][1] + w["box"][3] / 2 <= bottom:
+                continue  # the name line's own reading stands for this line
+        elif w.get("pass") != NAME_LINE_PASS or not chosen:
+            continue
+        if not w.get("text") or float(w.get("conf", 0)) < MIN_CONF:
             continue
         x, y, bw, bh = place(w["box"])
         words.append({"text": w["text"], "conf": w.get("conf"), "x": round(x, 1), "y": round(y, 1),

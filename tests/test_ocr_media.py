@@ -165,3 +165,19 @@ def test_scene_frames_are_bounded(tmp_path: Path) -> None:
     signature = video_signature(clip, scenes=scenes)
     assert len(signature.frames) >= len(scenes.frames) == 2 <= v.MAX_SCENES
     assert all(pixels.shape == (1000, 800, 3) for _, pixels in scenes.frames)
+
+
+def test_the_name_line_is_the_largest_type_line_of_a_notice() -> None:
+    import cv2
+
+    from tawthiq.index.ocr.lines import largest_line
+    from tawthiq.index.ocr.tesseract import run
+
+    notice = corpus.Notice("a", NAME_A, 24, "بلدة المثال", "3/10/2026", "kacst", "plain")
+    gray = cv2.cvtColor(np.asarray(corpus.render(notice)), cv2.COLOR_RGB2GRAY)
+    box = largest_line(gray)
+    assert box is not None
+    x, y, w, h = box
+    ok, png = cv2.imencode(".png", gray[y:y + h, x:x + w])
+    read = " ".join(word.text for word in run(bytes(png), lang="ara", psm=7, timeout=20))
+    assert all(part in read for part in NAME_A.split()[:2]), read  # the line holds the name
