@@ -200,6 +200,8 @@ def _choose_name(words: list[Word], name: list[Word]) -> list[Word]:
     on_line = [w for w in words if top <= w.box[1] + w.box[3] / 2 <= bottom]
     if on_line and _mean_conf(on_line) >= _mean_conf(name):
         return words
+    if any(is_number(normalize(w.text)) for w in on_line):
+        return words  # a line with a number (an age, a date): its digits came from the script model
     return [w for w in words if w not in on_line] + name
 
 
