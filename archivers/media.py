@@ -191,6 +191,9 @@ class MediaContent:
     sha256: str
     mime: str
     stored_at: tuple[str, int]  # (WARC file name, offset of the record)
+    # a video's distinct frames, kept by near-duplicate signing as it decoded them, for OCR
+    # (a dedupe.video.SceneFrames; None when the video was not decoded)
+    scenes: Any = None
 
 
 def media_document(*, role: str, source_url: str, page_url: str | None, post_url: str | None,

@@ -12,6 +12,9 @@ within the radius in the other. A clip cut from a longer video matches from its 
 its frames are in the long one) though the long one's share is small, so the larger share
 decides (shared/notes/dedupe.md: a heavy re-encode, a 15 fps copy and a trimmed clip scored 1.00,
 an unrelated clip 0).
+
+While it decodes, the signature can keep the distinct frames (scene changes, SceneFrames) for
+OCR of the text burnt into a video, so the video is decoded once for both.
 """
 
 from __future__ import annotations
@@ -32,6 +35,38 @@ MAX_FRAMES = 600
 SAMPLE_EVERY = 0.5  # seconds
 DENSE_UP_TO = 600.0  # seconds of video sampled densely; longer ones at keyframes
 FRAME_SIZE = 160
+MAX_SCENES = 8  # distinct frames kept for OCR (issue 16): a bound on memory and OCR time
+SCENE_BITS = FRAME_RADIUS  # a sampled frame this far (pHash bits) from the last kept one is a new scene
+SCENE_DIFF = 12.0  # or this far in mean grey level on a 32x32 thumbnail (text changed on a still background)
+SCENE_MAX_SIDE = 1600  # kept frames are shrunk to this longest side
+
+
+@dataclass
+class SceneFrames:
+    """The distinct frames of a video, kept while its signature decodes it, so that OCR reads
+    the text burnt into them without decoding the video a second time. `frames`: (seconds, RGB
+    pixels), at most MAX_SCENES, each differing from the previous one kept."""
+
+    frames: list[tuple[float, np.ndarray]]
+    last_hash: int | None = None
+    last_thumb: np.ndarray | None = None
+
+    def offer(self, frame: Any, t: float, value: int) -> None:
+        if len(self.frames) >= MAX_SCENES:
+            return
+        gray = frame.to_ndarray(format="gray")
+        h, w = gray.shape
+        thumb = gray[:: max(1, h // 32), :: max(1, w // 32)][:32, :32].astype(np.float32)
+        if self.last_hash is not None and self.last_thumb is not None and thumb.shape == self.last_thumb.shape:
+            bits = int(np.bitwise_count(np.uint64(value) ^ np.uint64(self.last_hash)))
+            diff = float(np.abs(thumb - self.last_thumb).mean())
+            if bits <= SCENE_BITS and diff < SCENE_DIFF:
+                return
+        self.last_hash, self.last_thumb = value, thumb
+        scale = min(1.0, SCENE_MAX_SIDE / max(h, w))
+        if scale < 1.0:
+            frame = frame.reformat(width=int(w * scale) // 2 * 2, height=int(h * scale) // 2 * 2)
+        self.frames.append((round(t, 3), frame.to_ndarray(format="rgb24")))
 
 
 class VideoRejected(UserError, ValueError):
@@ -73,7 +108,9 @@ def _frame_hash(frame: Any) -> int | None:
     return int(hashes.hash_views(np.ascontiguousarray(small[top:bottom, left:right]))[hashes.WHOLE])
 
 
-def video_signature(source: Path | bytes, *, max_pixels: int = images.DEFAULT_MAX_PIXELS) -> VideoSignature:
+def video_signature(source: Path | bytes, *, max_pixels: int = images.DEFAULT_MAX_PIXELS,
+                    scenes: SceneFrames | None = None) -> VideoSignature:
+    """The video's signature; `scenes`, when given, also receives its distinct frames (for OCR)."""
     import io
 
     import av
@@ -93,15 +130,15 @@ def video_signature(source: Path | bytes, *, max_pixels: int = images.DEFAULT_MA
             container.duration / 1_000_000 if container.duration else None)  # type: ignore[union-attr]
         stream.thread_type = "AUTO"
         if duration is not None and duration > DENSE_UP_TO:
-            frames, times = _keyframes(container, stream)
+            frames, times = _keyframes(container, stream, scenes)
         else:
-            frames, times = _every(container, stream, SAMPLE_EVERY)
+            frames, times = _every(container, stream, SAMPLE_EVERY, scenes)
     if not frames:
         raise VideoRejected("no frame could be decoded")
     return VideoSignature(np.array(frames, np.uint64), np.array(times, np.float64), duration, w, h)
 
 
-def _keyframes(container: Any, stream: Any) -> tuple[list[int], list[float]]:
+def _keyframes(container: Any, stream: Any, scenes: SceneFrames | None) -> tuple[list[int], list[float]]:
     stream.codec_context.skip_frame = "NONKEY"
     frames, times = [], []
     try:
@@ -110,6 +147,8 @@ def _keyframes(container: Any, stream: Any) -> tuple[list[int], list[float]]:
             if value is not None:
                 frames.append(value)
                 times.append(float(frame.time or 0.0))
+                if scenes is not None:
+                    scenes.offer(frame, times[-1], value)
             if len(frames) >= MAX_FRAMES:
                 break
     finally:
@@ -117,7 +156,8 @@ def _keyframes(container: Any, stream: Any) -> tuple[list[int], list[float]]:
     return frames, times
 
 
-def _every(container: Any, stream: Any, seconds: float) -> tuple[list[int], list[float]]:
+def _every(container: Any, stream: Any, seconds: float,
+           scenes: SceneFrames | None) -> tuple[list[int], list[float]]:
     frames, times = [], []
     next_at = 0.0
     for frame in container.decode(stream):
@@ -128,9 +168,19 @@ def _every(container: Any, stream: Any, seconds: float) -> tuple[list[int], list
             if value is not None:
                 frames.append(value)
                 times.append(t)
+                if scenes is not None:
+                    scenes.offer(frame, t, value)
             if len(frames) >= MAX_FRAMES:
                 break
     return frames, times
+
+
+def scene_frames(source: Path | bytes, *, max_pixels: int = images.DEFAULT_MAX_PIXELS) -> SceneFrames:
+    """The distinct frames of a video on their own (OCR of a video that was not signed at
+    capture: near-duplicate signing off, `tawthiq ocr` over an older archive)."""
+    scenes = SceneFrames([])
+    video_signature(source, max_pixels=max_pixels, scenes=scenes)
+    return scenes
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from tawthiq.dedupe.notice_text import ImageText, image_text
 from tawthiq.dedupe.signature import Analysed, ImageSignature, analyse_image
 from tawthiq.dedupe.store import Store, StoreError
 from tawthiq.dedupe.stored import StoredItems, entry_for
-from tawthiq.dedupe.video import VideoRejected, VideoSignature, video_signature
+from tawthiq.dedupe.video import SceneFrames, VideoRejected, VideoSignature, video_signature
 from tawthiq.index.ocr import OcrRejected, OcrSettings, TesseractError, ocr_image
 from tawthiq.catalog.store import Catalog
 from tawthiq.settings import Settings
@@ -226,11 +226,12 @@ class NearDuplicates:
             return None
 
     def media(self, data: bytes | Path, sha256: str, mime: str, *, stored_at: tuple[str, int] | None = None,
-              record_id: str | None = None) -> dict[str, Any] | None:
+              record_id: str | None = None, scenes: SceneFrames | None = None) -> dict[str, Any] | None:
         """The `dedupe` part of a photo's or video's media record: its signature and cluster, or
         why it could not be read (None for other media: audio, subtitles). `stored_at`: the WARC
         file and offset of its record, to read it back for verification; `record_id`: the media
-        record's id (the catalog row is written at once, before the metadata record)."""
+        record's id (the catalog row is written at once, before the metadata record); `scenes`: receives
+        a video's distinct frames as it is decoded (for OCR)."""
         if not self.settings.dedupe or not sha256 or not mime.startswith(("image/", "video/")):
             return None
         if stored_at is not None:
@@ -238,7 +239,7 @@ class NearDuplicates:
         limit = self.settings.dedupe_max_pixels
         try:
             query = analyse_image(data, max_pixels=limit) if mime.startswith("image/") else \
-                video_signature(data, max_pixels=limit)
+                video_signature(data, max_pixels=limit, scenes=scenes)
         except (ImageRejected, VideoRejected) as exc:
             return {"error": str(exc)}
         matcher = self.matcher()

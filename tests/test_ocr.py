@@ -86,6 +86,18 @@ def _found(data_dir: Path, q: str) -> list[tuple[str, str | None]]:
     return [(h["post_id"], h["match"]) for h in _search(data_dir, q)["hits"]]
 
 
+def _post_page(data_dir: Path, post_id: str) -> str:
+    from fastapi.testclient import TestClient
+
+    from tawthiq.settings import load_settings
+    from tawthiq.web.app import create_app
+
+    app = TestClient(create_app(load_settings(data_dir, token="t0ken")), headers={"Authorization": "Bearer t0ken"})
+    response = app.get(f"/post/telegram/{post_id}")
+    assert response.status_code == 200, response.text
+    return response.text
+
+
 def test_notices_in_photos_are_read_found_by_name_and_rebuilt_from_warc(notices: NoticeChannel,
                                                                           data_dir: Path) -> None:
     result = run_tawthiq(["capture", f"telegram:{notices.channel.name}"], data_dir=data_dir, env=notices.env)
@@ -131,6 +143,12 @@ def test_notices_in_photos_are_read_found_by_name_and_rebuilt_from_warc(notices:
     assert fuzzy and all(kind == "fuzzy" for _, kind in fuzzy)
     assert "fuzzy match: a lead" in run_tawthiq(["search", "in:image سامز"], data_dir=data_dir).out
     rows = query(data_dir, "select status, count(*) from image_texts group by status order by status")
+
+    # The post page overlays the words read on the image (an SVG over it, in the image's pixels).
+    page = _post_page(data_dir, "notices_test/201")
+    assert 'class="ocr-words" viewBox="0 0 800 1000"' in page and "words read by OCR" in page
+    assert ">سامر</text>" in page and ">العبدالله</text>" in page
+    assert _post_page(data_dir, "notices_test/203").count("<svg") == 0  # a street photo: gated, no boxes
 
     # Rebuilt from the WARC files alone: the same catalog rows, the same answers.
     shutil.rmtree(data_dir / "index")

@@ -106,15 +106,17 @@ def plain(data: bytes) -> str:
     return out.stdout.decode("utf-8", "replace")
 
 
-def measure(n: int) -> dict[str, Any]:
+def measure(n: int, settings: OcrSettings | None = None, conditions: tuple[str, ...] = corpus.CONDITIONS,
+            skip: int = 0) -> dict[str, Any]:
+    settings = settings or OcrSettings()
     rows: dict[str, dict[str, list[float]]] = {}
-    for notice in corpus.notices(n):
-        for condition in corpus.CONDITIONS:
+    for notice in corpus.notices(n + skip)[skip:]:
+        for condition in conditions:
             data = corpus.image(notice, condition)
             t0 = time.monotonic()
             base = plain(data)
             t1 = time.monotonic()
-            result = ocr_image(data, OcrSettings())
+            result = ocr_image(data, settings)
             t2 = time.monotonic()
             ours = result.get("text") or ""
             searched = "\n".join(t for t in (ours, result.get("extra_text") or "") if t)
@@ -165,12 +167,23 @@ def gate_speed(repeat: int = 5) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--notices", type=int, default=40)
+    parser.add_argument("--skip", type=int, default=0, help="start at this notice (a different subset)")
+    parser.add_argument("--conditions", default=",".join(corpus.CONDITIONS), help="a comma-separated subset")
+    parser.add_argument("--no-name-line", action="store_true", help="without the name line's own pass")
+    parser.add_argument("--name-height", type=int, default=OcrSettings().name_height)
+    parser.add_argument("--no-gate-speed", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not corpus.has_shaping():
         raise SystemExit("bench: Pillow has no libraqm, so Arabic cannot be drawn")
-    table = measure(args.notices)
-    speed = gate_speed()
+    conditions = tuple(c for c in args.conditions.split(",") if c)
+    if unknown := [c for c in conditions if c not in corpus.CONDITIONS]:
+        raise SystemExit(f"bench: unknown condition {unknown[0]!r} (known: {', '.join(corpus.CONDITIONS)})")
+    settings = OcrSettings(name_line=not args.no_name_line, name_height=args.name_height)
+    table = measure(args.notices, settings, conditions, args.skip)
+    speed = gate_speed() if not args.no_gate_speed else {"photos": 0, "rejected": 0, "passed": [],
+                                                          "gate_images_per_s": 0, "with_decode_images_per_s": 0,
+                                                          "text_found_in": []}
     if args.json:
         print(json.dumps({"notices": table, "gate": speed}, ensure_ascii=False))
         return
@@ -178,7 +191,7 @@ def main() -> None:
           "tawthiq = gate, crop, psm 11 + psm 6, Arabic digits")
     print(f"{'condition':<14}{'n':>4}  {'CER plain':>9} {'tawthiq':>8}  {'name plain':>10} {'tawthiq':>8} "
           f"{'(fuzzy)':>8}  {'age plain':>9} {'tawthiq':>8}  {'s plain':>7} {'tawthiq':>8}  {'gated out':>9}")
-    order = [*corpus.CONDITIONS, "all", *sorted(k for k in table if k.startswith("font:"))]
+    order = [*conditions, "all", *sorted(k for k in table if k.startswith("font:"))]
     for key in order:
         r = table[key]
         print(f"{key:<14}{r['images']:>4}  {r['plain_cer']:>8.1f}% {r['tawthiq_cer']:>7.1f}%  "

@@ -6,6 +6,6 @@ passes and the result a metadata record keeps). Search-side use of the text live
 index.documents and index.query.
 """
 
-from tawthiq.index.ocr.engine import OcrRejected, OcrSettings, TesseractError, engine_facts, ocr_image
+from tawthiq.index.ocr.engine import OcrRejected, OcrSettings, TesseractError, engine_facts, ocr_image, ocr_pixels
 
-__all__ = ["OcrRejected", "OcrSettings", "TesseractError", "engine_facts", "ocr_image"]
+__all__ = ["OcrRejected", "OcrSettings", "TesseractError", "engine_facts", "ocr_image", "ocr_pixels"]

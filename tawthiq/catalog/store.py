@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import bindparam, create_engine, delete, event, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -712,9 +712,11 @@ class Catalog:
         return out
 
     def post_image_shas(self, urls: list[str] | None = None) -> dict[str, list[str]]:
-        """post URL -> sha256 of its images, in the order they were archived (revisits included)."""
+        """post URL -> sha256 of its images and videos (whose frames OCR reads), in the order they
+        were archived (revisits included)."""
         query = (select(t.Media.post_url, t.Media.sha256).where(t.Media.post_url.is_not(None),
-                                                               t.Media.mime.like("image/%"))
+                                                               or_(t.Media.mime.like("image/%"),
+                                                                   t.Media.mime.like("video/%")))
                  .order_by(t.Media.id))
         rows = self._media_rows_of_posts(query, urls)
         out: dict[str, list[str]] = {}
@@ -755,9 +757,11 @@ class Catalog:
         return [(r, posts_of.get(r.sha256, [])) for r in rows if newest.get(r.sha256, r.ocr_record_id) == r.ocr_record_id]
 
     def archived_images(self) -> list[t.Media]:
-        """Every stored image file once (its first record, not revisits), oldest first."""
+        """Every stored image or video file once (its first record, not revisits), oldest first:
+        what `tawthiq ocr` reads (a video by its scene frames)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.Media).where(t.Media.mime.like("image/%"), t.Media.revisit_of.is_(None))
+            rows = conn.execute(select(t.Media).where(or_(t.Media.mime.like("image/%"), t.Media.mime.like("video/%")),
+                                                      t.Media.revisit_of.is_(None))
                                 .order_by(t.Media.id)).all()
         seen: set[str] = set()
         return [r for r in rows if r.sha256 and not (r.sha256 in seen or seen.add(r.sha256))]

@@ -8,6 +8,7 @@ from typing import Any
 
 from tawthiq.archivers.media import MediaContent
 from tawthiq.catalog import Catalog
+from tawthiq.dedupe.video import SceneFrames
 from tawthiq.listeners.base import Listener
 from tawthiq.near_duplicates import NearDuplicates
 from tawthiq.settings import Settings
@@ -27,7 +28,10 @@ class NearDuplicateSigning(Listener):
             return  # a revisit was signed when its bytes were first archived; a truncated file is not the file
         if document.get("role") in UNSIGNED_ROLES:
             return
+        scenes = SceneFrames([]) if content.mime.startswith("video/") else None
         near = self.near_duplicates.media(content.data, content.sha256, content.mime, stored_at=content.stored_at,
-                                            record_id=document.get("record_id"))
+                                            record_id=document.get("record_id"), scenes=scenes)
+        if scenes is not None and scenes.frames:
+            content.scenes = scenes  # read by OCR (a later listener) instead of decoding the video again
         if near:
             document["dedupe"] = near

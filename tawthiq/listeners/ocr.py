@@ -9,8 +9,14 @@ each finished result at its next event; `"after"` queues the images and reads th
 WARC files when the crawl is done. A file whose bytes were OCRed before (same sha256, by this
 engine and recipe) is not read again: the earlier record stands for it. An image that cannot be
 read, is over `ocr_max_pixels` or makes Tesseract fail or time out gets a record saying so
-(status "failed"), and the capture goes on. Not yet read: video keyframes and page screenshots
-(a later step of issue 16).
+(status "failed"), and the capture goes on.
+
+Page screenshots (media role "screenshot") are read like photos (cropped by index.ocr.crop).
+Videos: the distinct frames (scene changes) that near-duplicate signing kept while it decoded the
+video for its signature (dedupe.video.SceneFrames) are read, so a video is decoded once; a video
+not signed at capture (signing off, `ocr_mode = "after"`, `tawthiq ocr`) is decoded here. One
+"ocr" record per video refers to the video's record: `frames` lists each frame's time and
+result, every word carries its frame's `time`, and `text` is the frames' lines, each line once.
 """
 
 from __future__ import annotations
@@ -27,14 +33,25 @@ from tawthiq.archivers.media import MediaContent
 from tawthiq.archivers.payload import PayloadError, read_payload
 from tawthiq.archivers.writer import OPEN_SUFFIX, WrittenRecord
 from tawthiq.catalog import Catalog
-from tawthiq.index.ocr import OcrRejected, OcrSettings, TesseractError, engine_facts, ocr_image
+from tawthiq.dedupe.video import VideoRejected, scene_frames
+from tawthiq.index.ocr import OcrRejected, OcrSettings, TesseractError, engine_facts, ocr_image, ocr_pixels
 from tawthiq.listeners.base import Listener
 from tawthiq.settings import Settings
 
 log = logging.getLogger("tawthiq.ocr")
 
 MAX_FILE_BYTES = 64 << 20  # an image file read for OCR (a larger one is a recorded failure)
+MAX_VIDEO_BYTES = 512 << 20  # a video read back from its WARC file to find its frames
 OCR_MIMES = ("image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff")
+
+
+def is_video(mime: str) -> bool:
+    return mime.split(";")[0].strip().lower().startswith("video/")
+
+
+def ocr_readable(mime: str) -> bool:
+    """Images of the formats above, and videos (their scene frames)."""
+    return mime.split(";")[0].strip().lower() in OCR_MIMES or is_video(mime)
 
 # Writes one "ocr" metadata record: (image URL, document, the image's record id).
 WriteRecord = Callable[[str, dict[str, Any], str], WrittenRecord]
@@ -51,6 +68,7 @@ class ImageJob:
     post_url: str | None
     data: bytes | Path | None = None
     stored_at: tuple[str, int] | None = None  # (WARC file, offset of the image's record)
+    scenes: Any = None  # a video's distinct frames as signing kept them (dedupe.video.SceneFrames)
 
 
 def ocr_settings(settings: Settings) -> OcrSettings:
@@ -89,10 +107,10 @@ class ImageOcr(Listener):
 
     # -- what is OCRed ---------------------------------------------------------------------------
     def media_document(self, document: dict[str, Any], content: MediaContent | None) -> None:
-        if content is None or content.mime.split(";")[0].strip().lower() not in OCR_MIMES:
+        if content is None or not ocr_readable(content.mime):
             return  # a revisit: its bytes were read when first archived
         job = ImageJob(document.get("source_url") or "", content.sha256, content.mime, document["record_id"],
-                       document.get("post_url"), content.data, content.stored_at)
+                       document.get("post_url"), content.data, content.stored_at, content.scenes)
         self.add(job)
 
     def add(self, job: ImageJob) -> None:
@@ -108,7 +126,7 @@ class ImageOcr(Listener):
         if self.mode == "inline" and job.data is not None:
             self.running.append((job, self.pool.submit(self._read, job)))
         else:
-            job.data = None  # read back from the WARC file when its turn comes
+            job.data = job.scenes = None  # read back from the WARC file when its turn comes
             self.queued.append(job)
 
     def _read_before(self, sha256: str) -> bool:
@@ -121,11 +139,12 @@ class ImageOcr(Listener):
 
     # -- reading, on a worker ------------------------------------------------------------------
     def _bytes(self, job: ImageJob) -> bytes:
+        limit = MAX_VIDEO_BYTES if is_video(job.mime) else MAX_FILE_BYTES
         if isinstance(job.data, bytes):
             return job.data
         if isinstance(job.data, Path):
-            if job.data.stat().st_size > MAX_FILE_BYTES:
-                raise OcrRejected(f"the file is over {MAX_FILE_BYTES >> 20} MiB")
+            if job.data.stat().st_size > limit:
+                raise OcrRejected(f"the file is over {limit >> 20} MiB")
             return job.data.read_bytes()
         if job.stored_at is None:
             raise OcrRejected("the image's bytes are not at hand")
@@ -133,20 +152,46 @@ class ImageOcr(Listener):
         if not (self.settings.warcs_dir / name).exists() and (self.settings.warcs_dir / (name + OPEN_SUFFIX)).exists():
             name += OPEN_SUFFIX
         try:
-            return read_payload(self.settings.warcs_dir, name, offset, MAX_FILE_BYTES).body
+            return read_payload(self.settings.warcs_dir, name, offset, limit).body
         except (PayloadError, OSError) as exc:
             raise OcrRejected(f"cannot read the image back from {name}: {exc}") from None
 
     def _read(self, job: ImageJob) -> dict[str, Any]:
         started = time.monotonic()
         try:
+            if is_video(job.mime):
+                return self._read_video(job, started)
             return ocr_image(self._bytes(job), self.options)
-        except (OcrRejected, TesseractError) as exc:
+        except (OcrRejected, TesseractError, VideoRejected) as exc:
             return {"status": "failed", "error": str(exc), "text": "", "words": [],
                     "seconds": round(time.monotonic() - started, 3)}
         except Exception as exc:  # noqa: BLE001 - any crash in a decoder is this image's failure
             return {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "text": "", "words": [],
                     "seconds": round(time.monotonic() - started, 3)}
+
+    def _read_video(self, job: ImageJob, started: float) -> dict[str, Any]:
+        """Each distinct frame read as an image; one result for the video (module docstring)."""
+        scenes = job.scenes
+        if scenes is None:
+            source = job.data if isinstance(job.data, Path) else self._bytes(job)
+            scenes = scene_frames(source, max_pixels=self.options.max_pixels)
+        frames: list[dict[str, Any]] = []
+        words: list[dict[str, Any]] = []
+        lines: list[str] = []
+        extra: list[str] = []
+        for at, pixels in scenes.frames:
+            result = ocr_pixels(pixels, self.options)
+            words += [{**w, "time": at} for w in result.pop("words", [])]
+            frames.append({"time": at, **result})
+            for line in (result.get("text") or "").splitlines():
+                if line not in lines:
+                    lines.append(line)
+            for line in (result.get("extra_text") or "").splitlines():
+                if line not in lines and line not in extra:
+                    extra.append(line)
+        has_text = any(f.get("status") == "text" for f in frames)
+        return {"status": "text" if has_text else "no_text", "text": "\n".join(lines), "extra_text": "\n".join(extra),
+                "words": words, "frames": frames, "seconds": round(time.monotonic() - started, 3)}
 
     # -- writing, on the session's thread ----------------------------------------------------------
     def _record(self, job: ImageJob, result: dict[str, Any]) -> None:
@@ -195,7 +240,7 @@ def archived_image_jobs(catalog: Catalog) -> list[ImageJob]:
     """Every stored image of the archive, for `tawthiq ocr` (read back from its WARC file)."""
     return [ImageJob(m.source_url, m.sha256, m.mime, m.record_id, m.post_url,
                      stored_at=(m.warc_file, m.warc_offset))
-            for m in catalog.archived_images() if m.mime.split(";")[0].strip().lower() in OCR_MIMES]
+            for m in catalog.archived_images() if ocr_readable(m.mime)]
 
 
 __all__ = ["ImageJob", "ImageOcr", "archived_image_jobs", "ocr_enabled"]

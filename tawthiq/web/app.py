@@ -127,6 +127,16 @@ class Services:
         finally:
             catalog.close()
 
+    def overlays(self, detail: dict[str, Any]) -> None:
+        """The OCR word boxes of the post's images, for its page (tawthiq.ocr_overlay)."""
+        from tawthiq.ocr_overlay import add_overlays
+
+        catalog = self.catalog()
+        try:
+            add_overlays(catalog, self.settings.warcs_dir, detail["media"])
+        finally:
+            catalog.close()
+
     def record(self, record_id: str) -> Any:
         catalog = self.catalog()
         try:
@@ -433,6 +443,7 @@ def _pages(services: Services, render: Any, replay: str) -> APIRouter:
     @pages.get("/post/{platform}/{post_id:path}", response_class=HTMLResponse)
     def post(request: Request, platform: str, post_id: str) -> HTMLResponse:
         detail = services.post(platform, post_id)
+        services.overlays(detail)
         copies: list[Any] = []
         own = services.search(f'id:"{platform}:{post_id}"', 1, 1, "date").hits
         if own:
