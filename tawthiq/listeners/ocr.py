@@ -132,8 +132,8 @@ class ImageOcr(Listener):
     def _read_before(self, sha256: str) -> bool:
         self.catalog.flush()
         row = self.catalog.image_texts([sha256]).get(sha256)
-        if row is None or row.status == "failed":
-            return False  # a failed reading (a time limit on a loaded machine) is tried again
+        if row is None:
+            return False  # (a failed reading counts as read: `tawthiq ocr --redo` tries it again)
         engine = row.engine or {}
         return engine.get("version") == self.engine["version"] and engine.get("pipeline") == self.engine["pipeline"]
 
