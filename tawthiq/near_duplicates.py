@@ -138,23 +138,26 @@ class NearDuplicates:
             return None
 
     def _text_of(self, item: Item) -> ImageText | None:
-        """A candidate's text: from its signature, the catalog's OCR row, or its archived bytes."""
-        if item.key in self._texts:
-            return self._texts[item.key]
+        return self.text_of_sha(item.key)
+
+    def text_of_sha(self, sha256: str) -> ImageText | None:
+        """An archived image's text: from its signature, the catalog's OCR row, or its archived bytes."""
+        if sha256 in self._texts:
+            return self._texts[sha256]
         found: ImageText | None = None
-        row = self.catalog.near_duplicate(item.key)
+        row = self.catalog.near_duplicate(sha256)
         stored = (row.signature or {}).get("text") if row is not None and isinstance(row.signature, dict) else None
         if isinstance(stored, dict):
             found = ImageText.from_dict(stored)
         else:
             self.catalog.flush()
-            ocr_row = self.catalog.image_texts([item.key]).get(item.key)
+            ocr_row = self.catalog.image_texts([sha256]).get(sha256)
             if ocr_row is not None and ocr_row.status in ("gated", "no_text"):
                 found = None
             else:
-                data = self._bytes(item.key)
+                data = self._bytes(sha256)
                 found = self._read_text(data) if data is not None else None
-        self._texts[item.key] = found
+        self._texts[sha256] = found
         return found
 
     def _bytes(self, sha256: str) -> bytes | None:

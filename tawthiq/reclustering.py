@@ -27,9 +27,10 @@ from tawthiq.archivers.archiver import Archiver
 from tawthiq.archivers.payload import PayloadError, read_payload
 from tawthiq.archivers.writer import WarcWriter
 from tawthiq.catalog.store import Catalog
+from tawthiq.dedupe.hamming import MAX_RADIUS as HAMMING_MAX_RADIUS
 from tawthiq.dedupe.images import ImageRejected
 from tawthiq.dedupe.matcher import HASH_RADIUS, Assignment, Matcher
-from tawthiq.dedupe.signature import analyse_image
+from tawthiq.dedupe.signature import Analysed, analyse_image
 from tawthiq.dedupe.video import VideoSignature
 from tawthiq.errors import NotFound, UserError
 from tawthiq.near_duplicates import MAX_IMAGE_BYTES, NearDuplicates, signature_from
@@ -72,7 +73,10 @@ def propose(settings: Settings, catalog: Catalog, *, radius: int = HASH_RADIUS, 
     for r in rows:
         if r.warc_file:
             near._where[r.sha256] = (r.warc_file, int(r.warc_offset or 0))
-    matcher = Matcher(near._pixels, radius=radius, use_local=use_local)
+    # the capture's text check holds here too: notices of different people never fold, whatever
+    # thresholds a reclustering tries (issue 16)
+    matcher = Matcher(near._pixels, radius=radius, use_local=use_local,
+                      text_of=near._text_of if settings.ocr else None)
     out: list[dict[str, Any]] = []
     kept: list[str] = []
     for r in rows:
@@ -88,7 +92,8 @@ def propose(settings: Settings, catalog: Catalog, *, radius: int = HASH_RADIUS, 
             out.append({"sha256": r.sha256, "cluster": r.cluster, "matched": r.matched, "method": r.method,
                         "distance": r.distance, "detail": {"kept": "bytes or signature unreadable at recluster"}})
             continue
-        out.append(_row(r.sha256, matcher.assign(r.sha256, query)))
+        texts = (lambda sha=r.sha256: near.text_of_sha(sha)) if settings.ocr and isinstance(query, Analysed) else None
+        out.append(_row(r.sha256, matcher.assign(r.sha256, query, texts)))
     baseline = [{"sha256": r.sha256, "cluster": r.cluster, "matched": r.matched, "method": r.method,
                  "distance": r.distance, "detail": r.detail} for r in rows]
     version = catalog.save_clustering(settings=how, assignments=out, baseline=baseline)
@@ -155,6 +160,6 @@ def accept(settings: Settings, catalog: Catalog, version: int) -> dict[str, Any]
 
 
 def check_radius(radius: int) -> int:
-    if not 0 <= radius <= 32:
-        raise UserError(f"--radius must be between 0 and 32 bits, not {radius}")
+    if not 0 <= radius <= HAMMING_MAX_RADIUS:  # what the in-memory multi-index search can answer exactly
+        raise UserError(f"--radius must be between 0 and {HAMMING_MAX_RADIUS} bits, not {radius}")
     return radius

@@ -118,6 +118,11 @@ def test_a_channel_of_twelve_notices_gives_twelve_clusters(channel, data_dir: Pa
     again = run_tawthiq(["dedupe", "clusters", "--json", "--min-size", "1"], data_dir=data_dir)
     assert json.loads(again.out) == json.loads(listed.out)
 
+    # a reclustering, even a looser one, keeps the text check: no two people's notices fold
+    loose = run_tawthiq(["dedupe", "recluster", "--radius", "11"], data_dir=data_dir)
+    assert loose.code == 0, loose.out + loose.err
+    assert "0 item(s) would change cluster" in loose.out, loose.out
+
 
 def test_a_strip_of_a_photograph_is_not_a_copy_but_a_quarter_crop_is() -> None:
     """When a crop becomes a different item (README): a 45% strip holds under half of the

@@ -78,3 +78,6 @@ def test_recluster_proposes_a_version_and_accepting_it_changes_the_clusters(demo
     assert bad.code != 0 and "no clustering version 9" in bad.err and "Traceback" not in bad.err
     worse = run_tawthiq(["dedupe", "recluster", "--radius", "99"], data_dir=data_dir)
     assert worse.code == 2 and "--radius" in worse.err and "Traceback" not in worse.err
+    # past what the multi-index search answers exactly (11 bits): refused, not a traceback
+    wide = run_tawthiq(["dedupe", "recluster", "--radius", "16"], data_dir=data_dir)
+    assert wide.code == 2 and "between 0 and 11" in wide.err and "Traceback" not in wide.err
