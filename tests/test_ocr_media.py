@@ -18,6 +18,7 @@ from bench.ocr import corpus
 from tawthiq.archivers.media import MediaContent
 from tawthiq.archivers.writer import WrittenRecord
 from tawthiq.catalog import Catalog
+from tawthiq.catalog.store import RecordFacts
 from tawthiq.dedupe.video import SceneFrames, video_signature
 from tawthiq.listeners.near_duplicates import NearDuplicateSigning
 from tawthiq.listeners.ocr import ImageOcr
@@ -105,6 +106,32 @@ def test_video_frames_at_scene_changes_are_read_from_the_signature_decode(tmp_pa
     assert NAME_A in doc["text"] and NAME_B in doc["text"]  # what search indexes with the post
     times = {w["time"] for w in doc["words"]}
     assert times == {0.0, 2.0} and all(len(w["box"]) == 4 for w in doc["words"])
+    # The catalog reads each frame's notice apart: two people, each with their own age and place,
+    # each word from the frame it shows in (the joined text read as one image mixed them).
+    notices = _catalog_notices(tmp_path / "data", doc)
+    assert [(r.frame, r.fields["time"]) for r in notices] == [(0, 0.0), (1, 2.0)]
+    assert [r.name for r in notices] == [NAME_A, NAME_B]
+    assert notices[1].age == 51 and notices[0].age != 51  # (Tesseract reads A's ٢٤ as ٢٢ in this clip)
+    assert "المثال" in notices[0].place and "النموذج" in notices[1].place
+    for row in notices:
+        used = [w for f in row.fields.values() if isinstance(f, dict) for w in f.get("words") or []]
+        used += [w for n in row.fields["names"] for w in n.get("words") or []]
+        assert used and {w["time"] for w in used} == {row.fields["time"]}
+
+
+def _catalog_notices(data_dir: Path, doc: dict[str, Any]) -> list[Any]:
+    """The notice rows a catalog derives from the "ocr" record `doc` (as a capture or reindex would)."""
+    settings = load_settings(home=data_dir)
+    catalog = Catalog(settings.catalog_url)
+    try:
+        facts = RecordFacts("x.warc.gz", 0, 1, "metadata", "<urn:uuid:ocr-clip>", "http://127.0.0.1:9/clip.mp4",
+                            "2026-10-05T00:00:00Z", None, "application/json", None, doc["image_record_id"],
+                            None, "ocr", {**doc, "sha256": doc["sha256"]})
+        with catalog.engine.begin() as conn:
+            catalog.apply(conn, [facts], run_id=None)
+        return [row for row, _ in catalog.notices()]
+    finally:
+        catalog.close()
 
 
 def test_a_video_not_signed_at_capture_is_decoded_by_ocr_itself(tmp_path: Path) -> None:

@@ -202,7 +202,7 @@ class _Words:
             if candidates:  # the first pass's reading first (the words are stored pass by pass)
                 w = candidates[0]
                 found.append({"text": w.get("text"), "conf": w.get("conf"), "box": w.get("box"),
-                              "pass": w.get("pass")})
+                              "pass": w.get("pass"), **({"time": w["time"]} if "time" in w else {})})
         if not tokens:
             return found, 0.0
         confs = [float(c) / 100 for c in (w.get("conf") for w in found) if isinstance(c, (int, float))]
@@ -618,4 +618,25 @@ def extract_notice(ocr: dict[str, Any]) -> Notice | None:
     )
 
 
-__all__ = ["EXTRACTOR", "Field", "Notice", "extract_notice", "fold", "looks_like_notice"]
+def extract_notices(ocr: dict[str, Any]) -> list[tuple[int, float | None, Notice]]:
+    """The notices of one "ocr" record, as (frame, frame time, notice): an image's (frame 0, no
+    time), or each video frame's apart, with that frame's own words (those carrying its `time`).
+    A video's `text` joins every frame's lines, so reading it as one image mixed the people of
+    several notices (names of two, age, date and place of the first) into one."""
+    frames = ocr.get("frames")
+    if not isinstance(frames, list):
+        notice = extract_notice(ocr)
+        return [(0, None, notice)] if notice is not None else []
+    words = [w for w in ocr.get("words") or [] if isinstance(w, dict)]
+    found = []
+    for i, frame in enumerate(frames):
+        if not isinstance(frame, dict):
+            continue
+        at = frame.get("time")
+        notice = extract_notice({**frame, "words": [w for w in words if w.get("time") == at]})
+        if notice is not None:
+            found.append((i, at if isinstance(at, (int, float)) else None, notice))
+    return found
+
+
+__all__ = ["EXTRACTOR", "Field", "Notice", "extract_notice", "extract_notices", "fold", "looks_like_notice"]

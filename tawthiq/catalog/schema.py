@@ -282,7 +282,7 @@ class ImageText(Base):
 
 class NoticeRow(Base):
     """A death notice read from an image's text (issue 16), one row per "ocr" record whose text
-    reads as a notice (tawthiq.index.notices): derived from that record, so `reindex` fills the
+    reads as a notice (a video's record: one per frame that does) (tawthiq.index.notices): derived from that record, so `reindex` fills the
     same rows. Its posts are found through `media` (every post that archived these bytes), and
     a file read again (`tawthiq ocr --redo`) has a row per reading, the newest standing."""
 
@@ -290,7 +290,8 @@ class NoticeRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(String)  # of the image file
     image_record_id: Mapped[str] = mapped_column(String)
-    ocr_record_id: Mapped[str] = mapped_column(String, unique=True)  # the "ocr" metadata record
+    ocr_record_id: Mapped[str] = mapped_column(String)  # the "ocr" metadata record
+    frame: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # a video's frame (index), else 0
     at: Mapped[str] = mapped_column(String)  # that record's WARC-Date
     names: Mapped[list] = mapped_column(JSON)  # the names as read
     name: Mapped[str] = mapped_column(Text)  # the names joined by " | " (for listing)
@@ -304,7 +305,8 @@ class NoticeRow(Base):
     fields: Mapped[dict] = mapped_column(JSON)  # every field: value, confidence, words with boxes
     extractor: Mapped[str] = mapped_column(String)
 
-    __table_args__ = (Index("ix_notices_sha256", "sha256"),)
+    __table_args__ = (Index("ix_notices_sha256", "sha256"),
+                      UniqueConstraint("ocr_record_id", "frame", name="uq_notices_ocr_record_frame"))
 
 
 class TextDuplicate(Base):

@@ -30,7 +30,7 @@ from tawthiq.archivers.reader import IndexedRecord, iter_records
 from tawthiq.archivers.writer import SealedFile, WrittenRecord
 from tawthiq.catalog import migrate
 from tawthiq.catalog import schema as t
-from tawthiq.index.notices import extract_notice
+from tawthiq.index.notices import extract_notices
 
 log = logging.getLogger("tawthiq.catalog")
 
@@ -317,27 +317,29 @@ class Catalog:
         self._apply_notice(conn, f, doc)
 
     def _apply_notice(self, conn: Any, f: RecordFacts, doc: dict[str, Any]) -> None:
-        """The death notice the OCR text states, if it reads as one (issue 16): derived from the
-        record alone, so live and rebuilt catalogs agree. A fault of the reader is logged and the
-        record's other facts stand (the notice can be derived again by `reindex`)."""
+        """The death notices the OCR text states, if it reads as one (issue 16): an image's, or
+        each video frame's apart (a row per frame that shows a notice, its time in `fields`).
+        Derived from the record alone, so live and rebuilt catalogs agree. A fault of the reader
+        is logged and the record's other facts stand (`reindex` derives the notices again)."""
         try:
-            notice = extract_notice(doc)
+            notices = extract_notices(doc)
         except Exception as exc:  # noqa: BLE001 - a reader bug must not lose the catalog's other rows
             log.warning("reading a notice from %s failed: %s: %s", f.record_id, type(exc).__name__, exc)
             return
-        if notice is None:
-            return
-        fields = notice.as_dict()
-        when = notice.date.value if notice.date else {}
-        conn.execute(self.insert(t.NoticeRow).values(
-            sha256=doc["sha256"], image_record_id=doc.get("image_record_id") or f.refers_to or "",
-            ocr_record_id=f.record_id, at=f.date, names=[n.value for n in notice.names],
-            name=" | ".join(n.value for n in notice.names), age=notice.age.value if notice.age else None,
-            date_of_death=when.get("iso"), date_calendar=when.get("calendar"),
-            place=notice.place.value if notice.place else None, cause=notice.cause.value if notice.cause else None,
-            language=notice.language, confidence=round(notice.confidence, 3), fields=fields,
-            extractor=fields["extractor"],
-        ).on_conflict_do_nothing(index_elements=["ocr_record_id"]))
+        for frame, at, notice in notices:
+            fields = notice.as_dict()
+            if at is not None:
+                fields["time"] = at  # the video frame the notice was read from (seconds)
+            when = notice.date.value if notice.date else {}
+            conn.execute(self.insert(t.NoticeRow).values(
+                sha256=doc["sha256"], image_record_id=doc.get("image_record_id") or f.refers_to or "",
+                ocr_record_id=f.record_id, frame=frame, at=f.date, names=[n.value for n in notice.names],
+                name=" | ".join(n.value for n in notice.names), age=notice.age.value if notice.age else None,
+                date_of_death=when.get("iso"), date_calendar=when.get("calendar"),
+                place=notice.place.value if notice.place else None, cause=notice.cause.value if notice.cause else None,
+                language=notice.language, confidence=round(notice.confidence, 3), fields=fields,
+                extractor=fields["extractor"],
+            ).on_conflict_do_nothing(index_elements=["ocr_record_id", "frame"]))
 
     def _apply_failure(self, conn: Any, f: RecordFacts, run_id: int | None) -> None:
         doc = f.document or {}
