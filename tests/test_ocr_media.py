@@ -146,6 +146,36 @@ def test_a_video_not_signed_at_capture_is_decoded_by_ocr_itself(tmp_path: Path) 
     assert [f["time"] for f in doc["frames"]] == [0.0, 1.0] and NAME_B in doc["text"]
 
 
+def test_a_file_gone_from_the_fetchers_work_folder_is_read_from_its_warc_record(tmp_path: Path) -> None:
+    """yt-dlp's work folder is cleaned right after its files are stored, while the OCR workers may
+    not have read them yet: the bytes are then read back from the WARC record, not recorded failed."""
+    from tawthiq.archivers.revisits import DigestIndex
+    from tawthiq.archivers.media import store_file
+    from tawthiq.archivers.writer import WarcWriter
+
+    catalog, listeners, written = _listeners(tmp_path / "data", dedupe=False)
+    work = tmp_path / "ytdlp-work"
+    work.mkdir()
+    thumb = work / "thumb.png"
+    thumb.write_bytes(corpus.image(corpus.Notice("a", NAME_A, 24, "بلدة المثال", "3/10/2026", "naskh", "plain")))
+    writer = WarcWriter(listeners[-1].settings.warcs_dir)
+    try:
+        stored = store_file(writer, DigestIndex(), thumb, "http://127.0.0.1:9/thumb.png")
+        writer.flush()
+        shutil.rmtree(work)  # the fetcher's cleanup, before the worker reads the file
+        content = MediaContent(thumb, stored.facts.sha256, stored.facts.mime,
+                               (stored.record.filename, stored.record.offset))
+        document = {"type": "media", "role": "thumbnail", "source_url": "http://127.0.0.1:9/thumb.png",
+                    "post_url": "http://127.0.0.1:9/post/1", "record_id": stored.record.pending.record_id}
+        listeners[-1].media_document(document, content)
+        listeners[-1].finish()
+    finally:
+        writer.close()
+        catalog.close()
+    ((_, doc, _),) = written.documents
+    assert doc["status"] == "text" and NAME_A in doc["text"], doc.get("error")
+
+
 def test_a_file_that_is_not_a_video_is_a_recorded_failure(tmp_path: Path) -> None:
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")

@@ -54,6 +54,9 @@ class YtDlp:
         try:
             self._store(job, result, context)
         finally:
+            # the records on disk before the files go: OCR workers still reading a file whose path
+            # is gone read its WARC record instead (tawthiq.listeners.ocr)
+            context.flush()
             result.cleanup()
 
     def _store(self, job: FetchJob, result: VideoResult, context: FetchContext) -> None:

@@ -9,7 +9,9 @@ each finished result at its next event; `"after"` queues the images and reads th
 WARC files when the crawl is done. A file whose bytes were OCRed before (same sha256, by this
 engine and recipe) is not read again: the earlier record stands for it. An image that cannot be
 read, is over `ocr_max_pixels` or makes Tesseract fail or time out gets a record saying so
-(status "failed"), and the capture goes on.
+(status "failed"), and the capture goes on. A file handed over by path (yt-dlp's work folder)
+may be gone by the time a worker reads it: its bytes are then read back from its WARC record
+(the fetcher flushes the WARC file before it cleans the folder).
 
 Page screenshots (media role "screenshot") are read like photos (cropped by index.ocr.crop).
 Videos: the distinct frames (scene changes) that near-duplicate signing kept while it decoded the
@@ -143,9 +145,12 @@ class ImageOcr(Listener):
         if isinstance(job.data, bytes):
             return job.data
         if isinstance(job.data, Path):
-            if job.data.stat().st_size > limit:
-                raise OcrRejected(f"the file is over {limit >> 20} MiB")
-            return job.data.read_bytes()
+            try:
+                if job.data.stat().st_size > limit:
+                    raise OcrRejected(f"the file is over {limit >> 20} MiB")
+                return job.data.read_bytes()
+            except FileNotFoundError:
+                pass  # a fetcher's work folder, cleaned up once stored: its WARC record has the bytes
         if job.stored_at is None:
             raise OcrRejected("the image's bytes are not at hand")
         name, offset = job.stored_at
@@ -173,8 +178,14 @@ class ImageOcr(Listener):
         """Each distinct frame read as an image; one result for the video (module docstring)."""
         scenes = job.scenes
         if scenes is None:
-            source = job.data if isinstance(job.data, Path) else self._bytes(job)
-            scenes = scene_frames(source, max_pixels=self.options.max_pixels)
+            path = job.data if isinstance(job.data, Path) and job.data.exists() else None
+            try:
+                scenes = scene_frames(path or self._bytes(job), max_pixels=self.options.max_pixels)
+            except VideoRejected:
+                if path is None or path.exists():
+                    raise
+                # the fetcher's work folder went between the look and the open: read the WARC record
+                scenes = scene_frames(self._bytes(job), max_pixels=self.options.max_pixels)
         frames: list[dict[str, Any]] = []
         words: list[dict[str, Any]] = []
         lines: list[str] = []
