@@ -54,6 +54,7 @@ def test_download_is_hashed_as_written_and_the_record_holds_those_bytes(
     try:
         (_, path, _), = [f for f in result.files if f[0] == "media"]
         known = result.known[path]  # taken while downloading: no second hash pass is needed
+        assert result.hashed_bytes == len(big_video)  # the `.part` file followed once, never re-read
         assert known.digest == "sha256:" + hashlib.sha256(big_video).hexdigest() and known.size == len(big_video)
         (headers, block), = _store(tmp_path, result)
     finally:
@@ -90,6 +91,6 @@ def test_a_download_that_restarted_from_scratch_gets_no_early_digest(tmp_path: P
     hasher.hook({"status": "downloading", "tmpfilename": str(part), "filename": str(final),
                  "downloaded_bytes": 1000})
     os.rename(part, final)
-    hasher.hook({"status": "finished", "tmpfilename": str(part), "filename": str(final)})
+    hasher.hook({"status": "finished", "filename": str(final)})  # as yt-dlp sends it: no tmpfilename
     hasher.close()
     assert hasher.digest_of(final) is None
