@@ -26,7 +26,7 @@ from tawthiq.archivers.digests import StreamingDigest
 from tawthiq.archivers.exchange import DigestHit
 from tawthiq.archivers.revisits import DigestIndex
 from tawthiq.archivers.tailhash import KnownDigest, identity_of
-from tawthiq.archivers.writer import WarcWriter, WrittenRecord
+from tawthiq.archivers.writer import BlockDigestMismatch, WarcWriter, WrittenRecord
 
 _BUF = 8 << 20
 _COMPRESSED_PREFIXES = ("video/", "audio/", "image/jpeg", "image/png", "image/webp", "image/gif")
@@ -143,11 +143,13 @@ class StoredMedia:
 
 def store_file(writer: WarcWriter, digests: DigestIndex, path: Path, uri: str, *,
                mime: str | None = None, concurrent_to: str | None = None,
-               known: KnownDigest | None = None) -> StoredMedia:
+               known: KnownDigest | None = None, again: bool = False) -> StoredMedia:
     """Write one file as a resource record, or as a revisit if these bytes are already archived.
 
     `known`: its digest taken as it was written; used only while the file is still the one that
-    was hashed (same inode, size and modification time), else the file is hashed here."""
+    was hashed (same inode, size and modification time), else the file is hashed here. The
+    writer checks the bytes it copies against that digest; a file that changed in between
+    (same identity, other bytes) is hashed again and rewritten once (`again`), then fails."""
     path = Path(path)
     mime = mime or guess_mime(path)
     if known is not None and identity_of(path.stat()) == known.identity:
@@ -158,6 +160,13 @@ def store_file(writer: WarcWriter, digests: DigestIndex, path: Path, uri: str, *
     probing = _Probe(path, mime, digest.removeprefix("sha256:"), size)
     try:
         return _store(writer, digests, path, uri, mime, digest, size, probing, concurrent_to, known)
+    except BlockDigestMismatch:
+        if again:
+            raise  # changed twice under us: the record fails loudly rather than lie
+        # The file changed between its hash and its copy (the writer cut the record back out):
+        # hash it again and write it with the digest of the bytes it now holds.
+        probing.result()
+        return store_file(writer, digests, path, uri, mime=mime, concurrent_to=concurrent_to, again=True)
     finally:
         probing.result()  # never leave ffprobe running
 

@@ -79,6 +79,10 @@ class TailHasher:
     def __init__(self) -> None:
         self._following: dict[str, _Follower] = {}
         self._finished: dict[str, _Follower] = {}
+        # yt-dlp's "finished" status names only the final file, not the `.part` file it was
+        # written as: the final name each followed file was announced with at "downloading".
+        self._tmp_of: dict[str, str] = {}
+        self._started: list[_Follower] = []
         self._lock = threading.Lock()
 
     def hook(self, status: dict[str, Any]) -> None:
@@ -91,7 +95,11 @@ class TailHasher:
                 follower = self._following.get(tmp)
                 if follower is None and os.path.exists(tmp):
                     follower = self._following[tmp] = _Follower(tmp)
+                    self._started.append(follower)
                     follower.start()
+                final = status.get("filename")
+                if follower is not None and final:
+                    self._tmp_of[final] = tmp
                 done = status.get("downloaded_bytes")
                 if follower is not None and isinstance(done, int):
                     if done < follower.reported:  # started again from an earlier point
@@ -99,9 +107,11 @@ class TailHasher:
                     follower.reported = max(follower.reported, done)
             elif state == "finished":
                 final = status.get("filename") or tmp
+                tmp = status.get("tmpfilename") or self._tmp_of.pop(final, tmp)
                 follower = self._following.pop(tmp, None) or self._following.pop(final, None)
                 if follower is None and os.path.exists(final):
                     follower = _Follower(final)  # one block only: no "downloading" call came first
+                    self._started.append(follower)
                     follower.start()
                 if follower is not None:
                     follower.whole.set()
@@ -122,6 +132,11 @@ class TailHasher:
             self._following.clear()
         for follower in every:
             follower.join()
+
+    def bytes_read(self) -> int:
+        """How many bytes the followers have read so far (each file's size when it is read once)."""
+        with self._lock:
+            return sum(f.size for f in self._started)
 
     def digest_of(self, path: Path) -> KnownDigest | None:
         """The digest of `path` if it was followed whole and has not changed since; else None."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import io
 import os
 import socket
 from collections.abc import Callable, Iterable
@@ -192,17 +193,51 @@ class WarcWriter:
         self.seal()
 
 
+class BlockDigestMismatch(IOError):
+    """The bytes written as a record's block are not those its WARC-Block-Digest names (a file
+    changed between the hash and the copy); the record has been cut back out of the file."""
+
+
+class _BlockCheck:
+    """Hashes a record's block as it is copied, to compare with the digest in its header: the
+    header is written first, from a digest taken earlier (tail hash, prior pass), and a WARC
+    record whose digest is wrong would be false evidence."""
+
+    def __init__(self, pending: PendingRecord) -> None:
+        self.pending = pending
+        self.expected = pending.record.rec_headers.get_header("WARC-Block-Digest") or ""
+        # Every digest this project writes is sha256 (archivers/digests.py). A block built from
+        # bytes in memory had its digest taken from those very bytes (records._build): only a
+        # streamed block (a file) can differ from its digest.
+        streamed = not isinstance(pending.record.raw_stream, io.BytesIO)
+        self.sha = hashlib.sha256() if streamed and self.expected.startswith("sha256:") else None
+
+    def update(self, chunk: bytes) -> None:
+        if self.sha is not None:
+            self.sha.update(chunk)
+
+    def verify(self) -> None:
+        if self.sha is not None and self.expected != f"sha256:{self.sha.hexdigest()}":
+            raise BlockDigestMismatch(
+                f"block of {self.pending.uri} changed after it was hashed: header says {self.expected}, "
+                f"bytes are sha256:{self.sha.hexdigest()}")
+
+
 def write_member(out: _HashingFile, pending: PendingRecord, bufsize: int = 8 << 20) -> None:
     """One record as one gzip member: WARC headers, block, CRLF CRLF.
 
     Framed here rather than by warcio's writer, which re-serialises HTTP headers and skips
     the block of revisit records it did not parse itself; the block must go out untouched.
+    Raises BlockDigestMismatch (after writing; the caller cuts the group back) when the block
+    is not what its digest header says.
     """
     record = pending.record
     record.rec_headers.replace_header("Content-Length", str(record.length))
     head = record.rec_headers.to_bytes(encoding="utf-8")
+    check = _BlockCheck(pending)
     if pending.compress_level == 0:
-        _write_stored_member(out, pending, head, bufsize)
+        _write_stored_member(out, pending, head, bufsize, check)
+        check.verify()
         return
     # A deflate window no larger than the record compresses it exactly as well, and setting up
     # the smaller state is twice as fast: most records are a few KB, so this is most of zlib's
@@ -216,9 +251,11 @@ def write_member(out: _HashingFile, pending: PendingRecord, bufsize: int = 8 << 
         if not chunk:
             raise IOError(f"record block ended {remaining} bytes early: {pending.uri}")
         remaining -= len(chunk)
+        check.update(chunk)
         out.write(comp.compress(chunk))
     out.write(comp.compress(b"\r\n\r\n"))
     out.write(comp.flush())
+    check.verify()
 
 
 _GZIP_HEAD = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no mtime, unknown OS
@@ -234,7 +271,8 @@ def _stored_blocks(out: _HashingFile, data: bytes | memoryview) -> None:
         out.write(piece)
 
 
-def _write_stored_member(out: _HashingFile, pending: PendingRecord, head: bytes, bufsize: int) -> None:
+def _write_stored_member(out: _HashingFile, pending: PendingRecord, head: bytes, bufsize: int,
+                         check: _BlockCheck) -> None:
     """A gzip member of stored (level-0) deflate blocks, framed here: zlib at level 0 still
     copies every byte through its window, which cost more than the CRC and the write together
     for video (bench/video). The member is a plain gzip member any reader inflates."""
@@ -248,6 +286,7 @@ def _write_stored_member(out: _HashingFile, pending: PendingRecord, head: bytes,
         if not chunk:
             raise IOError(f"record block ended {remaining} bytes early: {pending.uri}")
         remaining -= len(chunk)
+        check.update(chunk)
         crc = zlib.crc32(chunk, crc)
         _stored_blocks(out, chunk)
     tail = b"\r\n\r\n"

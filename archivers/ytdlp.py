@@ -240,6 +240,7 @@ class VideoResult:
     workdir: Path | None = None
     # Digests taken while yt-dlp wrote the files, for those unchanged since (see tailhash).
     known: dict[Path, KnownDigest] = field(default_factory=dict)
+    hashed_bytes: int = 0  # bytes the tail hash read: each file's size when followed once
 
     def cleanup(self) -> None:
         if self.workdir is not None:
@@ -277,7 +278,7 @@ def download(url: str, options: VideoOptions, on_http: Callable[[RecordedHTTP], 
         shutil.rmtree(workdir, ignore_errors=True)  # interrupted: leave no partial download behind
         raise
     tail.close()
-    result = VideoResult(url=url, info=info, workdir=workdir)
+    result = VideoResult(url=url, info=info, workdir=workdir, hashed_bytes=tail.bytes_read())
     for item in info.get("requested_downloads") or []:
         path = item.get("filepath")
         if path and Path(path).exists():

@@ -18,13 +18,22 @@ class ExportFailed(UserError, ValueError):
     """Nothing was written; the message says why."""
 
 
+class ExportTooLarge(ExportFailed):
+    """The selection's records alone are over the size the caller allows (the web app's
+    max_export_size): refused before a byte is copied."""
+
+    http_status = 413
+
+
 def export_posts(settings: Settings, output: Path, *, fmt: str = "wacz", query: str | None = None,
                  ids: list[str] | None = None, since: datetime | None = None, until: datetime | None = None,
                  source: str | None = None, collection: str | None = None,
                  everything: bool = False,
-                 progress: wacz.Progress | None = None) -> tuple[Selection, wacz.ExportResult]:
+                 progress: wacz.Progress | None = None,
+                 max_bytes: int | None = None) -> tuple[Selection, wacz.ExportResult]:
     """`everything`: every post and every other record of the archive (`tawthiq export --all`);
-    `progress`: told (bytes copied, bytes in all) as the records are copied."""
+    `progress`: told (bytes copied, bytes in all) as the records are copied; `max_bytes`: refuse,
+    before copying, a selection whose records alone are larger (the bundle is a little larger still)."""
     if fmt not in ("wacz", "warc"):
         raise ExportFailed(f"format must be wacz or warc, not {fmt!r}")
     if not settings.has_catalog:
@@ -45,6 +54,10 @@ def export_posts(settings: Settings, output: Path, *, fmt: str = "wacz", query: 
         raise ExportFailed(str(exc)) from None
     finally:
         catalog.close()
+    total = sum(ref.length for ref in selection.records)
+    if max_bytes is not None and total > max_bytes:
+        raise ExportTooLarge(f"the export would be over {total} bytes, over max_export_size ({max_bytes}): "
+                             "narrow the search or use `tawthiq export`")
     has_key = signing.key_path(settings.home).exists()
     try:
         result = wacz.export(

@@ -54,6 +54,7 @@ def test_download_is_hashed_as_written_and_the_record_holds_those_bytes(
     try:
         (_, path, _), = [f for f in result.files if f[0] == "media"]
         known = result.known[path]  # taken while downloading: no second hash pass is needed
+        assert result.hashed_bytes == len(big_video)  # the `.part` file followed once, never re-read
         assert known.digest == "sha256:" + hashlib.sha256(big_video).hexdigest() and known.size == len(big_video)
         (headers, block), = _store(tmp_path, result)
     finally:
@@ -90,6 +91,24 @@ def test_a_download_that_restarted_from_scratch_gets_no_early_digest(tmp_path: P
     hasher.hook({"status": "downloading", "tmpfilename": str(part), "filename": str(final),
                  "downloaded_bytes": 1000})
     os.rename(part, final)
-    hasher.hook({"status": "finished", "tmpfilename": str(part), "filename": str(final)})
+    hasher.hook({"status": "finished", "filename": str(final)})  # as yt-dlp sends it: no tmpfilename
     hasher.close()
     assert hasher.digest_of(final) is None
+
+
+def test_a_file_rewritten_without_changing_its_identity_is_stored_with_the_digest_of_its_bytes(
+        server: LocalServer, big_video: bytes, tmp_path: Path) -> None:
+    result = ytdlp.download(server.url("/witness.mp4"), ytdlp.VideoOptions(), lambda _: None, tmp_root=tmp_path)
+    try:
+        (_, path, _), = [f for f in result.files if f[0] == "media"]
+        st = path.stat()
+        with open(path, "r+b") as fh:  # same size, and the modification time put back
+            fh.write(b"X")
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        assert result.known[path].identity == (st.st_dev, st.st_ino, path.stat().st_size, path.stat().st_mtime_ns)
+        changed = path.read_bytes()
+        (headers, block), = _store(tmp_path, result)
+    finally:
+        result.cleanup()
+    assert block == changed
+    assert headers["WARC-Block-Digest"] == headers["WARC-Payload-Digest"] == "sha256:" + hashlib.sha256(changed).hexdigest()

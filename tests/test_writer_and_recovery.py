@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import random
 import re
@@ -18,7 +19,7 @@ from tawthiq.archivers.archiver import Archiver
 from tawthiq.archivers.exchange import Exchange
 from tawthiq.archivers.reader import iter_records
 from tawthiq.archivers.recovery import complete_prefix, find_open_files, recover_file
-from tawthiq.archivers.writer import WarcWriter
+from tawthiq.archivers.writer import BlockDigestMismatch, WarcWriter
 
 NAME = re.compile(r"^tawthiq-\d{17}-\d{5}-[^-]+\.warc\.gz$")
 
@@ -151,3 +152,23 @@ def test_recovery_of_a_record_cut_inside_its_block(tmp_path: Path) -> None:
     result = recover_file(open_path)
     assert result is not None and result.kept_bytes == good
     warcio_check(result.sealed_path)
+
+
+@pytest.mark.parametrize("level", [0, 6])
+def test_a_block_that_is_not_what_its_digest_says_is_never_left_in_the_file(tmp_path: Path, level: int) -> None:
+    source = tmp_path / "clip.mp4"
+    source.write_bytes(random.Random(3).randbytes(300_000))
+    stale = "sha256:" + hashlib.sha256(b"the bytes it held when it was hashed").hexdigest()
+    writer = WarcWriter(tmp_path / "warcs")
+    archiver = Archiver(writer)
+    archiver.exchange(exchange(1))
+    with open(source, "rb") as fh:
+        bad = rec.resource("http://127.0.0.1/clip.mp4", fh, source.stat().st_size, stale, "video/mp4")
+        bad.compress_level = level
+        with pytest.raises(BlockDigestMismatch, match="changed after it was hashed"):
+            writer.write([bad])
+    archiver.exchange(exchange(2))
+    writer.close()
+    (path,) = (tmp_path / "warcs").glob("*.warc.gz")
+    warcio_check(path)  # verifies every digest against its block
+    assert [r.rec_type for r in iter_records(path)] == ["warcinfo", "response", "request", "response", "request"]

@@ -370,7 +370,9 @@ def _export(services: Services, q: str | None, everything: bool = False) -> File
     folder = Path(tempfile.mkdtemp(prefix="tawthiq-export-"))
     out = folder / "tawthiq-export.wacz"
     try:
-        export_posts(services.settings, out, query=q, everything=everything)
+        with services.exports.slot():
+            export_posts(services.settings, out, query=q, everything=everything,
+                         max_bytes=services.settings.max_export_size)
     except BaseException:  # a bad query, no match, the index down: the handler answers, nothing is left
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -538,8 +540,18 @@ def _pages(services: Services, render: Any, replay: str) -> APIRouter:
                 catalog.close()
         return render(request, "runs.html", runs=_runs(services, 100), takedowns=takedowns, failures=failures)
 
-    @pages.get("/export")
-    def export(q: str = "", everything: Annotated[bool, Query(alias="all")] = False) -> RedirectResponse:
+    @pages.get("/export", response_class=HTMLResponse)
+    def export_form(request: Request, q: str = "",
+                    everything: Annotated[bool, Query(alias="all")] = False) -> HTMLResponse:
+        """What an export would hold, and the button that starts it: a link (which prefetchers and
+        crawlers follow) never starts the copy itself."""
+        if not everything and not q.strip():
+            raise UserError("search for something first: the export holds the current search's posts")
+        return render(request, "export_start.html", q=q, everything=everything)
+
+    @pages.post("/export")
+    def export(q: Annotated[str, Form(max_length=2000)] = "",
+               everything: Annotated[bool, Form(alias="all")] = False) -> RedirectResponse:
         """Starts the export in the background and sends the browser to its progress page."""
         if not everything and not q.strip():
             raise UserError("search for something first: the export holds the current search's posts")

@@ -1,7 +1,10 @@
 """Exports the web app makes in the background: a large selection takes minutes to copy, longer
 than a browser or a proxy waits for one response. Each job runs on a thread of its own, says how
 far it has got, keeps its finished bundle for download, or says why it failed; nothing of a
-failed job is left on disk.
+failed job is left on disk. Only MAX_RUNNING exports copy at once (background jobs and the API's
+direct downloads together): each one reads the whole selection and writes it again, and reading
+the archive is all a request needs, so without a bound any reader could fill the disk and the
+threads; one more is refused with 429 until one ends.
 """
 
 from __future__ import annotations
@@ -11,14 +14,25 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tawthiq.errors import TawthiqError
 from tawthiq.settings import Settings
 
 KEEP_S = 3600.0  # a finished bundle waits this long for its download
 MAX_JOBS = 20  # jobs remembered at once; the oldest finished ones are forgotten first
+MAX_RUNNING = 2  # exports copying at once
+
+
+class TooManyExports(TawthiqError):
+    """Every export slot is taken: try again when one has finished."""
+
+    kind = "busy"
+    http_status = 429
 
 
 @dataclass
@@ -51,13 +65,40 @@ class ExportJobs:
         self.settings = settings
         self._jobs: dict[str, ExportJob] = {}
         self._lock = threading.Lock()
+        self._running = 0
+
+    def _take_slot(self) -> None:
+        """Called with the lock held."""
+        if self._running >= MAX_RUNNING:
+            raise TooManyExports(f"{self._running} exports are already running (at most {MAX_RUNNING} at once): "
+                                 "try again when one has finished")
+        self._running += 1
+
+    def _free_slot(self) -> None:
+        with self._lock:
+            self._running -= 1
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """One export slot for an export made in the request (the API's direct download)."""
+        with self._lock:
+            self._take_slot()
+        try:
+            yield
+        finally:
+            self._free_slot()
 
     def start(self, query: str | None, everything: bool) -> ExportJob:
         job = ExportJob(secrets.token_urlsafe(12), query, everything)
         with self._lock:
+            self._take_slot()
             self._forget_old()
             self._jobs[job.id] = job
-        threading.Thread(target=self._run, args=(job,), name=f"tawthiq-export-{job.id}", daemon=True).start()
+        try:
+            threading.Thread(target=self._run, args=(job,), name=f"tawthiq-export-{job.id}", daemon=True).start()
+        except BaseException:
+            self._free_slot()
+            raise
         return job
 
     def get(self, job_id: str) -> ExportJob | None:
@@ -65,6 +106,12 @@ class ExportJobs:
             return self._jobs.get(job_id)
 
     def _run(self, job: ExportJob) -> None:
+        try:
+            self._export(job)
+        finally:
+            self._free_slot()
+
+    def _export(self, job: ExportJob) -> None:
         from tawthiq.exporting import export_posts
 
         folder = Path(tempfile.mkdtemp(prefix="tawthiq-exportjob-"))
@@ -75,7 +122,7 @@ class ExportJobs:
 
         try:
             selection, result = export_posts(self.settings, out, query=job.query, everything=job.everything,
-                                             progress=progress)
+                                             progress=progress, max_bytes=self.settings.max_export_size)
             if result.bytes > self.settings.max_export_size:
                 raise ValueError(f"the export would be {result.bytes} bytes, over max_export_size "
                                  f"({self.settings.max_export_size}): narrow the search or use `tawthiq export`")
