@@ -49,7 +49,7 @@ from tawthiq.dedupe.signature import Analysed, ImageSignature, analyse_image
 from tawthiq.dedupe.store import Store, StoreError
 from tawthiq.dedupe.stored import StoredItems, entry_for
 from tawthiq.dedupe.video import SceneFrames, VideoRejected, VideoSignature, video_signature
-from tawthiq.index.ocr import OcrRejected, OcrSettings, TesseractError, ocr_image
+from tawthiq.index.ocr import OcrRejected, OcrSettings, TesseractError, engine_facts, ocr_image
 from tawthiq.catalog.store import Catalog
 from tawthiq.settings import Settings
 
@@ -168,9 +168,14 @@ class NearDuplicates:
         """The text check runs where OCR can: on, and Tesseract with its models here (a worker
         without them says so once, in the log, and is the same as OCR off: pixels decide)."""
         if self._text_check is None:
-            from tawthiq.listeners.ocr import ocr_enabled
-
-            self._text_check = ocr_enabled(self.settings)
+            self._text_check = self.settings.ocr
+            if self._text_check:  # as tawthiq.listeners.ocr.ocr_enabled (a listener: not imported here)
+                try:
+                    engine_facts(self._ocr)
+                except TesseractError as exc:
+                    log.warning("OCR is on but cannot run (%s): near-duplicates are matched on their "
+                                "pixels alone, without the text check", exc)
+                    self._text_check = False
         return self._text_check
 
     def _read_text(self, data: bytes) -> Text:

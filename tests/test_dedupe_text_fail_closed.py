@@ -149,3 +149,29 @@ def test_the_text_check_of_one_query_is_bounded() -> None:
     assert len(asked) == MAX_TEXT_CHECKED
     assert len(found.detail["apart_by_text"]) == MAX_TEXT_CHECKED
     assert len(found.detail["apart_text_unread"]) == 4
+
+
+def test_a_worker_without_tesseract_matches_on_pixels_as_with_ocr_off(here, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """OCR on but no Tesseract on this worker: the text check is off (said once in the log), so
+    a JPEG q30 copy of a notice still folds with it, instead of every reading failing and every
+    notice being kept apart from its own copies."""
+    from tawthiq.index.ocr import tesseract
+
+    tmp_path, catalog = here
+    notice = corpus.notices(1, seed=71)[0]
+    card = corpus.render(corpus.Notice(notice.key, notice.name, notice.age, notice.place, notice.date,
+                                       "naskh", "plain"))
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    tesseract.version.cache_clear()  # an earlier test found it: look again
+    tesseract.traineddata.cache_clear()
+    try:
+        settings = load_settings(tmp_path / "here", None)
+        near = NearDuplicates(settings, catalog)
+        a = _signed(near, settings.warcs_dir, "a.warc.gz", notice_set.jpeg(card, 85))
+        b = _signed(near, settings.warcs_dir, "b.warc.gz", notice_set.jpeg(card, 30))
+        assert b["cluster"] == a["cluster"] and "text" not in b["signature"], b
+    finally:
+        tesseract.version.cache_clear()
+        tesseract.traineddata.cache_clear()
