@@ -34,6 +34,7 @@ lock is held (on SQLite a flush there would wait on the lock itself): see `media
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import shutil
 from datetime import datetime, timezone
@@ -51,11 +52,13 @@ from tawthiq.dedupe.stored import StoredItems, entry_for
 from tawthiq.dedupe.video import SceneFrames, VideoRejected, VideoSignature, video_signature
 from tawthiq.index.ocr import OcrRejected, OcrSettings, TesseractError, engine_facts, ocr_image
 from tawthiq.catalog.store import Catalog
+from tawthiq.posts import record_location
 from tawthiq.settings import Settings
 
 log = logging.getLogger("tawthiq.dedupe")
 
 MAX_IMAGE_BYTES = 64 << 20  # a photo re-read for verification
+MAX_OCR_RECORD_BYTES = 16 << 20
 CATCH_UP_BATCH = 5000
 
 
@@ -201,14 +204,35 @@ class NearDuplicates:
         else:
             self.catalog.flush()
             ocr_row = self.catalog.image_texts([sha256]).get(sha256)
+            recorded = self._recorded_text(sha256, ocr_row) if ocr_row is not None else None
             if ocr_row is not None and ocr_row.status in ("gated", "no_text"):
                 found = None
+            elif recorded is not None:  # the OCR listener read it: its record, not 4 more passes
+                found = recorded
             else:
                 data = self.archived(sha256, "the text check")
                 found = self._read_text(data) if data is not None else \
                     TextUnknown("archived bytes not readable on this machine")
         self._texts[sha256] = found
         return found
+
+    def _recorded_text(self, sha256: str, row: Any) -> ImageText | None:
+        """The text of an image the OCR listener read (its "ocr" metadata record, found through
+        the catalog's row, here or in a shared folder; used only if it is that image's record)."""
+        if row.status != "text":
+            return None
+        where = record_location(self.catalog, row.metadata_record_id)
+        found = locate(self.settings, where.file) if where is not None else None
+        if where is None or found is None:
+            return None
+        try:
+            doc = json.loads(read_payload(found[0], found[1], where.offset, MAX_OCR_RECORD_BYTES).body)
+        except (PayloadError, OSError, ValueError) as exc:
+            log.warning("cannot read the OCR record %s for the text check: %s", row.metadata_record_id, exc)
+            return None
+        if not isinstance(doc, dict) or doc.get("type") != "ocr" or doc.get("sha256") != sha256 or doc.get("frames"):
+            return None
+        return image_text(doc)
 
     def archived(self, sha256: str, why: str) -> bytes | None:
         """An item's archived bytes. Files being written (this run's, or another worker's on

@@ -175,3 +175,41 @@ def test_a_worker_without_tesseract_matches_on_pixels_as_with_ocr_off(here, monk
     finally:
         tesseract.version.cache_clear()
         tesseract.traineddata.cache_clear()
+
+
+def test_a_candidate_the_ocr_listener_read_is_not_ocred_again(data_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A candidate's text comes from the OCR listener's record when there is one (it used to be
+    read again from its bytes, up to four Tesseract passes on the capture thread)."""
+    from datetime import datetime, timezone
+
+    import tawthiq.near_duplicates as nd
+    from tawthiq.demo.content import DemoPhoto, DemoPost
+    from tawthiq.demo.images import photo
+    from tawthiq.demo.server import LocalServer, Resource
+    from tawthiq.demo.site import DemoChannel
+    from tests.conftest import run_tawthiq
+
+    first, _ = _two_people()
+    srv = LocalServer()
+    ch = DemoChannel(srv.base_url, name="notice_read_once", videos=False)
+    when = datetime(2026, 10, 5, 6, 0, tzinfo=timezone.utc)
+    ch.posts = [DemoPost(id=401, html="نعي", datetime=when.isoformat(), time="06:00", views="1K",
+                         photos=[DemoPhoto("p0", "/file/n.jpg", srv.base_url + "/file/n.jpg")])]
+    srv.routes[f"/s/{ch.name}"] = ch.render
+    srv.routes["/file/n.jpg"] = Resource(first, content_type="image/jpeg")
+    srv.routes["/file/channel.jpg"] = Resource(photo("channel"), content_type="image/jpeg")
+    with srv:
+        done = run_tawthiq(["capture", f"telegram:{ch.name}"], data_dir=data_dir,
+                           env={"TAWTHIQ_TELEGRAM_BASE_URL": srv.base_url})
+    assert done.code == 0, done.out + done.err
+    ocr_runs: list[int] = []
+    real = nd.ocr_image
+    monkeypatch.setattr(nd, "ocr_image", lambda *a, **kw: ocr_runs.append(1) or real(*a, **kw))
+    settings = load_settings(data_dir, None)
+    catalog = Catalog(settings.catalog_url)
+    try:
+        text = NearDuplicates(settings, catalog).text_of_sha(hashlib.sha256(first).hexdigest())
+    finally:
+        catalog.close()
+    assert ocr_runs == []
+    assert text is not None and not isinstance(text, nd.TextUnknown) and text.names, text
