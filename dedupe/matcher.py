@@ -42,8 +42,19 @@ LOCAL_CANDIDATES = 6  # the best re-ranked items get verified on the pixels
 QUERY_DESCRIPTORS = 3000
 VIEWS = len(hashes.VIEW_NAMES)
 
-TextOf = Callable[["Item"], ImageText | None]
-QueryText = Callable[[], ImageText | None]
+MAX_TEXT_CHECKED = 8  # candidates whose text is checked for one query; past them, kept apart unread
+
+
+@dataclass(frozen=True)
+class TextUnknown:
+    """An image whose text could not be read (OCR failed or timed out, its archived bytes are
+    not on this machine): distinct from None, "no text", because it proves nothing either way."""
+
+    error: str
+
+
+TextOf = Callable[["Item"], "ImageText | TextUnknown | None"]
+QueryText = Callable[[], "ImageText | TextUnknown | None"]
 
 
 @dataclass
@@ -96,6 +107,8 @@ class Matcher:
         self.stored = stored
         self.text_of = text_of
         self.text_rejections: list[tuple[str, str]] = []  # (query's first name slot, item key): the last call's
+        self.text_unread: list[str] = []  # item keys kept apart because a text could not be read or checked
+        self._text_checked = 0
         self.radius = radius  # pHash bits for hash candidates (a reclustering may change it)
         self.use_local = use_local  # False: hash-aligned matches only, no descriptor candidates
         self.items: list[Item] = []
@@ -167,6 +180,8 @@ class Matcher:
         is not verified 500 times). `query_text`: the query's OCR text, asked for only when a
         candidate's pixels agree (see the module docstring)."""
         self.text_rejections = []
+        self.text_unread = []
+        self._text_checked = 0
         if isinstance(query, VideoSignature):
             return self._video_matches(query, exclude)
         return self._image_matches(query, exclude, first_per_cluster, enough, query_text)
@@ -219,17 +234,37 @@ class Matcher:
         return sorted(found, key=Match.rank)
 
     def _texts_agree(self, match: Match, query_text: QueryText | None) -> bool:
-        """False when both images carry text and it shows they name different people."""
+        """False when both images carry text and it shows they name different people; also
+        False (fail closed) when a text that could decide is unknown (OCR failed, bytes not
+        here) or when MAX_TEXT_CHECKED candidates were text-checked already for this query
+        (a new notice among many look-alike notices of other people costs bounded OCR)."""
         if self.text_of is None or query_text is None:
             return True
         mine = query_text()
         if mine is None:
             return True
+        if self._text_checked >= MAX_TEXT_CHECKED:
+            self.text_unread.append(match.item.key)
+            return False
+        self._text_checked += 1
         theirs = self.text_of(match.item)
+        if isinstance(mine, TextUnknown) or isinstance(theirs, TextUnknown):
+            known = mine if isinstance(mine, ImageText) else theirs if isinstance(theirs, ImageText) else None
+            unknown = mine if isinstance(mine, TextUnknown) else theirs
+            assert isinstance(unknown, TextUnknown)
+            if (isinstance(mine, TextUnknown) and isinstance(theirs, TextUnknown)) or \
+                    (known is not None and (known.names or known.heavy)):
+                self.text_unread.append(match.item.key)
+                return False
+            match.detail["text"] = f"not compared: {unknown.error}"
+            return True
         if names_differ(mine, theirs):
             self.text_rejections.append((" ".join(mine.names[0]) if mine.names else "", match.item.key))
             return False
-        match.detail["text"] = "names agree" if mine.names else "no names"
+        if theirs is None:
+            match.detail["text"] = "no text on the matched image"
+        else:
+            match.detail["text"] = "names agree" if mine.names or theirs.names else "no names"
         return True
 
     def _shortlist(self, feats: local.Features) -> list[int]:
@@ -335,6 +370,8 @@ class Matcher:
         detail: dict[str, Any] = {}
         if self.text_rejections:  # pixels agreed with these, the names did not: say so in the record
             detail["apart_by_text"] = [k for _, k in self.text_rejections]
+        if self.text_unread:  # pixels agreed with these, their text could not be read or checked
+            detail["apart_text_unread"] = list(self.text_unread)
         return Assignment(key, None, None, 0 if kind == "image" else None, detail)
 
     def clusters(self) -> dict[str, list[Item]]:

@@ -24,7 +24,6 @@ from typing import Any
 
 from tawthiq import __version__
 from tawthiq.archivers.archiver import Archiver
-from tawthiq.archivers.payload import PayloadError, read_payload
 from tawthiq.archivers.writer import WarcWriter
 from tawthiq.catalog.store import Catalog
 from tawthiq.dedupe.hamming import MAX_RADIUS as HAMMING_MAX_RADIUS
@@ -33,7 +32,7 @@ from tawthiq.dedupe.matcher import HASH_RADIUS, Assignment, Matcher
 from tawthiq.dedupe.signature import Analysed, analyse_image
 from tawthiq.dedupe.video import VideoSignature
 from tawthiq.errors import NotFound, UserError
-from tawthiq.near_duplicates import MAX_IMAGE_BYTES, NearDuplicates, signature_from
+from tawthiq.near_duplicates import NearDuplicates, signature_from
 from tawthiq.settings import Settings
 
 log = logging.getLogger("tawthiq.dedupe")
@@ -76,7 +75,7 @@ def propose(settings: Settings, catalog: Catalog, *, radius: int = HASH_RADIUS, 
     # the capture's text check holds here too: notices of different people never fold, whatever
     # thresholds a reclustering tries (issue 16)
     matcher = Matcher(near._pixels, radius=radius, use_local=use_local,
-                      text_of=near._text_of if settings.ocr else None)
+                      text_of=near._text_of if near.text_check else None)
     out: list[dict[str, Any]] = []
     kept: list[str] = []
     for r in rows:
@@ -92,7 +91,7 @@ def propose(settings: Settings, catalog: Catalog, *, radius: int = HASH_RADIUS, 
             out.append({"sha256": r.sha256, "cluster": r.cluster, "matched": r.matched, "method": r.method,
                         "distance": r.distance, "detail": {"kept": "bytes or signature unreadable at recluster"}})
             continue
-        texts = (lambda sha=r.sha256: near.text_of_sha(sha)) if settings.ocr and isinstance(query, Analysed) else None
+        texts = (lambda sha=r.sha256: near.text_of_sha(sha)) if near.text_check and isinstance(query, Analysed) else None
         out.append(_row(r.sha256, matcher.assign(r.sha256, query, texts)))
     baseline = [{"sha256": r.sha256, "cluster": r.cluster, "matched": r.matched, "method": r.method,
                  "distance": r.distance, "detail": r.detail} for r in rows]
@@ -102,17 +101,14 @@ def propose(settings: Settings, catalog: Catalog, *, radius: int = HASH_RADIUS, 
 
 
 def _reread(near: NearDuplicates, sha256: str) -> Any:
-    """A photo decoded and analysed again from its archived bytes (None if they cannot be read)."""
-    where = near._where.get(sha256)
-    if where is None:
-        media = near.catalog.media_copy(sha256)
-        if media is None:
-            return None
-        where = (media.warc_file, media.warc_offset)
+    """A photo decoded and analysed again from its archived bytes, here or in a shared folder
+    (near.archived); None if they cannot be read."""
+    body = near.archived(sha256, "reclustering")
+    if body is None:
+        return None
     try:
-        body = read_payload(near.settings.warcs_dir, where[0], where[1], MAX_IMAGE_BYTES).body
         return analyse_image(body, max_pixels=near.settings.dedupe_max_pixels)
-    except (PayloadError, ImageRejected, OSError) as exc:
+    except ImageRejected as exc:
         log.warning("cannot re-read %s for reclustering: %s", sha256, exc)
         return None
 

@@ -74,3 +74,31 @@ def test_bytes_from_a_shared_folder_are_used_only_if_their_digest_is_the_catalog
         assert near._pixels(Item(key, "image", sig)) is None
     finally:
         catalog.close()
+
+
+def test_a_reclustering_rereads_a_photo_from_the_shared_folder(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`dedupe recluster` on a machine that does not hold a photo's WARC file reads it from the
+    shared folder (it used to read only this machine's, and kept the item's old cluster unchecked)."""
+    import hashlib
+
+    from tawthiq.catalog import Catalog
+    from tawthiq.demo.images import photo
+    from tawthiq.near_duplicates import NearDuplicates
+    from tawthiq.reclustering import _reread
+    from tawthiq.settings import load_settings
+    from tests.test_dedupe_store import _warc_with
+
+    shared = tmp_path / "elsewhere" / "warcs"
+    shared.mkdir(parents=True)
+    picture = photo("recluster-shared.jpg", size=(320, 240))
+    offset = _warc_with(shared / "w1.warc.gz", picture, "http://x/a.jpg")
+    monkeypatch.setenv("TAWTHIQ_DEDUPE_SHARED_WARCS", json.dumps([str(shared)]))
+    settings = load_settings(tmp_path / "here", None)
+    catalog = Catalog(settings.catalog_url)
+    try:
+        near = NearDuplicates(settings, catalog)
+        key = hashlib.sha256(picture).hexdigest()
+        near._where[key] = ("w1.warc.gz", offset)
+        assert _reread(near, key) is not None
+    finally:
+        catalog.close()
