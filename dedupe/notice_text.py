@@ -74,7 +74,7 @@ def is_person_word(word: str) -> bool:
     longer ones (الشبيدة, الشهيك for الشهيدة, الشهيد: the title is often the worst-read word)."""
     if word in NAME_WORDS:
         return True
-    return len(word) >= 4 and any(abs(len(word) - len(w)) <= 1 and _edits(word, w) <= 1 for w in _LONG_NAME_WORDS)
+    return len(word) >= 4 and any(abs(len(word) - len(w)) <= 1 and edit_distance(word, w) <= 1 for w in _LONG_NAME_WORDS)
 
 
 def name_slots(text: str) -> tuple[tuple[str, ...], ...]:
@@ -116,7 +116,7 @@ def _pass_lines(words: list[dict[str, Any]]) -> list[str]:
     return [" ".join(w["text"] for w in sorted(ws, key=lambda w: -w["box"][0])) for ws in lines.values()]
 
 
-def _edits(a: str, b: str) -> int:
+def edit_distance(a: str, b: str) -> int:
     """Levenshtein distance (names are short: the quadratic table is a few hundred cells)."""
     if a == b:
         return 0

@@ -26,6 +26,7 @@ import unicodedata
 from typing import Any
 
 from bench.ocr import corpus
+from tawthiq.dedupe.notice_text import edit_distance
 from tawthiq.index.analysis import normalize_word
 from tawthiq.index.notices import extract_notice
 from tawthiq.index.ocr import OcrSettings, ocr_image
@@ -39,19 +40,9 @@ def norm_words(text: str) -> list[str]:
     return [w for w in (normalize_word(m) for m in _WORD.findall(text)) if w]
 
 
-def distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
 def cer(truth: str, read: str) -> float:
     t, r = "".join(norm_words(truth)), "".join(norm_words(read))
-    return distance(t, r) / max(1, len(t))
+    return edit_distance(t, r) / max(1, len(t))
 
 
 def name_found(name: str, read: str) -> tuple[bool, bool]:
