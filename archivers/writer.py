@@ -13,7 +13,7 @@ import hashlib
 import io
 import os
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -245,17 +245,24 @@ def write_member(out: _HashingFile, pending: PendingRecord, bufsize: int = 8 << 
     window = min(15, max(9, (len(head) + record.length + 4).bit_length()))
     comp = zlib.compressobj(pending.compress_level, zlib.DEFLATED, 16 + window, 8 if window == 15 else max(1, window - 8))
     out.write(comp.compress(head))
-    remaining = record.length
-    while remaining > 0:
-        chunk = record.raw_stream.read(min(bufsize, remaining))
-        if not chunk:
-            raise IOError(f"record block ended {remaining} bytes early: {pending.uri}")
-        remaining -= len(chunk)
-        check.update(chunk)
+    for chunk in _block_chunks(pending, bufsize, check):
         out.write(comp.compress(chunk))
     out.write(comp.compress(b"\r\n\r\n"))
     out.write(comp.flush())
     check.verify()
+
+
+def _block_chunks(pending: PendingRecord, bufsize: int, check: _BlockCheck) -> Iterator[bytes]:
+    """The record's block in pieces of at most `bufsize`, each hashed into `check` on the way
+    (one read feeds both the member and the digest check)."""
+    remaining = pending.record.length
+    while remaining > 0:
+        chunk = pending.record.raw_stream.read(min(bufsize, remaining))
+        if not chunk:
+            raise IOError(f"record block ended {remaining} bytes early: {pending.uri}")
+        remaining -= len(chunk)
+        check.update(chunk)
+        yield chunk
 
 
 _GZIP_HEAD = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no mtime, unknown OS
@@ -280,13 +287,7 @@ def _write_stored_member(out: _HashingFile, pending: PendingRecord, head: bytes,
     crc = zlib.crc32(head)
     out.write(_GZIP_HEAD)
     _stored_blocks(out, head)
-    remaining = record.length
-    while remaining > 0:
-        chunk = record.raw_stream.read(min(bufsize, remaining))
-        if not chunk:
-            raise IOError(f"record block ended {remaining} bytes early: {pending.uri}")
-        remaining -= len(chunk)
-        check.update(chunk)
+    for chunk in _block_chunks(pending, bufsize, check):
         crc = zlib.crc32(chunk, crc)
         _stored_blocks(out, chunk)
     tail = b"\r\n\r\n"
