@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tawthiq.archivers.reader import iter_records
-from tawthiq.demo.server import LocalServer
+from tawthiq.demo.server import LocalServer, Resource
 from tawthiq.demo.site import DemoChannel, install_demo_site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,3 +173,16 @@ def start_endless_capture(server: LocalServer, data_dir: Path, *, min_bytes: int
             break
         time.sleep(0.1)
     return proc
+
+
+def capture_one_statement(data_dir: Path, page: bytes) -> None:
+    """Capture an RSS feed of one item whose link is `page` (a local server) into `data_dir`:
+    the smallest archive with a post and its page, for tests of what the web app serves."""
+    with LocalServer({"/statement.html": Resource(page)}) as srv:
+        srv.routes["/feed.xml"] = Resource(
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>reports</title><link>{srv.url("/")}</link>'
+            f'<description>d</description><item><title>witness statement</title><link>{srv.url("/statement.html")}'
+            f'</link><guid>s-1</guid><description>a witness speaks</description></item></channel></rss>'.encode(),
+            content_type="application/rss+xml")
+        result = run_tawthiq(["capture", f"feed:{srv.url('/feed.xml')}"], data_dir=data_dir)
+    assert result.code == 0, result.out + result.err

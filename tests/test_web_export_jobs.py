@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tawthiq.demo.server import LocalServer, Resource
 from tawthiq.settings import load_settings
 from tawthiq.web.app import create_app
-from tests.conftest import run_tawthiq
+from tests.conftest import capture_one_statement
 
 PAGE = b"<html><body>witness statement 5120, synthetic</body></html>"
 
@@ -27,14 +26,7 @@ PAGE = b"<html><body>witness statement 5120, synthetic</body></html>"
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("exports") / "data"
-    with LocalServer({"/statement.html": Resource(PAGE)}) as srv:
-        srv.routes["/feed.xml"] = Resource(
-            f'<?xml version="1.0"?><rss version="2.0"><channel><title>reports</title><link>{srv.url("/")}</link>'
-            f'<description>d</description><item><title>witness statement</title><link>{srv.url("/statement.html")}'
-            f'</link><guid>s-1</guid><description>a witness speaks</description></item></channel></rss>'.encode(),
-            content_type="application/rss+xml")
-        result = run_tawthiq(["capture", f"feed:{srv.url('/feed.xml')}"], data_dir=data)
-    assert result.code == 0, result.out + result.err
+    capture_one_statement(data, PAGE)
     return data
 
 
